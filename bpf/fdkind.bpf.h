@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Decide in the kernel whether a file descriptor of the current task is an
+ * IPC endpoint (pipe, FIFO, AF_UNIX socket) and which channel it belongs to.
+ * Everything is read with CO-RE relocations, so the same object works on
+ * 6.1 and 6.18 kernels whatever the struct layouts.
+ */
+#ifndef FDKIND_BPF_H
+#define FDKIND_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+
+#include "ipcprof.h"
+
+/* uapi values that vmlinux.h cannot carry (they are macros). */
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define S_IFIFO 0010000
+#define PIPEFS_MAGIC 0x50495045
+#define AF_UNIX 1
+#define SOCK_DGRAM 2
+#define FMODE_WRITE 0x2
+
+static __always_inline struct file *fd_to_file(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *file = NULL;
+
+	if (fd < 0 || !fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	return file;
+}
+
+/* Returns the endpoint's kind (IPC_NONE when fd is not an IPC endpoint). */
+static __always_inline int fd_classify(int fd, struct ipc_endpoint *ep)
+{
+	struct file *file = fd_to_file(fd);
+	struct inode *inode;
+	__u16 mode;
+
+	ep->kind = IPC_NONE;
+	ep->writable = 0;
+	if (!file)
+		return IPC_NONE;
+	inode = BPF_CORE_READ(file, f_inode);
+	mode = BPF_CORE_READ(inode, i_mode);
+	ep->ino = BPF_CORE_READ(inode, i_ino);
+	ep->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	ep->peer_ino = 0;
+	ep->writable = !!(BPF_CORE_READ(file, f_mode) & FMODE_WRITE);
+
+	if ((mode & S_IFMT) == S_IFIFO) {
+		/* Anonymous pipes live on pipefs; a FIFO has a real inode. */
+		if (BPF_CORE_READ(inode, i_sb, s_magic) == PIPEFS_MAGIC)
+			ep->kind = IPC_PIPE;
+		else
+			ep->kind = IPC_FIFO;
+		return ep->kind;
+	}
+	if ((mode & S_IFMT) == S_IFSOCK) {
+		struct socket *sock = BPF_CORE_READ(file, private_data);
+		struct sock *sk = BPF_CORE_READ(sock, sk);
+		struct sock *peer;
+
+		if (BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX)
+			return IPC_NONE;
+		ep->kind = BPF_CORE_READ(sock, type) == SOCK_DGRAM ? IPC_UNIX_DGRAM
+								   : IPC_UNIX_STREAM;
+		/* struct unix_sock starts with its struct sock. */
+		peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
+		if (peer)
+			ep->peer_ino = BPF_CORE_READ(peer, sk_socket, file, f_inode, i_ino);
+		return ep->kind;
+	}
+	return IPC_NONE;
+}
+
+#endif /* FDKIND_BPF_H */

@@ -1,0 +1,714 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ipcprof kernel side: follows a process tree and accounts the time its
+ * threads spend serializing, inside IPC syscalls (on and off CPU), forking
+ * and setting up shared mappings. Everything is aggregated here, per process
+ * (procs) and per channel (chans); the ring buffer carries only exec
+ * notifications, which userspace needs at once to plan uprobes.
+ *
+ * Works with tracepoints, tp_btf, uprobes and perf events only: the kernels
+ * we target may have neither kprobes nor BPF trampolines.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "fdkind.bpf.h"
+#include "ipcprof.h"
+
+#define MAX_PROCS 8192
+#define MAX_THREADS 16384
+#define MAX_CHANS 4096
+#define STACK_DEPTH 8
+#define CLONE_THREAD 0x00010000
+#define MAP_SHARED 0x01
+#define SIGSTOP 19
+
+/* Configuration, set by userspace between open and load. */
+const volatile bool follow_children = true;
+const volatile bool stop_on_exec = false;
+const volatile __u32 n_code_ranges = 0;
+const volatile struct code_range code_ranges[IPCPROF_MAX_COPY_RANGES] = {};
+
+/* Health counters read by userspace at the end. */
+__u64 lost_events = 0;	/* ring buffer full */
+__u64 map_full = 0;	/* an entry could not be created */
+
+enum sys_class {
+	SYS_NONE = 0,
+	SYS_IPC,
+	SYS_FORK,
+	SYS_MMAP,
+	SYS_MUNMAP,
+	SYS_MREMAP,
+};
+
+enum ser_kind {
+	SER_SERIALIZE = 0,
+	SER_DESERIALIZE = 1,
+};
+
+struct shm_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 addr;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct thread_state);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct proc_stats);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_CHANS);
+	__type(key, struct chan_key);
+	__type(value, struct chan_stats);
+} chans SEC(".maps");
+
+/* Shared mappings created by traced processes, so munmap can be matched. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct shm_key);
+	__type(value, __u64);
+} shm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} events SEC(".maps");
+
+/* Zero value used to create map entries (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct chan_stats);
+} zero_chan SEC(".maps");
+
+static __always_inline __u32 log2_slot(__u64 v)
+{
+	__u32 slot = 0;
+
+	while (v > 1 && slot < IPCPROF_HIST_SLOTS - 1) {
+		v >>= 1;
+		slot++;
+	}
+	return slot;
+}
+
+static __always_inline struct thread_state *current_thread(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+static __always_inline struct proc_stats *current_proc(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	return bpf_map_lookup_elem(&procs, &tgid);
+}
+
+/* ---- process and thread lifecycle ---------------------------------- */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 parent_tgid = parent->tgid;
+	__u32 tid = child->pid;
+	__u32 tgid = child->tgid;
+	__u64 now = bpf_ktime_get_ns();
+	struct thread_state ts = { .start_ns = now, .tgid = tgid };
+	struct proc_stats ps = {};
+	__u8 one = 1;
+
+	if (!bpf_map_lookup_elem(&traced, &parent_tgid))
+		return 0;
+	if (tgid != parent_tgid) {
+		/* A new process: follow it unless told not to. */
+		if (!follow_children)
+			return 0;
+		ps.start_ns = now;
+		ps.ppid = parent_tgid;
+		bpf_probe_read_kernel_str(ps.comm, sizeof(ps.comm), child->comm);
+		if (bpf_map_update_elem(&procs, &tgid, &ps, BPF_ANY) ||
+		    bpf_map_update_elem(&traced, &tgid, &one, BPF_ANY)) {
+			__sync_fetch_and_add(&map_full, 1);
+			return 0;
+		}
+		ts.first_run_ns = now;
+	}
+	if (bpf_map_update_elem(&threads, &tid, &ts, BPF_ANY))
+		__sync_fetch_and_add(&map_full, 1);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_exec, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+	struct proc_stats *ps = bpf_map_lookup_elem(&procs, &tgid);
+	struct event *e;
+
+	if (!ps || !bpf_map_lookup_elem(&traced, &tgid))
+		return 0;
+	bpf_probe_read_kernel_str(ps->comm, sizeof(ps->comm), p->comm);
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost_events, 1);
+		return 0;
+	}
+	e->type = EV_EXEC;
+	e->tgid = tgid;
+	e->ts_ns = bpf_ktime_get_ns();
+	__builtin_memcpy(e->comm, ps->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	/*
+	 * Hold the new image before its first instruction until userspace has
+	 * attached the uprobes it needs (it sends SIGCONT); otherwise the
+	 * serializer could run before its probes exist.
+	 */
+	if (stop_on_exec)
+		bpf_send_signal(SIGSTOP);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(handle_exit, struct task_struct *p)
+{
+	__u32 tid = p->pid;
+	__u32 tgid = p->tgid;
+	__u64 now = bpf_ktime_get_ns();
+	struct thread_state *t = bpf_map_lookup_elem(&threads, &tid);
+	struct proc_stats *ps;
+
+	if (!t)
+		return 0;
+	ps = bpf_map_lookup_elem(&procs, &tgid);
+	if (ps) {
+		__sync_fetch_and_add(&ps->thread_ns, now - t->start_ns);
+		/* signal->live drops to zero when the last thread exits. */
+		if (BPF_CORE_READ(p, signal, live.counter) == 0) {
+			ps->exit_ns = now;
+			ps->exit_code = p->exit_code;
+			bpf_probe_read_kernel_str(ps->comm, sizeof(ps->comm), p->comm);
+			bpf_map_delete_elem(&traced, &tgid);
+		}
+	}
+	bpf_map_delete_elem(&threads, &tid);
+	return 0;
+}
+
+/* Blocked time: how long a thread inside an IPC syscall stays off CPU. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u32 prev_tid = prev->pid;
+	__u32 next_tid = next->pid;
+	__u64 now = bpf_ktime_get_ns();
+	struct thread_state *t;
+
+	t = bpf_map_lookup_elem(&threads, &prev_tid);
+	if (t && t->sys_class != SYS_NONE)
+		t->off_start = now;
+
+	t = bpf_map_lookup_elem(&threads, &next_tid);
+	if (!t)
+		return 0;
+	if (t->off_start) {
+		t->off_ns += now - t->off_start;
+		t->off_start = 0;
+	}
+	if (t->first_run_ns) {
+		__u32 tgid = next->tgid;
+		struct proc_stats *ps = bpf_map_lookup_elem(&procs, &tgid);
+
+		if (ps)
+			ps->first_run_ns = now - t->first_run_ns;
+		t->first_run_ns = 0;
+	}
+	return 0;
+}
+
+/* ---- syscalls ------------------------------------------------------ */
+
+static __always_inline struct thread_state *begin_syscall(struct thread_state *t, __u8 cls)
+{
+	if (!t)
+		return NULL;
+	t->sys_class = cls;
+	t->sys_start = bpf_ktime_get_ns();
+	t->off_start = 0;
+	t->off_ns = 0;
+	t->mmsg = 0;
+	return t;
+}
+
+static __always_inline int ipc_enter(int fd, __u8 dir)
+{
+	struct thread_state *t = current_thread();
+
+	if (!t)
+		return 0;
+	if (fd_classify(fd, &t->ep) == IPC_NONE) {
+		t->sys_class = SYS_NONE;
+		return 0;
+	}
+	begin_syscall(t, SYS_IPC);
+	t->dir = dir;
+	return 0;
+}
+
+static __always_inline void account_channel(struct thread_state *t, __u32 tgid, long ret, __u64 dur,
+					    __u64 off)
+{
+	struct chan_key key = {};
+	struct chan_stats *cs;
+	__u32 zero = 0;
+
+	key.dev = t->ep.dev;
+	key.tgid = tgid;
+	key.dir = t->dir;
+	key.kind = t->ep.kind;
+	/* A socket channel is named after its sending end, so both ends'
+	 * records of one flow of bytes meet under one key. */
+	if (t->dir == DIR_READ && t->ep.peer_ino)
+		key.ino = t->ep.peer_ino;
+	else
+		key.ino = t->ep.ino;
+
+	cs = bpf_map_lookup_elem(&chans, &key);
+	if (!cs) {
+		struct chan_stats *z = bpf_map_lookup_elem(&zero_chan, &zero);
+
+		if (!z)
+			return;
+		/* NOEXIST: another thread may have created it meanwhile */
+		bpf_map_update_elem(&chans, &key, z, BPF_NOEXIST);
+		cs = bpf_map_lookup_elem(&chans, &key);
+		if (!cs) {
+			__sync_fetch_and_add(&map_full, 1);
+			return;
+		}
+	}
+	if (t->dir == DIR_READ)
+		cs->peer_ino = t->ep.peer_ino ? t->ep.ino : 0;
+	else
+		cs->peer_ino = t->ep.peer_ino;
+	__sync_fetch_and_add(&cs->calls, 1);
+	__sync_fetch_and_add(&cs->oncpu_ns, dur - off);
+	__sync_fetch_and_add(&cs->blocked_ns, off);
+	if (ret > 0) {
+		__sync_fetch_and_add(&cs->bytes, ret);
+		__sync_fetch_and_add(&cs->size_hist[log2_slot(ret) & (IPCPROF_HIST_SLOTS - 1)], 1);
+	}
+	__sync_fetch_and_add(&cs->latency_hist[log2_slot(dur) & (IPCPROF_HIST_SLOTS - 1)], 1);
+}
+
+/* sendmmsg/recvmmsg return a message count; the bytes are in msg_len. */
+static __always_inline long mmsg_bytes(struct thread_state *t, long ret)
+{
+	struct mmsghdr *vec = (struct mmsghdr *)t->arg0;
+	long total = 0;
+	__u32 len;
+
+	for (int i = 0; i < 64; i++) {
+		if (i >= ret)
+			break;
+		len = 0;
+		bpf_probe_read_user(&len, sizeof(len), &vec[i].msg_len);
+		total += len;
+	}
+	return total;
+}
+
+static __always_inline void add_shm(__u32 tgid, __u64 addr, __u64 len)
+{
+	struct shm_key k = { .tgid = tgid, .addr = addr };
+
+	if (bpf_map_update_elem(&shm, &k, &len, BPF_ANY))
+		__sync_fetch_and_add(&map_full, 1);
+}
+
+static __always_inline int sys_exit(long ret)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct thread_state *t = current_thread();
+	struct proc_stats *ps;
+	__u64 now, dur, off;
+
+	if (!t || t->sys_class == SYS_NONE)
+		return 0;
+	now = bpf_ktime_get_ns();
+	dur = now - t->sys_start;
+	off = t->off_ns;
+	if (t->off_start) /* should not happen: we are on CPU now */
+		off += now - t->off_start;
+	if (off > dur)
+		off = dur;
+	ps = bpf_map_lookup_elem(&procs, &tgid);
+	if (!ps)
+		goto out;
+
+	switch (t->sys_class) {
+	case SYS_IPC:
+		if (t->mmsg && ret > 0)
+			ret = mmsg_bytes(t, ret);
+		__sync_fetch_and_add(&ps->ipc_calls, 1);
+		__sync_fetch_and_add(&ps->ipc_oncpu_ns, dur - off);
+		__sync_fetch_and_add(&ps->ipc_blocked_ns, off);
+		if (ret > 0) {
+			if (t->dir == DIR_READ)
+				__sync_fetch_and_add(&ps->bytes_read, ret);
+			else
+				__sync_fetch_and_add(&ps->bytes_written, ret);
+		}
+		account_channel(t, tgid, ret, dur, off);
+		break;
+	case SYS_FORK:
+		if (ret > 0) { /* the parent's return; errors are not forks */
+			__sync_fetch_and_add(&ps->fork_calls, 1);
+			__sync_fetch_and_add(&ps->fork_ns, dur);
+		}
+		break;
+	case SYS_MMAP:
+		if (ret < 0 && ret > -4096)
+			break;
+		__sync_fetch_and_add(&ps->mmap_calls, 1);
+		__sync_fetch_and_add(&ps->mmap_bytes, t->arg1);
+		__sync_fetch_and_add(&ps->mmap_ns, dur);
+		add_shm(tgid, (__u64)ret, t->arg1);
+		break;
+	case SYS_MUNMAP:
+	case SYS_MREMAP: {
+		struct shm_key k = { .tgid = tgid, .addr = t->arg0 };
+
+		if (ret < 0 && ret > -4096)
+			break;
+		__sync_fetch_and_add(&ps->mmap_calls, 1);
+		__sync_fetch_and_add(&ps->mmap_ns, dur);
+		bpf_map_delete_elem(&shm, &k);
+		if (t->sys_class == SYS_MREMAP)
+			add_shm(tgid, (__u64)ret, t->arg1);
+		break;
+	}
+	}
+	/* Keep phases disjoint: a syscall inside the serializer is not
+	 * serialization time. */
+	if (t->ser_depth)
+		t->ser_nested += dur;
+out:
+	t->sys_class = SYS_NONE;
+	t->off_start = 0;
+	return 0;
+}
+
+#define IPC_ENTER(name, fdarg, dir)                                                               \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                               \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)                                   \
+	{                                                                                         \
+		return ipc_enter((int)ctx->args[fdarg], dir);                                     \
+	}
+
+#define SYS_EXIT(name)                                                                            \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                                \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                                     \
+	{                                                                                         \
+		return sys_exit(ctx->ret);                                                        \
+	}
+
+IPC_ENTER(read, 0, DIR_READ)
+IPC_ENTER(readv, 0, DIR_READ)
+IPC_ENTER(recvmsg, 0, DIR_READ)
+IPC_ENTER(recvfrom, 0, DIR_READ)
+IPC_ENTER(write, 0, DIR_WRITE)
+IPC_ENTER(writev, 0, DIR_WRITE)
+IPC_ENTER(sendmsg, 0, DIR_WRITE)
+IPC_ENTER(sendto, 0, DIR_WRITE)
+SYS_EXIT(read)
+SYS_EXIT(readv)
+SYS_EXIT(recvmsg)
+SYS_EXIT(recvfrom)
+SYS_EXIT(write)
+SYS_EXIT(writev)
+SYS_EXIT(sendmsg)
+SYS_EXIT(sendto)
+SYS_EXIT(recvmmsg)
+SYS_EXIT(sendmmsg)
+SYS_EXIT(splice)
+SYS_EXIT(vmsplice)
+SYS_EXIT(clone)
+SYS_EXIT(clone3)
+SYS_EXIT(fork)
+SYS_EXIT(vfork)
+SYS_EXIT(mmap)
+SYS_EXIT(munmap)
+SYS_EXIT(mremap)
+
+static __always_inline int mmsg_enter(struct trace_event_raw_sys_enter *ctx, __u8 dir)
+{
+	struct thread_state *t;
+
+	ipc_enter((int)ctx->args[0], dir);
+	t = current_thread();
+	if (t && t->sys_class == SYS_IPC) {
+		t->mmsg = 1;
+		t->arg0 = ctx->args[1];
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmmsg")
+int enter_recvmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return mmsg_enter(ctx, DIR_READ);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return mmsg_enter(ctx, DIR_WRITE);
+}
+
+/* splice(fd_in, off_in, fd_out, off_out, len, flags): the IPC end decides. */
+SEC("tracepoint/syscalls/sys_enter_splice")
+int enter_splice(struct trace_event_raw_sys_enter *ctx)
+{
+	struct ipc_endpoint ep;
+
+	if (fd_classify((int)ctx->args[2], &ep) != IPC_NONE)
+		return ipc_enter((int)ctx->args[2], DIR_WRITE);
+	return ipc_enter((int)ctx->args[0], DIR_READ);
+}
+
+/* vmsplice moves user pages into a pipe it can write, or out of one. */
+SEC("tracepoint/syscalls/sys_enter_vmsplice")
+int enter_vmsplice(struct trace_event_raw_sys_enter *ctx)
+{
+	struct ipc_endpoint ep;
+
+	fd_classify((int)ctx->args[0], &ep);
+	return ipc_enter((int)ctx->args[0], ep.writable ? DIR_WRITE : DIR_READ);
+}
+
+static __always_inline int fork_enter(__u64 flags)
+{
+	/* Threads are not process creation; their lifetime is tracked anyway. */
+	if (flags & CLONE_THREAD)
+		return 0;
+	begin_syscall(current_thread(), SYS_FORK);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_clone")
+int enter_clone(struct trace_event_raw_sys_enter *ctx)
+{
+	return fork_enter(ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_clone3")
+int enter_clone3(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 flags = 0;
+
+	/* struct clone_args starts with its __u64 flags */
+	bpf_probe_read_user(&flags, sizeof(flags), (void *)ctx->args[0]);
+	return fork_enter(flags);
+}
+
+SEC("tracepoint/syscalls/sys_enter_fork")
+int enter_fork(struct trace_event_raw_sys_enter *ctx)
+{
+	return fork_enter(0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_vfork")
+int enter_vfork(struct trace_event_raw_sys_enter *ctx)
+{
+	return fork_enter(0);
+}
+
+/* mmap(addr, len, prot, flags, fd, off): only shared mappings are IPC. */
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int enter_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+	struct thread_state *t;
+
+	if (!(ctx->args[3] & MAP_SHARED))
+		return 0;
+	t = begin_syscall(current_thread(), SYS_MMAP);
+	if (t)
+		t->arg1 = ctx->args[1];
+	return 0;
+}
+
+static __always_inline int unmap_enter(__u8 cls, __u64 addr, __u64 new_len)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct shm_key k = { .tgid = tgid, .addr = addr };
+	struct thread_state *t;
+
+	if (!bpf_map_lookup_elem(&shm, &k))
+		return 0;
+	t = begin_syscall(current_thread(), cls);
+	if (t) {
+		t->arg0 = addr;
+		t->arg1 = new_len;
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_munmap")
+int enter_munmap(struct trace_event_raw_sys_enter *ctx)
+{
+	return unmap_enter(SYS_MUNMAP, ctx->args[0], 0);
+}
+
+/* mremap(old_addr, old_len, new_len, flags, new_addr) */
+SEC("tracepoint/syscalls/sys_enter_mremap")
+int enter_mremap(struct trace_event_raw_sys_enter *ctx)
+{
+	return unmap_enter(SYS_MREMAP, ctx->args[0], ctx->args[2]);
+}
+
+/* ---- serializers (uprobes) ----------------------------------------- */
+
+static __always_inline int ser_enter(__u32 kind)
+{
+	struct thread_state *t = current_thread();
+
+	if (!t)
+		return 0;
+	if (t->ser_depth++ == 0) {
+		t->ser_kind = kind;
+		t->ser_start = bpf_ktime_get_ns();
+		t->ser_nested = 0;
+	}
+	return 0;
+}
+
+static __always_inline int ser_exit(void)
+{
+	struct thread_state *t = current_thread();
+	struct proc_stats *ps;
+	__u64 dur;
+
+	/* depth 0: we attached while the call was already running */
+	if (!t || t->ser_depth == 0)
+		return 0;
+	if (--t->ser_depth)
+		return 0;
+	ps = current_proc();
+	if (!ps)
+		return 0;
+	dur = bpf_ktime_get_ns() - t->ser_start;
+	dur = dur > t->ser_nested ? dur - t->ser_nested : 0;
+	if (t->ser_kind == SER_SERIALIZE) {
+		__sync_fetch_and_add(&ps->serialize_ns, dur);
+		__sync_fetch_and_add(&ps->serialize_calls, 1);
+	} else {
+		__sync_fetch_and_add(&ps->deserialize_ns, dur);
+		__sync_fetch_and_add(&ps->deserialize_calls, 1);
+	}
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(serialize_enter)
+{
+	return ser_enter(SER_SERIALIZE);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(serialize_exit)
+{
+	return ser_exit();
+}
+
+SEC("uprobe")
+int BPF_KPROBE(deserialize_enter)
+{
+	return ser_enter(SER_DESERIALIZE);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(deserialize_exit)
+{
+	return ser_exit();
+}
+
+/* ---- sampled copy estimate ----------------------------------------- */
+
+static __always_inline __u32 classify_ip(__u64 ip)
+{
+	for (__u32 i = 0; i < IPCPROF_MAX_COPY_RANGES; i++) {
+		if (i >= n_code_ranges)
+			break;
+		if (ip >= code_ranges[i].start && ip < code_ranges[i].end)
+			return code_ranges[i].cls;
+	}
+	return 0;
+}
+
+/*
+ * A cpu-clock sample that lands in a traced thread inside an IPC syscall:
+ * walk the innermost kernel frames and count it as copy when one of them is
+ * a user-copy routine. Userspace turns the copy share of these samples into
+ * a share of the exactly measured on-CPU syscall time.
+ */
+SEC("perf_event")
+int sample_copy(struct bpf_perf_event_data *ctx)
+{
+	__u64 stack[STACK_DEPTH];
+	struct thread_state *t = current_thread();
+	struct proc_stats *ps;
+	long n;
+
+	if (!t || t->sys_class != SYS_IPC)
+		return 0;
+	ps = current_proc();
+	if (!ps)
+		return 0;
+	__sync_fetch_and_add(&ps->samples_ipc, 1);
+	n = bpf_get_stack(ctx, stack, sizeof(stack), 0);
+	if (n <= 0)
+		return 0;
+	n /= sizeof(__u64);
+	for (int i = 0; i < STACK_DEPTH; i++) {
+		__u32 cls;
+
+		if (i >= n)
+			break;
+		cls = classify_ip(stack[i]);
+		if (cls == CODE_COPY) {
+			__sync_fetch_and_add(&ps->samples_copy, 1);
+			break;
+		}
+		if (cls == CODE_FAULT)
+			break;
+	}
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Types shared by the BPF programs (bpf/ipcprof.bpf.c) and the userspace
+ * aggregator. Only fixed-width __u64-style types here: this header is compiled
+ * both against vmlinux.h and against the libc headers.
+ */
+#ifndef IPCPROF_H
+#define IPCPROF_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define IPCPROF_COMM_LEN 16
+#define IPCPROF_HIST_SLOTS 32
+#define IPCPROF_MAX_COPY_RANGES 32
+
+/* What kind of IPC endpoint a file descriptor refers to. */
+enum ipc_kind {
+	IPC_NONE = 0,
+	IPC_PIPE = 1,	     /* anonymous pipe (pipefs) */
+	IPC_FIFO = 2,	     /* named pipe on a real filesystem */
+	IPC_UNIX_STREAM = 3, /* AF_UNIX SOCK_STREAM / SOCK_SEQPACKET */
+	IPC_UNIX_DGRAM = 4,  /* AF_UNIX SOCK_DGRAM */
+};
+
+enum ipc_dir {
+	DIR_READ = 0,
+	DIR_WRITE = 1,
+};
+
+/* Classes of kernel code the perf-event sampler recognises in a stack. */
+enum code_class {
+	CODE_COPY = 1,	/* user-copy routines (copy_to_iter, rep_movs, ...) */
+	CODE_FAULT = 2, /* page-fault handling (exc_page_fault, ...) */
+};
+
+/* One [start, end) kernel text range of a known class, from kallsyms. */
+struct code_range {
+	__u64 start;
+	__u64 end;
+	__u32 cls;
+	__u32 pad;
+};
+
+/*
+ * Per-process totals, one entry per traced TGID. All times in ns of
+ * CLOCK_MONOTONIC (bpf_ktime_get_ns). Written concurrently by the threads of
+ * the process, so the BPF side only uses atomic adds on the counters.
+ */
+struct proc_stats {
+	__u64 start_ns;	 /* fork (or attach) time */
+	__u64 exit_ns;	 /* last thread exited, 0 while alive */
+	__u64 thread_ns; /* summed lifetime of threads that already exited */
+	__u32 ppid;
+	__s32 exit_code; /* raw wait status bits (task->exit_code) */
+	char comm[IPCPROF_COMM_LEN];
+
+	__u64 serialize_ns;
+	__u64 serialize_calls;
+	__u64 deserialize_ns;
+	__u64 deserialize_calls;
+
+	__u64 ipc_calls;
+	__u64 ipc_oncpu_ns;  /* IPC syscall time on CPU (includes copy) */
+	__u64 ipc_blocked_ns; /* IPC syscall time off CPU */
+	__u64 bytes_read;
+	__u64 bytes_written;
+
+	__u64 fork_calls;
+	__u64 fork_ns;	    /* time inside fork/clone in this (parent) process */
+	__u64 first_run_ns; /* this process: creation to first time on CPU */
+
+	__u64 mmap_calls;
+	__u64 mmap_bytes;
+	__u64 mmap_ns;
+
+	__u64 samples_ipc;  /* perf samples taken inside IPC syscalls */
+	__u64 samples_copy; /* ... of which in user-copy routines */
+};
+
+/* A channel as seen by one process in one direction. */
+struct chan_key {
+	__u64 ino; /* pipe/FIFO inode; for sockets the *sending* end's inode */
+	__u32 dev;
+	__u32 tgid;
+	__u8 dir;  /* enum ipc_dir */
+	__u8 kind; /* enum ipc_kind */
+	__u16 pad;
+	__u32 pad2;
+};
+
+struct chan_stats {
+	__u64 calls;
+	__u64 bytes;
+	__u64 oncpu_ns;
+	__u64 blocked_ns;
+	__u64 peer_ino; /* sockets: the receiving end's inode, else 0 */
+	__u64 size_hist[IPCPROF_HIST_SLOTS];	/* log2 of bytes per call */
+	__u64 latency_hist[IPCPROF_HIST_SLOTS]; /* log2 of ns per call */
+};
+
+/* An IPC endpoint as classified in the kernel (bpf/fdkind.bpf.h). */
+struct ipc_endpoint {
+	__u64 ino;	/* this end's inode */
+	__u64 peer_ino; /* sockets: the connected peer's inode, else 0 */
+	__u32 dev;
+	__u8 kind;     /* enum ipc_kind */
+	__u8 writable; /* file opened for writing (vmsplice direction) */
+	__u16 pad;
+};
+
+/*
+ * Per-thread state, keyed by TID; its presence is what marks a thread as
+ * traced. Userspace creates it for the threads that exist when tracing
+ * starts, the kernel side for every thread created after.
+ */
+struct thread_state {
+	__u64 start_ns;	    /* thread creation or start of tracing */
+	__u64 first_run_ns; /* new process not yet on CPU: creation time */
+	__u32 tgid;
+	__u32 pad;
+
+	/* syscall in flight */
+	__u64 sys_start;
+	__u64 off_start; /* went off CPU inside the syscall at */
+	__u64 off_ns;	 /* off-CPU time inside the syscall so far */
+	__u64 arg0;	 /* class specific: mmsg vector, mapping address */
+	__u64 arg1;	 /* class specific: mapping length */
+	struct ipc_endpoint ep;
+	__u8 sys_class; /* enum sys_class in the BPF code */
+	__u8 dir;
+	__u8 mmsg;
+	__u8 pad2;
+
+	/* serializer in flight (nested calls count once) */
+	__u32 ser_depth;
+	__u32 ser_kind;
+	__u64 ser_start;
+	__u64 ser_nested; /* syscall time spent inside the serializer */
+};
+
+enum event_type {
+	EV_EXEC = 1,
+};
+
+/* Sent through the ring buffer: userspace must act on these right away. */
+struct event {
+	__u32 type;
+	__u32 tgid;
+	__u64 ts_ns;
+	char comm[IPCPROF_COMM_LEN];
+};
+
+#endif /* IPCPROF_H */

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Install the Debian packages ipcprof needs to build and test, if missing.
+set -eu
+pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev libcmocka-dev pkg-config make gcc"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing (run as root or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing" >&2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null

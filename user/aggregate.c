@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MIT
+/* Building the report model from the kernel's per-process/channel maps. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+const char *const phase_names[PH_COUNT] = {
+	"serialize", "deserialize", "syscall", "blocked", "copy", "fork", "mmap", "other",
+};
+const char *const phase_fields[PH_COUNT] = {
+	"serialize_ns", "deserialize_ns", "syscall_ns", "blocked_ns",
+	"copy_ns",	"fork_ns",	  "mmap_ns",	"other_ns",
+};
+
+void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_stats *s,
+			 uint64_t live_thread_ns, uint64_t end_ns)
+{
+	uint64_t copy = 0, sum = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->pid = pid;
+	r->ppid = s->ppid;
+	memcpy(r->comm, s->comm, sizeof(r->comm));
+	r->comm[sizeof(r->comm) - 1] = '\0';
+	r->exited = s->exit_ns != 0;
+	r->exit_code = s->exit_code;
+	r->start_ns = s->start_ns;
+	r->end_ns = r->exited ? s->exit_ns : end_ns;
+	r->wall_ns = r->end_ns > r->start_ns ? r->end_ns - r->start_ns : 0;
+	r->thread_ns = s->thread_ns + live_thread_ns;
+
+	/* The sampler only says which share of on-CPU syscall time was
+	 * copying; the on-CPU time itself is exact. */
+	if (s->samples_ipc)
+		copy = (uint64_t)((double)s->ipc_oncpu_ns * s->samples_copy / s->samples_ipc);
+	r->phase_ns[PH_SERIALIZE] = s->serialize_ns;
+	r->phase_ns[PH_DESERIALIZE] = s->deserialize_ns;
+	r->phase_ns[PH_COPY] = copy;
+	r->phase_ns[PH_SYSCALL] = s->ipc_oncpu_ns - copy;
+	r->phase_ns[PH_BLOCKED] = s->ipc_blocked_ns;
+	r->phase_ns[PH_FORK] = s->fork_ns + s->first_run_ns;
+	r->phase_ns[PH_MMAP] = s->mmap_ns;
+	for (int p = 0; p < PH_OTHER; p++)
+		sum += r->phase_ns[p];
+	r->phase_ns[PH_OTHER] = r->thread_ns > sum ? r->thread_ns - sum : 0;
+
+	r->serialize_calls = s->serialize_calls;
+	r->deserialize_calls = s->deserialize_calls;
+	r->ipc_calls = s->ipc_calls;
+	r->ipc_oncpu_ns = s->ipc_oncpu_ns;
+	r->bytes_read = s->bytes_read;
+	r->bytes_written = s->bytes_written;
+	r->fork_calls = s->fork_calls;
+	r->first_run_ns = s->first_run_ns;
+	r->mmap_calls = s->mmap_calls;
+	r->mmap_bytes = s->mmap_bytes;
+	r->samples_ipc = s->samples_ipc;
+	r->samples_copy = s->samples_copy;
+}
+
+#define GROW(arr, n)                                                                               \
+	({                                                                                         \
+		void *_p = realloc((arr), ((n) + 1) * sizeof(*(arr)));                             \
+		if (_p)                                                                            \
+			(arr) = _p;                                                                \
+		_p != NULL;                                                                        \
+	})
+
+int report_add_proc(struct report *rep, const struct proc_row *row)
+{
+	if (!GROW(rep->procs, rep->n_procs))
+		return -ENOMEM;
+	rep->procs[rep->n_procs++] = *row;
+	return 0;
+}
+
+int report_add_chan(struct report *rep, const struct chan_key *k, const struct chan_stats *s)
+{
+	struct channel *c = NULL;
+	struct chan_end *e;
+
+	for (int i = 0; i < rep->n_chans && !c; i++)
+		if (rep->chans[i].ino == k->ino && rep->chans[i].dev == k->dev &&
+		    rep->chans[i].kind == k->kind)
+			c = &rep->chans[i];
+	if (!c) {
+		if (!GROW(rep->chans, rep->n_chans))
+			return -ENOMEM;
+		c = &rep->chans[rep->n_chans++];
+		memset(c, 0, sizeof(*c));
+		c->ino = k->ino;
+		c->dev = k->dev;
+		c->kind = k->kind;
+	}
+	if (!GROW(c->ends, c->n_ends))
+		return -ENOMEM;
+	e = &c->ends[c->n_ends++];
+	e->tgid = k->tgid;
+	e->dir = k->dir;
+	e->s = *s;
+	if (s->peer_ino)
+		c->peer_ino = s->peer_ino;
+	if (k->dir == DIR_WRITE) {
+		c->bytes_written += s->bytes;
+		c->write_calls += s->calls;
+	} else {
+		c->bytes_read += s->bytes;
+		c->read_calls += s->calls;
+	}
+	c->oncpu_ns += s->oncpu_ns;
+	c->blocked_ns += s->blocked_ns;
+	return 0;
+}
+
+static int add_str(char ***v, int *n, const char *s)
+{
+	char *dup = strdup(s);
+
+	if (!dup || !GROW(*v, *n)) {
+		free(dup);
+		return -ENOMEM;
+	}
+	(*v)[(*n)++] = dup;
+	return 0;
+}
+
+int report_add_note(struct report *rep, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return add_str(&rep->notes, &rep->n_notes, buf);
+}
+
+int report_add_probe(struct report *rep, const char *desc)
+{
+	return add_str(&rep->probes, &rep->n_probes, desc);
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	const struct proc_row *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int by_bytes(const void *a, const void *b)
+{
+	const struct channel *x = a, *y = b;
+	uint64_t bx = x->bytes_written + x->bytes_read, by = y->bytes_written + y->bytes_read;
+
+	if (bx != by)
+		return bx < by ? 1 : -1;
+	return (x->ino > y->ino) - (x->ino < y->ino);
+}
+
+static int by_end(const void *a, const void *b)
+{
+	const struct chan_end *x = a, *y = b;
+
+	if (x->dir != y->dir)
+		return x->dir > y->dir ? -1 : 1; /* writers first */
+	return (x->tgid > y->tgid) - (x->tgid < y->tgid);
+}
+
+void report_finish(struct report *rep)
+{
+	struct proc_row *t = &rep->totals;
+
+	qsort(rep->procs, rep->n_procs, sizeof(*rep->procs), by_pid);
+	qsort(rep->chans, rep->n_chans, sizeof(*rep->chans), by_bytes);
+	for (int i = 0; i < rep->n_chans; i++)
+		qsort(rep->chans[i].ends, rep->chans[i].n_ends, sizeof(struct chan_end), by_end);
+
+	memset(t, 0, sizeof(*t));
+	t->start_ns = rep->start_ns;
+	t->end_ns = rep->end_ns;
+	t->wall_ns = rep->end_ns > rep->start_ns ? rep->end_ns - rep->start_ns : 0;
+	for (int i = 0; i < rep->n_procs; i++) {
+		const struct proc_row *r = &rep->procs[i];
+
+		t->thread_ns += r->thread_ns;
+		for (int p = 0; p < PH_COUNT; p++)
+			t->phase_ns[p] += r->phase_ns[p];
+		t->serialize_calls += r->serialize_calls;
+		t->deserialize_calls += r->deserialize_calls;
+		t->ipc_calls += r->ipc_calls;
+		t->ipc_oncpu_ns += r->ipc_oncpu_ns;
+		t->bytes_read += r->bytes_read;
+		t->bytes_written += r->bytes_written;
+		t->fork_calls += r->fork_calls;
+		t->first_run_ns += r->first_run_ns;
+		t->mmap_calls += r->mmap_calls;
+		t->mmap_bytes += r->mmap_bytes;
+		t->samples_ipc += r->samples_ipc;
+		t->samples_copy += r->samples_copy;
+	}
+}
+
+void report_free(struct report *rep)
+{
+	for (int i = 0; i < rep->n_chans; i++)
+		free(rep->chans[i].ends);
+	free(rep->chans);
+	free(rep->procs);
+	for (int i = 0; i < rep->n_notes; i++)
+		free(rep->notes[i]);
+	free(rep->notes);
+	for (int i = 0; i < rep->n_probes; i++)
+		free(rep->probes[i]);
+	free(rep->probes);
+	memset(rep, 0, sizeof(*rep));
+}
+
+const char *chan_kind_name(uint8_t kind)
+{
+	switch (kind) {
+	case IPC_PIPE:
+		return "pipe";
+	case IPC_FIFO:
+		return "fifo";
+	case IPC_UNIX_STREAM:
+		return "unix-stream";
+	case IPC_UNIX_DGRAM:
+		return "unix-dgram";
+	default:
+		return "unknown";
+	}
+}
+
+const char *chan_name(const struct channel *c, char *buf, size_t len)
+{
+	unsigned long long ino = (unsigned long long)c->ino;
+
+	switch (c->kind) {
+	case IPC_PIPE:
+		snprintf(buf, len, "pipe:[%llu]", ino);
+		break;
+	case IPC_FIFO:
+		snprintf(buf, len, "fifo:[%u:%u:%llu]", c->dev >> 20, c->dev & 0xfffff, ino);
+		break;
+	default:
+		if (c->peer_ino)
+			snprintf(buf, len, "socket:[%llu]->[%llu]", ino,
+				 (unsigned long long)c->peer_ino);
+		else
+			snprintf(buf, len, "socket:[%llu]", ino);
+	}
+	return buf;
+}
+
+const struct proc_row *report_find_proc(const struct report *rep, uint32_t pid)
+{
+	for (int i = 0; i < rep->n_procs; i++)
+		if (rep->procs[i].pid == pid)
+			return &rep->procs[i];
+	return NULL;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* Starting the traced command stopped, so no instruction runs untraced. */
+#ifndef IPCPROF_LAUNCH_H
+#define IPCPROF_LAUNCH_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct launch {
+	pid_t pid;
+	int errfd; /* reads the child's exec errno; EOF once exec succeeded */
+};
+
+/*
+ * Fork a child that drops to `user` (or SUDO_UID/SUDO_GID when NULL and
+ * started through sudo), stops itself, and execs argv once continued.
+ * Returns 0 with the child stopped, or -1 with a one-line reason in err.
+ */
+int launch_stopped(struct launch *l, char *const argv[], const char *user, char *err,
+		   size_t errlen);
+
+/* Let the child exec. Returns 0, or -1 with the reason when exec failed. */
+int launch_continue(struct launch *l, char *err, size_t errlen);
+
+#endif

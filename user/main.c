@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ipcprof: where does the time go when processes exchange data?
+ *
+ * Traces a command (ipcprof run) or live processes (ipcprof attach) with
+ * all their descendants and splits IPC time into serialization, syscalls
+ * (on CPU / blocked), kernel copies, fork and shared-memory set-up.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "elfsym.h"
+#include "launch.h"
+#include "procfs.h"
+#include "report.h"
+#include "serializers.h"
+#include "tracer.h"
+#include "util.h"
+
+enum mode { MODE_NONE, MODE_RUN, MODE_ATTACH };
+enum format { FMT_TEXT, FMT_JSON, FMT_CSV };
+
+static struct env {
+	enum mode mode;
+	const char *output;
+	enum format format;
+	bool follow;
+	uint32_t sample_hz;
+	bool verbose;
+	const char *user;
+	const char **uprobes;
+	int n_uprobes;
+	struct pid_list pids;
+	double duration_s; /* attach: 0 = until targets exit or Ctrl-C */
+	char **cmd;
+} env = {
+	.follow = true,
+	.sample_hz = 4999,
+};
+
+static volatile sig_atomic_t exiting;
+
+const char *argp_program_version = "ipcprof " IPCPROF_VERSION;
+const char *argp_program_bug_address = NULL;
+
+static const char doc_top[] =
+	"Profile inter-process communication: serialization, IPC syscalls (on CPU and "
+	"blocked), kernel copies, fork and shared mappings.\n"
+	"\n"
+	"USAGE:\n"
+	"  ipcprof run [OPTIONS] -- CMD [ARGS...]\n"
+	"  ipcprof attach -p PID[,PID...] [-d SECONDS] [OPTIONS]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  ipcprof run -- python3 scripts/bench/seed_transfer.py queue\n"
+	"  ipcprof run --format json -o out.json -- ./server\n"
+	"  ipcprof attach -p 1234 -d 10\n"
+	"  ipcprof run --uprobe ./app:encode_msg=serialize -- ./app\n"
+	"\n"
+	"Run 'ipcprof run --help' or 'ipcprof attach --help' for the options.";
+
+static const char doc_run[] = "Launch CMD, trace it and all its descendants from its first "
+			      "instruction, print the report when it exits.\n"
+			      "The exit status of CMD is passed through.";
+static const char doc_attach[] =
+	"Trace live processes and their descendants until -d SECONDS pass, every target "
+	"exits, or SIGINT/SIGTERM arrives; then print the report.";
+
+enum {
+	OPT_FORMAT = 'f',
+	OPT_NO_FOLLOW = 0x100,
+	OPT_UPROBE,
+	OPT_SAMPLE_HZ,
+	OPT_USER,
+};
+
+static const struct argp_option run_opts[] = {
+	{"output", 'o', "FILE", 0, "Write the report to FILE instead of stdout", 0},
+	{"format", OPT_FORMAT, "FMT", 0, "Report format: text (default), json or csv", 0},
+	{"no-follow", OPT_NO_FOLLOW, NULL, 0, "Do not follow child processes", 0},
+	{"uprobe", OPT_UPROBE, "BIN:SYM=KIND", 0,
+	 "Count time in function SYM of BIN as KIND (serialize or deserialize); repeatable", 0},
+	{"sample-hz", OPT_SAMPLE_HZ, "HZ", 0,
+	 "Kernel stack sampling rate for the copy estimate (default 4999)", 0},
+	{"user", OPT_USER, "NAME", 0, "run: run CMD as NAME (default: the sudo caller)", 0},
+	{"pid", 'p', "PID[,PID]", 0, "attach: processes to trace", 0},
+	{"duration", 'd', "SECONDS", 0, "attach: stop after SECONDS", 0},
+	{"verbose", 'v', NULL, 0, "Show libbpf's messages", 0},
+	{0},
+};
+
+static void die_usage(struct argp_state *state, const char *fmt, const char *arg)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), fmt, arg);
+	argp_error(state, "%s", buf);
+}
+
+static void parse_pids(struct argp_state *state, const char *arg)
+{
+	char *copy = strdup(arg), *save = NULL, *tok;
+
+	if (!copy)
+		argp_failure(state, 1, ENOMEM, "parsing -p");
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+
+		if (!parse_u64(tok, 1, INT32_MAX, &v))
+			die_usage(state, "invalid PID '%s'", tok);
+		if (pid_list_add(&env.pids, (pid_t)v))
+			argp_failure(state, 1, ENOMEM, "parsing -p");
+	}
+	free(copy);
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	uint64_t v;
+	char *end;
+
+	switch (key) {
+	case 'o':
+		env.output = arg;
+		break;
+	case OPT_FORMAT:
+		if (!strcmp(arg, "text"))
+			env.format = FMT_TEXT;
+		else if (!strcmp(arg, "json"))
+			env.format = FMT_JSON;
+		else if (!strcmp(arg, "csv"))
+			env.format = FMT_CSV;
+		else
+			die_usage(state, "unknown format '%s' (text, json or csv)", arg);
+		break;
+	case OPT_NO_FOLLOW:
+		env.follow = false;
+		break;
+	case OPT_UPROBE: {
+		const char **tmp = realloc(env.uprobes, (env.n_uprobes + 1) * sizeof(*tmp));
+
+		if (!tmp)
+			argp_failure(state, 1, ENOMEM, "--uprobe");
+		env.uprobes = tmp;
+		env.uprobes[env.n_uprobes++] = arg;
+		break;
+	}
+	case OPT_SAMPLE_HZ:
+		if (!parse_u64(arg, 1, 100000, &v))
+			die_usage(state, "--sample-hz '%s': expected 1..100000", arg);
+		env.sample_hz = (uint32_t)v;
+		break;
+	case OPT_USER:
+		if (env.mode != MODE_RUN)
+			die_usage(state, "%s only applies to 'run'", "--user");
+		env.user = arg;
+		break;
+	case 'p':
+		if (env.mode != MODE_ATTACH)
+			die_usage(state, "%s only applies to 'attach'", "-p");
+		parse_pids(state, arg);
+		break;
+	case 'd':
+		if (env.mode != MODE_ATTACH)
+			die_usage(state, "%s only applies to 'attach'", "-d");
+		errno = 0;
+		env.duration_s = strtod(arg, &end);
+		if (errno || *end || !(env.duration_s > 0) || env.duration_s > 1e7)
+			die_usage(state, "-d '%s': expected a positive number of seconds", arg);
+		break;
+	case 'v':
+		env.verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		if (env.mode != MODE_RUN)
+			die_usage(state, "unexpected argument '%s'", arg);
+		/* CMD and everything after it belong to the command */
+		env.cmd = &state->argv[state->next - 1];
+		state->next = state->argc;
+		break;
+	case ARGP_KEY_END:
+		if (env.mode == MODE_RUN && !env.cmd)
+			argp_error(state, "missing command: ipcprof run [OPTIONS] -- CMD [ARGS...]");
+		if (env.mode == MODE_ATTACH && !env.pids.n)
+			argp_error(state, "missing -p PID");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	if (exiting) { /* second Ctrl-C: give up at once */
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+	exiting = sig;
+}
+
+static void join_args(char **argv, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; argv[i] && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i ? " " : "", argv[i]);
+}
+
+static void set_methods(struct report *rep, const struct ser_plan *plan)
+{
+	bool have[2] = {false, false};
+
+	for (int i = 0; i < plan->n; i++) {
+		char desc[4200];
+
+		have[plan->probes[i].dir] = true;
+		snprintf(desc, sizeof(desc), "%s:%s (%s%s)", plan->probes[i].path,
+			 plan->probes[i].symbol,
+			 plan->probes[i].dir == SER_DIR_SERIALIZE ? "serialize" : "deserialize",
+			 plan->probes[i].user ? ", --uprobe" : "");
+		report_add_probe(rep, desc);
+	}
+	rep->methods[PH_SERIALIZE] = have[0] ? "uprobe" : "unavailable";
+	rep->methods[PH_DESERIALIZE] = have[1] ? "uprobe" : "unavailable";
+	rep->methods[PH_SYSCALL] = "tracepoint";
+	rep->methods[PH_BLOCKED] = "tracepoint";
+	rep->methods[PH_COPY] = "sampled";
+	rep->methods[PH_FORK] = "tracepoint";
+	rep->methods[PH_MMAP] = "tracepoint";
+	rep->methods[PH_OTHER] = "derived";
+	if (!have[0] || !have[1]) {
+		char files[2048] = "";
+		size_t off = 0;
+
+		for (int i = 0; i < plan->n_missing && off < sizeof(files); i++)
+			off += snprintf(files + off, sizeof(files) - off, "%s%s%s", i ? ", " : "",
+					plan->missing[i],
+					elf_has_symtab(plan->missing[i]) ? "" : " (stripped)");
+		if (plan->n_missing)
+			report_add_note(rep,
+					"serializer time not measured: no pickle symbols found in %s; "
+					"use an interpreter with symbols or --uprobe",
+					files);
+		else
+			report_add_note(rep, "serializer time not measured: no Python interpreter "
+					     "or --uprobe target was seen");
+	}
+	if (rep->lost_events || rep->map_full)
+		report_add_note(rep,
+				"%llu events lost (ring buffer full) and %llu map entries could not "
+				"be created: numbers are incomplete",
+				(unsigned long long)rep->lost_events,
+				(unsigned long long)rep->map_full);
+}
+
+static int write_report(const struct report *rep)
+{
+	FILE *out = stdout;
+	int rc;
+
+	if (env.output && !(out = fopen(env.output, "w"))) {
+		fprintf(stderr, "ipcprof: cannot write %s: %s\n", env.output, strerror(errno));
+		return -1;
+	}
+	if (env.format == FMT_JSON)
+		rc = report_write_json(rep, out);
+	else if (env.format == FMT_CSV)
+		rc = report_write_csv(rep, out);
+	else
+		rc = report_write_text(rep, out);
+	if (out != stdout && fclose(out))
+		rc = -1;
+	else if (out == stdout)
+		fflush(stdout);
+	if (rc)
+		fprintf(stderr, "ipcprof: writing the report failed\n");
+	return rc;
+}
+
+static int status_code(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 1;
+}
+
+/* Wait for the launched command, handling kernel events meanwhile. */
+static int wait_command(struct tracer *t, pid_t pid, int *status)
+{
+	uint64_t grace_end = 0;
+
+	for (;;) {
+		pid_t r;
+		int rc = tracer_poll(t, 100);
+
+		if (rc < 0) {
+			fprintf(stderr, "ipcprof: polling events: %s\n", strerror(-rc));
+			return -1;
+		}
+		r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR) {
+			fprintf(stderr, "ipcprof: waitpid: %s\n", strerror(errno));
+			return -1;
+		}
+		if (exiting && !grace_end) {
+			/* Ctrl-C reached the command too; SIGTERM only us */
+			if (exiting == SIGTERM)
+				kill(pid, SIGTERM);
+			grace_end = now_ns() + 2000000000ull;
+		}
+		if (grace_end && now_ns() > grace_end)
+			return 1; /* report what we have; the command lives on */
+	}
+}
+
+static int cmd_run(struct tracer *t, struct report *rep, char *err, size_t errlen)
+{
+	struct launch l;
+	int status = 0, rc;
+
+	if (launch_stopped(&l, env.cmd, env.user, err, errlen))
+		return 127;
+	rep->start_ns = now_ns();
+	rc = tracer_add_process(t, l.pid, getpid());
+	if (rc) {
+		snprintf(err, errlen, "registering pid %d: %s", l.pid, strerror(-rc));
+		kill(l.pid, SIGKILL);
+		waitpid(l.pid, NULL, 0);
+		return 1;
+	}
+	if (launch_continue(&l, err, errlen))
+		return 127;
+	rc = wait_command(t, l.pid, &status);
+	if (rc < 0)
+		return 1;
+	rep->interrupted = exiting != 0;
+	rep->exit_status = rc == 0 ? status_code(status) : -1;
+	return rep->exit_status >= 0 ? rep->exit_status : 130;
+}
+
+static int cmd_attach(struct tracer *t, struct report *rep, char *err, size_t errlen)
+{
+	struct pid_list all = {0};
+	uint64_t end;
+	int rc = 0;
+
+	rep->start_ns = now_ns();
+	for (size_t i = 0; i < env.pids.n && !rc; i++) {
+		if (!pid_list_has(&all, env.pids.pids[i]))
+			rc = pid_list_add(&all, env.pids.pids[i]);
+		if (!rc && env.follow)
+			rc = proc_descendants("/proc", env.pids.pids[i], &all);
+	}
+	for (size_t i = 0; i < all.n && !rc; i++) {
+		char line[1024], path[64];
+		pid_t ppid = 0;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", all.pids[i]);
+		f = fopen(path, "r");
+		if (!f)
+			continue; /* exited meanwhile */
+		if (fgets(line, sizeof(line), f))
+			proc_parse_stat_ppid(line, &ppid);
+		fclose(f);
+		rc = tracer_add_process(t, all.pids[i], ppid);
+		if (!rc)
+			tracer_plan_process(t, all.pids[i]);
+	}
+	pid_list_free(&all);
+	if (rc) {
+		snprintf(err, errlen, "registering processes: %s", strerror(-rc));
+		return 1;
+	}
+	end = env.duration_s > 0 ? now_ns() + (uint64_t)(env.duration_s * 1e9) : 0;
+	while (!exiting) {
+		bool alive = false;
+
+		rc = tracer_poll(t, 100);
+		if (rc < 0) {
+			snprintf(err, errlen, "polling events: %s", strerror(-rc));
+			return 1;
+		}
+		for (size_t i = 0; i < env.pids.n && !alive; i++)
+			alive = !tracer_exited(t, env.pids.pids[i]);
+		if (!alive || (end && now_ns() >= end))
+			break;
+	}
+	rep->interrupted = exiting != 0;
+	rep->exit_status = -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct argp argp_top = {run_opts, parse_opt, NULL, doc_top, NULL, NULL, NULL};
+	struct argp argp_sub = {run_opts, parse_opt, NULL, NULL, NULL, NULL, NULL};
+	struct tracer_opts topts = {0};
+	struct ser_plan plan = {0};
+	struct report rep = {0};
+	struct tracer *t = NULL;
+	char err[512] = "", target[4096];
+	int rc = 1;
+
+	if (argc < 2 || argv[1][0] == '-') {
+		/* only --help, --usage and --version make sense here */
+		argp_parse(&argp_top, argc, argv, 0, NULL, NULL);
+		fprintf(stderr, "ipcprof: missing subcommand (run or attach); see ipcprof --help\n");
+		return 2;
+	}
+	if (!strcmp(argv[1], "run")) {
+		env.mode = MODE_RUN;
+		argp_sub.doc = doc_run;
+		argp_sub.args_doc = "-- CMD [ARGS...]";
+	} else if (!strcmp(argv[1], "attach")) {
+		env.mode = MODE_ATTACH;
+		argp_sub.doc = doc_attach;
+	} else {
+		fprintf(stderr, "ipcprof: unknown subcommand '%s' (run or attach)\n", argv[1]);
+		return 2;
+	}
+	if (argp_parse(&argp_sub, argc - 1, argv + 1, ARGP_IN_ORDER, NULL, NULL))
+		return 2;
+
+	if (env.mode == MODE_ATTACH) {
+		for (size_t i = 0; i < env.pids.n; i++)
+			if (!proc_exists("/proc", env.pids.pids[i])) {
+				fprintf(stderr, "ipcprof: no such process: %d\n", env.pids.pids[i]);
+				return 1;
+			}
+		snprintf(target, sizeof(target), "attach -p");
+		for (size_t i = 0; i < env.pids.n; i++)
+			snprintf(target + strlen(target), sizeof(target) - strlen(target), "%s%d",
+				 i ? "," : " ", env.pids.pids[i]);
+	} else {
+		char *path = find_in_path(env.cmd[0]);
+
+		if (!path) {
+			fprintf(stderr, "ipcprof: %s: command not found\n", env.cmd[0]);
+			return 127;
+		}
+		free(path);
+		join_args(env.cmd, target, sizeof(target));
+	}
+	if (geteuid() != 0)
+		fprintf(stderr, "ipcprof: warning: not root; loading BPF programs will likely "
+				"fail\n");
+	for (int i = 0; i < env.n_uprobes; i++) {
+		if (ser_plan_add_user(&plan, env.uprobes[i], err, sizeof(err))) {
+			fprintf(stderr, "ipcprof: %s\n", err);
+			rc = 2;
+			goto cleanup;
+		}
+	}
+
+	topts.follow = env.follow;
+	topts.sample_hz = env.sample_hz;
+	topts.verbose = env.verbose;
+	topts.plan = &plan;
+	if (tracer_open(&t, &topts, err, sizeof(err))) {
+		fprintf(stderr, "ipcprof: %s\n", err);
+		rc = 1;
+		goto cleanup;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	rep.target = target;
+	err[0] = '\0';
+	rc = env.mode == MODE_RUN ? cmd_run(t, &rep, err, sizeof(err))
+				  : cmd_attach(t, &rep, err, sizeof(err));
+	if (err[0]) {
+		fprintf(stderr, "ipcprof: %s\n", err);
+		goto cleanup;
+	}
+	if (tracer_collect(t, &rep)) {
+		fprintf(stderr, "ipcprof: reading the kernel's counters failed\n");
+		rc = 1;
+		goto cleanup;
+	}
+	set_methods(&rep, &plan);
+	report_finish(&rep);
+	if (write_report(&rep) && !rc)
+		rc = 1;
+	if (rep.lost_events || rep.map_full)
+		fprintf(stderr, "ipcprof: warning: %llu events lost\n",
+			(unsigned long long)(rep.lost_events + rep.map_full));
+	if (env.mode == MODE_ATTACH && rep.interrupted)
+		rc = 0;
+cleanup:
+	tracer_close(t);
+	report_free(&rep);
+	ser_plan_free(&plan);
+	pid_list_free(&env.pids);
+	free(env.uprobes);
+	return rc;
+}

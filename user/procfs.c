@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+#include "procfs.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int pid_list_add(struct pid_list *l, pid_t pid)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		pid_t *p = realloc(l->pids, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		l->pids = p;
+		l->cap = cap;
+	}
+	l->pids[l->n++] = pid;
+	return 0;
+}
+
+bool pid_list_has(const struct pid_list *l, pid_t pid)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->pids[i] == pid)
+			return true;
+	return false;
+}
+
+void pid_list_free(struct pid_list *l)
+{
+	free(l->pids);
+	l->pids = NULL;
+	l->n = l->cap = 0;
+}
+
+int proc_parse_stat_ppid(const char *stat, pid_t *ppid)
+{
+	const char *p = strrchr(stat, ')');
+	char state;
+	int pp;
+
+	if (!p || sscanf(p + 1, " %c %d", &state, &pp) != 2)
+		return -EINVAL;
+	*ppid = pp;
+	return 0;
+}
+
+bool proc_exists(const char *root, pid_t pid)
+{
+	char path[PATH_MAX];
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "%s/%d/stat", root, pid);
+	return access(path, F_OK) == 0;
+}
+
+static int read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)len, f))
+		err = -EIO;
+	fclose(f);
+	return err;
+}
+
+int proc_comm(const char *root, pid_t pid, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%d/comm", root, pid);
+	err = read_line(path, buf, len);
+	if (!err)
+		buf[strcspn(buf, "\n")] = '\0';
+	return err;
+}
+
+int proc_exe(const char *root, pid_t pid, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%d/exe", root, pid);
+	n = readlink(path, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+int proc_tasks(const char *root, pid_t pid, struct pid_list *out)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "%s/%d/task", root, pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && !err)
+		if (all_digits(de->d_name))
+			err = pid_list_add(out, atoi(de->d_name));
+	closedir(d);
+	return err;
+}
+
+int proc_descendants(const char *root, pid_t pid, struct pid_list *out)
+{
+	struct pid_list all = {0}, parents = {0};
+	char path[PATH_MAX], line[1024];
+	struct dirent *de;
+	bool grew = true;
+	DIR *d = opendir(root);
+	int err = 0;
+
+	if (!d)
+		return -errno;
+	/* One pass over /proc, then close the tree over the parent links. */
+	while ((de = readdir(d)) && !err) {
+		pid_t ppid;
+
+		if (!all_digits(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/stat", root, de->d_name);
+		if (read_line(path, line, sizeof(line)) || proc_parse_stat_ppid(line, &ppid))
+			continue; /* exited meanwhile */
+		err = pid_list_add(&all, atoi(de->d_name));
+		if (!err)
+			err = pid_list_add(&parents, ppid);
+	}
+	closedir(d);
+	while (grew && !err) {
+		grew = false;
+		for (size_t i = 0; i < all.n && !err; i++) {
+			pid_t p = parents.pids[i];
+
+			if ((p == pid || pid_list_has(out, p)) && !pid_list_has(out, all.pids[i]) &&
+			    all.pids[i] != pid) {
+				err = pid_list_add(out, all.pids[i]);
+				grew = true;
+			}
+		}
+	}
+	pid_list_free(&all);
+	pid_list_free(&parents);
+	return err;
+}
+
+void free_strv(char **v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int proc_exec_mappings(const char *root, pid_t pid, char ***paths)
+{
+	char path[PATH_MAX], line[PATH_MAX + 256];
+	char **v = NULL;
+	int n = 0, err = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%d/maps", root, pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char perms[8] = "", file[PATH_MAX] = "";
+		bool dup = false;
+		char **tmp;
+
+		/* start-end perms offset dev inode path */
+		if (sscanf(line, "%*s %7s %*s %*s %*s %4095[^\n]", perms, file) != 2)
+			continue;
+		if (perms[2] != 'x' || file[0] != '/')
+			continue;
+		for (int i = 0; i < n; i++)
+			dup = dup || !strcmp(v[i], file);
+		if (dup)
+			continue;
+		tmp = realloc(v, (n + 1) * sizeof(*v));
+		if (!tmp || !(tmp[n] = strdup(file))) {
+			v = tmp ? tmp : v;
+			err = -ENOMEM;
+			break;
+		}
+		v = tmp;
+		n++;
+	}
+	fclose(f);
+	if (err) {
+		free_strv(v, n);
+		return err;
+	}
+	*paths = v;
+	return n;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * /proc readers. Every function takes the proc root ("/proc" in real use)
+ * so the unit tests can point them at a fake tree.
+ */
+#ifndef IPCPROF_PROCFS_H
+#define IPCPROF_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct pid_list {
+	pid_t *pids;
+	size_t n, cap;
+};
+
+int pid_list_add(struct pid_list *l, pid_t pid);
+bool pid_list_has(const struct pid_list *l, pid_t pid);
+void pid_list_free(struct pid_list *l);
+
+/* Parent PID out of a /proc/PID/stat line (comm may hold spaces and ')'). */
+int proc_parse_stat_ppid(const char *stat, pid_t *ppid);
+
+bool proc_exists(const char *root, pid_t pid);
+int proc_comm(const char *root, pid_t pid, char *buf, size_t len);
+int proc_exe(const char *root, pid_t pid, char *buf, size_t len);
+
+/* Thread IDs of a process (from root/PID/task). */
+int proc_tasks(const char *root, pid_t pid, struct pid_list *out);
+
+/* All live descendants of `pid` (children, grandchildren, ...). */
+int proc_descendants(const char *root, pid_t pid, struct pid_list *out);
+
+/*
+ * Distinct files mapped executable by a process (from root/PID/maps), as a
+ * malloc'ed array of malloc'ed paths. Returns the count or -errno.
+ */
+int proc_exec_mappings(const char *root, pid_t pid, char ***paths);
+void free_strv(char **v, int n);
+
+#endif

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The report model: what a trace measured, per process and per channel,
+ * with the derived phases (copy estimate, other) worked out, and the three
+ * writers (text, JSON, CSV).
+ */
+#ifndef IPCPROF_REPORT_H
+#define IPCPROF_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ipcprof.h"
+
+enum phase {
+	PH_SERIALIZE,
+	PH_DESERIALIZE,
+	PH_SYSCALL, /* IPC syscall on CPU, minus copy */
+	PH_BLOCKED, /* IPC syscall off CPU */
+	PH_COPY,
+	PH_FORK,
+	PH_MMAP,
+	PH_OTHER,
+	PH_COUNT,
+};
+
+extern const char *const phase_names[PH_COUNT]; /* "serialize", ... */
+extern const char *const phase_fields[PH_COUNT]; /* "serialize_ns", ... */
+
+struct proc_row {
+	uint32_t pid, ppid;
+	char comm[IPCPROF_COMM_LEN];
+	bool exited;
+	int32_t exit_code;
+	uint64_t start_ns, end_ns;
+	uint64_t wall_ns;   /* process lifetime within the trace */
+	uint64_t thread_ns; /* summed thread lifetimes: what phases add up to */
+	uint64_t phase_ns[PH_COUNT];
+	uint64_t serialize_calls, deserialize_calls;
+	uint64_t ipc_calls, ipc_oncpu_ns, bytes_read, bytes_written;
+	uint64_t fork_calls, first_run_ns;
+	uint64_t mmap_calls, mmap_bytes;
+	uint64_t samples_ipc, samples_copy;
+};
+
+/* One process's use of a channel in one direction. */
+struct chan_end {
+	uint32_t tgid;
+	uint8_t dir;
+	struct chan_stats s;
+};
+
+struct channel {
+	uint64_t ino, peer_ino;
+	uint32_t dev;
+	uint8_t kind;
+	struct chan_end *ends;
+	int n_ends;
+	uint64_t bytes_written, bytes_read, write_calls, read_calls;
+	uint64_t oncpu_ns, blocked_ns;
+};
+
+struct report {
+	const char *target;
+	uint64_t start_ns, end_ns;
+	uint32_t sample_hz;
+	bool interrupted;
+	int exit_status; /* of the launched command, -1 when attached */
+
+	struct proc_row *procs;
+	int n_procs;
+	struct channel *chans;
+	int n_chans;
+	struct proc_row totals;
+
+	uint64_t lost_events; /* ring buffer records dropped */
+	uint64_t map_full;    /* entries the kernel side could not create */
+
+	const char *methods[PH_COUNT];
+	char **probes; /* "path:symbol (serialize)" per serializer uprobe */
+	int n_probes;
+	char **notes; /* caveats to print (e.g. no serializer symbols) */
+	int n_notes;
+};
+
+/* Turn one process's kernel counters into a row. `live_thread_ns` is the
+ * lifetime so far of its threads still alive at `end_ns`. */
+void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_stats *s,
+			 uint64_t live_thread_ns, uint64_t end_ns);
+
+int report_add_proc(struct report *rep, const struct proc_row *row);
+int report_add_chan(struct report *rep, const struct chan_key *k, const struct chan_stats *s);
+int report_add_note(struct report *rep, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int report_add_probe(struct report *rep, const char *desc);
+/* Sort, total and derive what needs every row. */
+void report_finish(struct report *rep);
+void report_free(struct report *rep);
+
+const char *chan_kind_name(uint8_t kind);
+/* "pipe:[123]", "socket:[5]->[6]", "fifo:[8:1234]" */
+const char *chan_name(const struct channel *c, char *buf, size_t len);
+const struct proc_row *report_find_proc(const struct report *rep, uint32_t pid);
+
+int report_write_text(const struct report *rep, FILE *out);
+int report_write_json(const struct report *rep, FILE *out);
+int report_write_csv(const struct report *rep, FILE *out);
+
+#endif

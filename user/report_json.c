@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+/* Machine-readable reports: JSON (json-c) and CSV. Schema in README.md. */
+#include <json.h>
+#include <string.h>
+
+#include "report.h"
+
+static void add_u64(json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, json_object_new_uint64(v));
+}
+
+static json_object *hist_json(const __u64 *h)
+{
+	json_object *a = json_object_new_array();
+	int last = -1;
+
+	for (int i = 0; i < IPCPROF_HIST_SLOTS; i++)
+		if (h[i])
+			last = i;
+	for (int i = 0; i <= last; i++)
+		json_object_array_add(a, json_object_new_uint64(h[i]));
+	return a;
+}
+
+static json_object *proc_json(const struct proc_row *r, bool with_identity)
+{
+	json_object *o = json_object_new_object();
+
+	if (with_identity) {
+		add_u64(o, "pid", r->pid);
+		add_u64(o, "ppid", r->ppid);
+		json_object_object_add(o, "comm", json_object_new_string(r->comm));
+		json_object_object_add(o, "exited", json_object_new_boolean(r->exited));
+		if (r->exited)
+			json_object_object_add(o, "exit_code", json_object_new_int(r->exit_code));
+	}
+	add_u64(o, "wall_ns", r->wall_ns);
+	add_u64(o, "thread_ns", r->thread_ns);
+	for (int p = 0; p < PH_COUNT; p++)
+		add_u64(o, phase_fields[p], r->phase_ns[p]);
+	add_u64(o, "ipc_oncpu_ns", r->ipc_oncpu_ns);
+	add_u64(o, "serialize_calls", r->serialize_calls);
+	add_u64(o, "deserialize_calls", r->deserialize_calls);
+	add_u64(o, "ipc_calls", r->ipc_calls);
+	add_u64(o, "bytes_written", r->bytes_written);
+	add_u64(o, "bytes_read", r->bytes_read);
+	add_u64(o, "fork_calls", r->fork_calls);
+	add_u64(o, "first_run_ns", r->first_run_ns);
+	add_u64(o, "mmap_calls", r->mmap_calls);
+	add_u64(o, "mmap_bytes", r->mmap_bytes);
+	add_u64(o, "samples_ipc", r->samples_ipc);
+	add_u64(o, "samples_copy", r->samples_copy);
+	return o;
+}
+
+static json_object *chan_json(const struct channel *c)
+{
+	json_object *o = json_object_new_object(), *ends = json_object_new_array();
+	json_object *writers = json_object_new_array(), *readers = json_object_new_array();
+	char name[64];
+
+	json_object_object_add(o, "name", json_object_new_string(chan_name(c, name, sizeof(name))));
+	json_object_object_add(o, "kind", json_object_new_string(chan_kind_name(c->kind)));
+	add_u64(o, "ino", c->ino);
+	if (c->peer_ino)
+		add_u64(o, "peer_ino", c->peer_ino);
+	add_u64(o, "bytes_written", c->bytes_written);
+	add_u64(o, "bytes_read", c->bytes_read);
+	add_u64(o, "write_calls", c->write_calls);
+	add_u64(o, "read_calls", c->read_calls);
+	add_u64(o, "oncpu_ns", c->oncpu_ns);
+	add_u64(o, "blocked_ns", c->blocked_ns);
+	for (int i = 0; i < c->n_ends; i++) {
+		const struct chan_end *e = &c->ends[i];
+		json_object *eo = json_object_new_object();
+
+		add_u64(eo, "pid", e->tgid);
+		json_object_object_add(eo, "dir",
+				       json_object_new_string(e->dir == DIR_WRITE ? "write" : "read"));
+		add_u64(eo, "calls", e->s.calls);
+		add_u64(eo, "bytes", e->s.bytes);
+		add_u64(eo, "oncpu_ns", e->s.oncpu_ns);
+		add_u64(eo, "blocked_ns", e->s.blocked_ns);
+		json_object_object_add(eo, "size_log2_hist", hist_json(e->s.size_hist));
+		json_object_object_add(eo, "latency_log2_hist", hist_json(e->s.latency_hist));
+		json_object_array_add(ends, eo);
+		json_object_array_add(e->dir == DIR_WRITE ? writers : readers,
+				      json_object_new_uint64(e->tgid));
+	}
+	json_object_object_add(o, "writers", writers);
+	json_object_object_add(o, "readers", readers);
+	json_object_object_add(o, "ends", ends);
+	return o;
+}
+
+int report_write_json(const struct report *rep, FILE *out)
+{
+	json_object *root = json_object_new_object();
+	json_object *methods = json_object_new_object();
+	json_object *procs = json_object_new_array(), *chans = json_object_new_array();
+	json_object *probes = json_object_new_array(), *notes = json_object_new_array();
+	int err;
+
+	json_object_object_add(root, "tool", json_object_new_string("ipcprof"));
+	json_object_object_add(root, "version", json_object_new_string(IPCPROF_VERSION));
+	json_object_object_add(root, "target", json_object_new_string(rep->target));
+	add_u64(root, "duration_ns", rep->totals.wall_ns);
+	json_object_object_add(root, "interrupted", json_object_new_boolean(rep->interrupted));
+	if (rep->exit_status >= 0)
+		json_object_object_add(root, "exit_status", json_object_new_int(rep->exit_status));
+	add_u64(root, "sample_hz", rep->sample_hz);
+	for (int p = 0; p < PH_COUNT; p++)
+		json_object_object_add(methods, phase_names[p],
+				       json_object_new_string(rep->methods[p] ? rep->methods[p]
+									      : "unavailable"));
+	json_object_object_add(root, "methods", methods);
+	json_object_object_add(root, "totals", proc_json(&rep->totals, false));
+	for (int i = 0; i < rep->n_procs; i++)
+		json_object_array_add(procs, proc_json(&rep->procs[i], true));
+	json_object_object_add(root, "processes", procs);
+	for (int i = 0; i < rep->n_chans; i++)
+		json_object_array_add(chans, chan_json(&rep->chans[i]));
+	json_object_object_add(root, "channels", chans);
+	for (int i = 0; i < rep->n_probes; i++)
+		json_object_array_add(probes, json_object_new_string(rep->probes[i]));
+	json_object_object_add(root, "serializer_probes", probes);
+	for (int i = 0; i < rep->n_notes; i++)
+		json_object_array_add(notes, json_object_new_string(rep->notes[i]));
+	json_object_object_add(root, "notes", notes);
+	add_u64(root, "lost_events", rep->lost_events + rep->map_full);
+
+	err = fprintf(out, "%s\n",
+		      json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE)) < 0;
+	json_object_put(root);
+	return err || ferror(out) ? -1 : 0;
+}
+
+static void csv_field(FILE *out, const char *s)
+{
+	if (!strpbrk(s, ",\"\n")) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+int report_write_csv(const struct report *rep, FILE *out)
+{
+	fprintf(out, "pid,ppid,comm,exited,exit_code,wall_ns,thread_ns");
+	for (int p = 0; p < PH_COUNT; p++)
+		fprintf(out, ",%s", phase_fields[p]);
+	fprintf(out, ",serialize_calls,deserialize_calls,ipc_calls,bytes_written,bytes_read,"
+		     "fork_calls,mmap_calls,mmap_bytes,samples_ipc,samples_copy\n");
+	for (int i = 0; i < rep->n_procs; i++) {
+		const struct proc_row *r = &rep->procs[i];
+
+		fprintf(out, "%u,%u,", r->pid, r->ppid);
+		csv_field(out, r->comm);
+		fprintf(out, ",%d,%d,%llu,%llu", r->exited, r->exited ? r->exit_code : 0,
+			(unsigned long long)r->wall_ns, (unsigned long long)r->thread_ns);
+		for (int p = 0; p < PH_COUNT; p++)
+			fprintf(out, ",%llu", (unsigned long long)r->phase_ns[p]);
+		fprintf(out, ",%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n",
+			(unsigned long long)r->serialize_calls,
+			(unsigned long long)r->deserialize_calls, (unsigned long long)r->ipc_calls,
+			(unsigned long long)r->bytes_written, (unsigned long long)r->bytes_read,
+			(unsigned long long)r->fork_calls, (unsigned long long)r->mmap_calls,
+			(unsigned long long)r->mmap_bytes, (unsigned long long)r->samples_ipc,
+			(unsigned long long)r->samples_copy);
+	}
+	return ferror(out) ? -1 : 0;
+}

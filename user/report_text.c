@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: MIT
+/* The human-readable report: phases first, then processes, then channels. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "util.h"
+
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static void method_detail(const struct report *rep, int p, char *buf, size_t len)
+{
+	const struct proc_row *t = &rep->totals;
+	const char *m = rep->methods[p] ? rep->methods[p] : "unavailable";
+
+	switch (p) {
+	case PH_SERIALIZE:
+	case PH_DESERIALIZE:
+		snprintf(buf, len, "%s, %llu calls", m,
+			 (unsigned long long)(p == PH_SERIALIZE ? t->serialize_calls
+								 : t->deserialize_calls));
+		break;
+	case PH_SYSCALL:
+		snprintf(buf, len, "%s, %llu IPC calls on CPU, less copy", m,
+			 (unsigned long long)t->ipc_calls);
+		break;
+	case PH_BLOCKED:
+		snprintf(buf, len, "%s (sched_switch), off CPU inside IPC calls", m);
+		break;
+	case PH_COPY:
+		snprintf(buf, len, "%s, %llu of %llu samples in IPC calls @ %u Hz", m,
+			 (unsigned long long)t->samples_copy, (unsigned long long)t->samples_ipc,
+			 rep->sample_hz);
+		break;
+	case PH_FORK:
+		snprintf(buf, len, "%s, %llu forks + children's start latency", m,
+			 (unsigned long long)t->fork_calls);
+		break;
+	case PH_MMAP:
+		snprintf(buf, len, "%s, %llu shared map calls", m,
+			 (unsigned long long)t->mmap_calls);
+		break;
+	default:
+		snprintf(buf, len, "%s: thread time minus the above", m);
+	}
+}
+
+static void write_phases(const struct report *rep, FILE *out)
+{
+	const struct proc_row *t = &rep->totals;
+	char tb[32], mb[128];
+
+	fprintf(out, "%-12s %10s %7s  %s\n", "PHASE", "TIME", "SHARE", "MEASURED BY");
+	for (int p = 0; p < PH_COUNT; p++) {
+		method_detail(rep, p, mb, sizeof(mb));
+		if (rep->methods[p] && !strcmp(rep->methods[p], "unavailable"))
+			fprintf(out, "%-12s %10s %7s  %s\n", phase_names[p], "n/a", "", mb);
+		else
+			fprintf(out, "%-12s %10s %6.1f%%  %s\n", phase_names[p],
+				fmt_ns(t->phase_ns[p], tb, sizeof(tb)),
+				pct(t->phase_ns[p], t->thread_ns), mb);
+	}
+	fprintf(out, "%-12s %10s %6.1f%%  summed thread lifetimes\n", "total",
+		fmt_ns(t->thread_ns, tb, sizeof(tb)), 100.0);
+}
+
+static uint64_t ipc_time(const struct proc_row *r)
+{
+	uint64_t s = 0;
+
+	for (int p = 0; p < PH_OTHER; p++)
+		s += r->phase_ns[p];
+	return s;
+}
+
+static int by_ipc_time(const void *a, const void *b)
+{
+	uint64_t x = ipc_time(*(const struct proc_row *const *)a);
+	uint64_t y = ipc_time(*(const struct proc_row *const *)b);
+
+	return (x < y) - (x > y);
+}
+
+static void write_procs(const struct report *rep, FILE *out)
+{
+	const struct proc_row **rows = calloc(rep->n_procs ? rep->n_procs : 1, sizeof(*rows));
+	char b[PH_COUNT + 3][32];
+
+	if (!rows)
+		return;
+	for (int i = 0; i < rep->n_procs; i++)
+		rows[i] = &rep->procs[i];
+	qsort(rows, rep->n_procs, sizeof(*rows), by_ipc_time);
+	fprintf(out, "\nPROCESSES (most IPC time first)\n");
+	fprintf(out, "%7s %7s %-15s %9s %9s %9s %9s %9s %9s %9s %9s %9s %10s %10s\n", "PID", "PPID",
+		"COMM", "WALL", "SERIAL", "DESERIAL", "SYSCALL", "BLOCKED", "COPY", "FORK", "MMAP",
+		"OTHER", "WRITTEN", "READ");
+	for (int i = 0; i < rep->n_procs && i < 20; i++) {
+		const struct proc_row *r = rows[i];
+
+		fprintf(out, "%7u %7u %-15s %9s", r->pid, r->ppid, r->comm,
+			fmt_ns(r->wall_ns, b[0], sizeof(b[0])));
+		for (int p = 0; p < PH_COUNT; p++)
+			fprintf(out, " %9s", fmt_ns(r->phase_ns[p], b[p + 1], sizeof(b[0])));
+		fprintf(out, " %10s %10s\n", fmt_bytes(r->bytes_written, b[0], sizeof(b[0])),
+			fmt_bytes(r->bytes_read, b[1], sizeof(b[1])));
+	}
+	if (rep->n_procs > 20)
+		fprintf(out, "... %d more processes (see --format json)\n", rep->n_procs - 20);
+	free(rows);
+}
+
+static void write_ends(const struct report *rep, const struct channel *c, int dir, FILE *out)
+{
+	int shown = 0;
+
+	for (int i = 0; i < c->n_ends; i++) {
+		const struct proc_row *r;
+
+		if (c->ends[i].dir != dir)
+			continue;
+		r = report_find_proc(rep, c->ends[i].tgid);
+		fprintf(out, "%s%u (%s)", shown++ ? ", " : "", c->ends[i].tgid, r ? r->comm : "?");
+	}
+	if (!shown)
+		fprintf(out, "untraced");
+}
+
+static void write_chans(const struct report *rep, FILE *out)
+{
+	char name[64], b1[32], b2[32], b3[32];
+
+	fprintf(out, "\nCHANNELS (most bytes first)\n");
+	if (!rep->n_chans)
+		fprintf(out, "  none: no pipe, FIFO or unix socket I/O by traced processes\n");
+	for (int i = 0; i < rep->n_chans && i < 20; i++) {
+		const struct channel *c = &rep->chans[i];
+
+		fprintf(out, "  %-28s ", chan_name(c, name, sizeof(name)));
+		write_ends(rep, c, DIR_WRITE, out);
+		fprintf(out, " -> ");
+		write_ends(rep, c, DIR_READ, out);
+		fprintf(out, ": %s in %llu writes, %s in %llu reads, blocked %s\n",
+			fmt_bytes(c->bytes_written, b1, sizeof(b1)),
+			(unsigned long long)c->write_calls, fmt_bytes(c->bytes_read, b2, sizeof(b2)),
+			(unsigned long long)c->read_calls, fmt_ns(c->blocked_ns, b3, sizeof(b3)));
+	}
+	if (rep->n_chans > 20)
+		fprintf(out, "  ... %d more channels (see --format json)\n", rep->n_chans - 20);
+}
+
+int report_write_text(const struct report *rep, FILE *out)
+{
+	const struct proc_row *t = &rep->totals;
+	char b1[32], b2[32];
+
+	fprintf(out, "ipcprof %s: %s\n", IPCPROF_VERSION, rep->target);
+	fprintf(out, "traced %d processes for %s (thread time %s)", rep->n_procs,
+		fmt_ns(t->wall_ns, b1, sizeof(b1)), fmt_ns(t->thread_ns, b2, sizeof(b2)));
+	if (rep->exit_status >= 0)
+		fprintf(out, ", exit status %d", rep->exit_status);
+	if (rep->interrupted)
+		fprintf(out, ", interrupted");
+	fprintf(out, "\n\n");
+	write_phases(rep, out);
+	write_procs(rep, out);
+	write_chans(rep, out);
+	if (rep->n_probes) {
+		fprintf(out, "\nSERIALIZER PROBES\n");
+		for (int i = 0; i < rep->n_probes; i++)
+			fprintf(out, "  %s\n", rep->probes[i]);
+	}
+	for (int i = 0; i < rep->n_notes; i++)
+		fprintf(out, "%snote: %s\n", i ? "" : "\n", rep->notes[i]);
+	fprintf(out, "%slost events: %llu\n", rep->n_notes ? "" : "\n",
+		(unsigned long long)(rep->lost_events + rep->map_full));
+	return ferror(out) ? -1 : 0;
+}

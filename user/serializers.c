@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+#include "serializers.h"
+
+#include <errno.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elfsym.h"
+#include "procfs.h"
+#include "util.h"
+
+struct pickle_sym {
+	const char *name;
+	enum ser_dir dir;
+};
+
+/*
+ * In the _pickle extension every pickling path funnels into the static
+ * dump() and load() (Pickler.dump, pickle.dumps, pickle.dump; same for load).
+ * Elsewhere (_pickle built into libpython or the binary) those short names
+ * could belong to other code, so use the module's entry points instead;
+ * nested calls are counted once by the BPF side.
+ */
+static const struct pickle_sym ext_syms[] = {
+	{"dump", SER_DIR_SERIALIZE},
+	{"load", SER_DIR_DESERIALIZE},
+};
+static const struct pickle_sym builtin_syms[] = {
+	{"_pickle_Pickler_dump", SER_DIR_SERIALIZE},
+	{"_pickle_dumps", SER_DIR_SERIALIZE},
+	{"_pickle_dump", SER_DIR_SERIALIZE},
+	{"_pickle_Unpickler_load", SER_DIR_DESERIALIZE},
+	{"_pickle_loads", SER_DIR_DESERIALIZE},
+	{"_pickle_load", SER_DIR_DESERIALIZE},
+};
+
+static int strv_add(char ***v, int *n, const char *s)
+{
+	char **tmp = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!tmp)
+		return -ENOMEM;
+	*v = tmp;
+	if (!(tmp[*n] = strdup(s)))
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static bool strv_has(char **v, int n, const char *s)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+static int add_probe(struct ser_plan *plan, const char *path, const char *sym, uint64_t off,
+		     enum ser_dir dir, bool user)
+{
+	struct ser_probe *tmp = realloc(plan->probes, (plan->n + 1) * sizeof(*tmp));
+	struct ser_probe *p;
+
+	if (!tmp)
+		return -ENOMEM;
+	plan->probes = tmp;
+	p = &tmp[plan->n];
+	p->path = strdup(path);
+	p->symbol = strdup(sym);
+	if (!p->path || !p->symbol) {
+		free(p->path);
+		free(p->symbol);
+		return -ENOMEM;
+	}
+	p->offset = off;
+	p->dir = dir;
+	p->user = user;
+	plan->n++;
+	return 0;
+}
+
+int ser_plan_add_user(struct ser_plan *plan, const char *spec, char *err, size_t errlen)
+{
+	char buf[PATH_MAX], *colon, *eq, *path = NULL;
+	enum ser_dir dir;
+	uint64_t off;
+	int rc;
+
+	snprintf(buf, sizeof(buf), "%s", spec);
+	colon = strrchr(buf, ':');
+	eq = colon ? strchr(colon, '=') : NULL;
+	if (!colon || !eq || colon == buf || eq == colon + 1) {
+		snprintf(err, errlen, "--uprobe '%s': expected BINARY:SYMBOL=serialize|deserialize",
+			 spec);
+		return -1;
+	}
+	*colon = *eq = '\0';
+	if (!strcmp(eq + 1, "serialize")) {
+		dir = SER_DIR_SERIALIZE;
+	} else if (!strcmp(eq + 1, "deserialize")) {
+		dir = SER_DIR_DESERIALIZE;
+	} else {
+		snprintf(err, errlen, "--uprobe '%s': kind must be serialize or deserialize", spec);
+		return -1;
+	}
+	path = find_in_path(buf);
+	if (!path) {
+		snprintf(err, errlen, "--uprobe '%s': %s: no such executable file", spec, buf);
+		return -1;
+	}
+	rc = elf_symbol_offset(path, colon + 1, &off);
+	if (rc) {
+		snprintf(err, errlen, "--uprobe '%s': %s in %s", spec,
+			 rc == -ENOENT ? "no such function" : strerror(-rc), path);
+		free(path);
+		return -1;
+	}
+	rc = add_probe(plan, path, colon + 1, off, dir, true);
+	free(path);
+	if (rc)
+		snprintf(err, errlen, "--uprobe '%s': %s", spec, strerror(-rc));
+	return rc ? -1 : 0;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+int ser_plan_for_file(struct ser_plan *plan, const char *path)
+{
+	const struct pickle_sym *syms = ext_syms;
+	size_t nsyms = sizeof(ext_syms) / sizeof(ext_syms[0]);
+	int added = 0, rc;
+
+	if (strv_has(plan->seen, plan->n_seen, path))
+		return 0;
+	rc = strv_add(&plan->seen, &plan->n_seen, path);
+	if (rc)
+		return rc;
+	if (strncmp(base_name(path), "_pickle", 7)) {
+		syms = builtin_syms;
+		nsyms = sizeof(builtin_syms) / sizeof(builtin_syms[0]);
+	}
+	for (size_t i = 0; i < nsyms; i++) {
+		uint64_t off;
+
+		if (elf_symbol_offset(path, syms[i].name, &off))
+			continue;
+		rc = add_probe(plan, path, syms[i].name, off, syms[i].dir, false);
+		if (rc)
+			return rc;
+		added++;
+	}
+	if (!added)
+		strv_add(&plan->missing, &plan->n_missing, path);
+	return added;
+}
+
+static bool is_python_file(const char *path)
+{
+	const char *b = base_name(path);
+
+	return !strncmp(b, "python", 6) || !strncmp(b, "libpython", 9) ||
+	       !strncmp(b, "_pickle", 7);
+}
+
+/* _pickle extension modules next to an interpreter or libpython. */
+static int plan_extensions(struct ser_plan *plan, const char *file)
+{
+	char pattern[PATH_MAX], dir[PATH_MAX];
+	char *slash;
+	glob_t g;
+	int added = 0;
+
+	snprintf(dir, sizeof(dir), "%s", file);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	/* PREFIX/bin/python3.X and PREFIX/lib/libpython3.X.so both lead to
+	 * PREFIX/lib/python3.X/lib-dynload. */
+	for (int i = 0; i < 2; i++) {
+		snprintf(pattern, sizeof(pattern), "%s/%spython3*/lib-dynload/_pickle*.so", dir,
+			 i ? "../lib/" : "");
+		if (glob(pattern, 0, NULL, &g))
+			continue;
+		for (size_t j = 0; j < g.gl_pathc; j++) {
+			char *real = realpath(g.gl_pathv[j], NULL);
+			int rc = real ? ser_plan_for_file(plan, real) : 0;
+
+			free(real);
+			if (rc > 0)
+				added += rc;
+		}
+		globfree(&g);
+	}
+	return added;
+}
+
+int ser_plan_for_process(struct ser_plan *plan, const char *procroot, pid_t pid)
+{
+	char exe[PATH_MAX], **maps = NULL;
+	int nmaps, added = 0, rc;
+	char *libpy = NULL;
+
+	if (proc_exe(procroot, pid, exe, sizeof(exe)))
+		return -ESRCH;
+	if (is_python_file(exe)) {
+		rc = ser_plan_for_file(plan, exe);
+		added += rc > 0 ? rc : 0;
+		libpy = elf_find_needed(exe, "libpython");
+		if (libpy) {
+			rc = ser_plan_for_file(plan, libpy);
+			added += rc > 0 ? rc : 0;
+			added += plan_extensions(plan, libpy);
+		}
+		added += plan_extensions(plan, exe);
+		free(libpy);
+	}
+	/* What the process already has mapped (attach mode, dlopen'ed). */
+	nmaps = proc_exec_mappings(procroot, pid, &maps);
+	for (int i = 0; i < nmaps; i++) {
+		if (strcmp(maps[i], exe) && is_python_file(maps[i])) {
+			rc = ser_plan_for_file(plan, maps[i]);
+			added += rc > 0 ? rc : 0;
+		}
+	}
+	if (nmaps > 0)
+		free_strv(maps, nmaps);
+	return added;
+}
+
+void ser_plan_free(struct ser_plan *plan)
+{
+	for (int i = 0; i < plan->n; i++) {
+		free(plan->probes[i].path);
+		free(plan->probes[i].symbol);
+	}
+	free(plan->probes);
+	free_strv(plan->seen, plan->n_seen);
+	free_strv(plan->missing, plan->n_missing);
+	memset(plan, 0, sizeof(*plan));
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Where to put serializer uprobes: CPython's pickle accelerator, found in
+ * whichever of the _pickle extension, libpython or the interpreter binary has
+ * its symbols, plus user-given BINARY:SYMBOL=serialize|deserialize probes.
+ */
+#ifndef IPCPROF_SERIALIZERS_H
+#define IPCPROF_SERIALIZERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum ser_dir {
+	SER_DIR_SERIALIZE = 0,
+	SER_DIR_DESERIALIZE = 1,
+};
+
+struct ser_probe {
+	char *path;
+	char *symbol;
+	uint64_t offset;
+	enum ser_dir dir;
+	bool user; /* given with --uprobe */
+};
+
+struct ser_plan {
+	struct ser_probe *probes;
+	int n;
+	/* Python files looked at, and those without usable symbols. */
+	char **seen;
+	int n_seen;
+	char **missing;
+	int n_missing;
+};
+
+/* Parse and resolve "BINARY:SYMBOL=serialize|deserialize". On error,
+ * writes a one-line reason to `err` and returns -1. */
+int ser_plan_add_user(struct ser_plan *plan, const char *spec, char *err, size_t errlen);
+
+/* Add the pickle probes for what process `pid` runs or maps. Returns the
+ * number of probes added (0 if nothing new), or -errno. */
+int ser_plan_for_process(struct ser_plan *plan, const char *procroot, pid_t pid);
+
+/* Same, for one file (exposed for tests). */
+int ser_plan_for_file(struct ser_plan *plan, const char *path);
+
+void ser_plan_free(struct ser_plan *plan);
+
+#endif

@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: MIT
+#include "tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ipcprof.skel.h"
+#include "kallsyms.h"
+#include "procfs.h"
+#include "util.h"
+
+struct tracer {
+	struct ipcprof_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link **links; /* uprobes and perf events we attached */
+	int n_links;
+	int *perf_fds;
+	int n_perf;
+	struct tracer_opts opts;
+	int n_attached; /* probes of opts.plan already attached */
+	bool verbose;
+};
+
+static bool verbose_print;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !verbose_print)
+		return 0;
+	if (level == LIBBPF_INFO && !verbose_print)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* libbpf finds tracepoint IDs through tracefs; mount it like perf does. */
+static void ensure_tracefs(void)
+{
+	struct stat st;
+
+	if (stat("/sys/kernel/tracing/events", &st) == 0 ||
+	    stat("/sys/kernel/debug/tracing/events", &st) == 0)
+		return;
+	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) && verbose_print)
+		fprintf(stderr, "ipcprof: cannot mount tracefs: %s\n", strerror(errno));
+}
+
+static int add_link(struct tracer *t, struct bpf_link *l)
+{
+	struct bpf_link **tmp = realloc(t->links, (t->n_links + 1) * sizeof(*tmp));
+
+	if (!tmp) {
+		bpf_link__destroy(l);
+		return -ENOMEM;
+	}
+	t->links = tmp;
+	t->links[t->n_links++] = l;
+	return 0;
+}
+
+static int open_samplers(struct tracer *t, char *err, size_t errlen)
+{
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (ncpu <= 0) {
+		snprintf(err, errlen, "cannot count CPUs: %s", strerror(-ncpu));
+		return -1;
+	}
+	t->perf_fds = calloc(ncpu, sizeof(int));
+	if (!t->perf_fds)
+		return -1;
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		struct perf_event_attr attr = {
+			.type = PERF_TYPE_SOFTWARE,
+			.config = PERF_COUNT_SW_CPU_CLOCK,
+			.size = sizeof(attr),
+			.freq = 1,
+			.sample_freq = t->opts.sample_hz,
+		};
+		struct bpf_link *l;
+		int fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
+				      PERF_FLAG_FD_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == ENODEV) /* possible but offline CPU */
+				continue;
+			snprintf(err, errlen, "perf_event_open(cpu-clock, cpu %d): %s", cpu,
+				 strerror(errno));
+			return -1;
+		}
+		t->perf_fds[t->n_perf++] = fd;
+		l = bpf_program__attach_perf_event(t->skel->progs.sample_copy, fd);
+		if (!l) {
+			snprintf(err, errlen, "attaching the copy sampler: %s", strerror(errno));
+			return -1;
+		}
+		if (add_link(t, l))
+			return -1;
+	}
+	return 0;
+}
+
+static int attach_new_probes(struct tracer *t)
+{
+	struct ser_plan *plan = t->opts.plan;
+
+	for (; t->n_attached < plan->n; t->n_attached++) {
+		const struct ser_probe *p = &plan->probes[t->n_attached];
+		struct bpf_program *entry = p->dir == SER_DIR_SERIALIZE
+						    ? t->skel->progs.serialize_enter
+						    : t->skel->progs.deserialize_enter;
+		struct bpf_program *ret = p->dir == SER_DIR_SERIALIZE
+						  ? t->skel->progs.serialize_exit
+						  : t->skel->progs.deserialize_exit;
+		struct bpf_link *l1, *l2;
+
+		/* pid -1: one probe per file serves every process; the BPF side
+		 * ignores threads it does not trace. */
+		l1 = bpf_program__attach_uprobe(entry, false, -1, p->path, p->offset);
+		l2 = l1 ? bpf_program__attach_uprobe(ret, true, -1, p->path, p->offset) : NULL;
+		if (!l1 || !l2) {
+			fprintf(stderr, "ipcprof: cannot attach uprobe %s:%s: %s\n", p->path,
+				p->symbol, strerror(errno));
+			bpf_link__destroy(l1);
+			continue;
+		}
+		if (add_link(t, l1) || add_link(t, l2))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+	const struct event *e = data;
+
+	if (size < sizeof(*e))
+		return 0;
+	if (e->type == EV_EXEC) {
+		tracer_plan_process(t, (pid_t)e->tgid);
+		/* the kernel side stopped it at exec until its probes exist */
+		kill((pid_t)e->tgid, SIGCONT);
+	}
+	return 0;
+}
+
+int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, size_t errlen)
+{
+	struct code_range ranges[IPCPROF_MAX_COPY_RANGES];
+	struct tracer *t = calloc(1, sizeof(*t));
+	int n, rc;
+
+	*out = NULL;
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	t->opts = *o;
+	verbose_print = o->verbose;
+	libbpf_set_print(libbpf_print);
+	ensure_tracefs();
+
+	n = kallsyms_code_ranges("/proc/kallsyms", ranges, IPCPROF_MAX_COPY_RANGES);
+	if (n < 0) {
+		snprintf(err, errlen, "reading /proc/kallsyms: %s", strerror(-n));
+		goto fail;
+	}
+
+	t->skel = ipcprof_bpf__open();
+	if (!t->skel) {
+		snprintf(err, errlen, "opening BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	t->skel->rodata->follow_children = o->follow;
+	t->skel->rodata->stop_on_exec = true;
+	t->skel->rodata->n_code_ranges = (__u32)n;
+	memcpy((void *)t->skel->rodata->code_ranges, ranges, n * sizeof(ranges[0]));
+
+	rc = ipcprof_bpf__load(t->skel);
+	if (rc) {
+		if (rc == -EPERM)
+			snprintf(err, errlen,
+				 "loading BPF programs: %s (run as root, or grant CAP_BPF, "
+				 "CAP_PERFMON and CAP_SYS_ADMIN)",
+				 strerror(-rc));
+		else
+			snprintf(err, errlen, "loading BPF programs: %s (run with -v for details)",
+				 strerror(-rc));
+		goto fail;
+	}
+	rc = ipcprof_bpf__attach(t->skel);
+	if (rc) {
+		snprintf(err, errlen, "attaching tracepoints: %s", strerror(-rc));
+		goto fail;
+	}
+	if (open_samplers(t, err, errlen))
+		goto fail;
+	if (attach_new_probes(t)) {
+		snprintf(err, errlen, "attaching uprobes: out of memory");
+		goto fail;
+	}
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_event, t, NULL);
+	if (!t->rb) {
+		snprintf(err, errlen, "creating ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	*out = t;
+	return 0;
+fail:
+	tracer_close(t);
+	return -1;
+}
+
+int tracer_add_process(struct tracer *t, pid_t pid, pid_t ppid)
+{
+	struct proc_stats ps = {0};
+	struct pid_list tids = {0};
+	__u32 key = (__u32)pid;
+	__u64 now = now_ns();
+	__u8 one = 1;
+	int rc;
+
+	ps.start_ns = now;
+	ps.ppid = (__u32)ppid;
+	proc_comm("/proc", pid, ps.comm, sizeof(ps.comm));
+	rc = bpf_map_update_elem(bpf_map__fd(t->skel->maps.procs), &key, &ps, BPF_ANY);
+	if (!rc)
+		rc = bpf_map_update_elem(bpf_map__fd(t->skel->maps.traced), &key, &one, BPF_ANY);
+	if (rc)
+		return -errno;
+	rc = proc_tasks("/proc", pid, &tids);
+	for (size_t i = 0; !rc && i < tids.n; i++) {
+		struct thread_state ts = {.start_ns = now, .tgid = (__u32)pid};
+		__u32 tid = (__u32)tids.pids[i];
+
+		if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.threads), &tid, &ts, BPF_ANY))
+			rc = -errno;
+	}
+	pid_list_free(&tids);
+	return rc;
+}
+
+int tracer_plan_process(struct tracer *t, pid_t pid)
+{
+	int rc = ser_plan_for_process(t->opts.plan, "/proc", pid);
+
+	if (rc < 0)
+		return rc;
+	return attach_new_probes(t);
+}
+
+int tracer_poll(struct tracer *t, int timeout_ms)
+{
+	int rc = ring_buffer__poll(t->rb, timeout_ms);
+
+	return rc == -EINTR ? 0 : rc;
+}
+
+bool tracer_exited(struct tracer *t, pid_t pid)
+{
+	struct proc_stats ps;
+	__u32 key = (__u32)pid;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.procs), &key, &ps))
+		return true; /* never traced: nothing to wait for */
+	return ps.exit_ns != 0;
+}
+
+/* Lifetime so far of the threads still alive, summed per process. */
+static uint64_t live_thread_ns(struct tracer *t, __u32 tgid, uint64_t end)
+{
+	int fd = bpf_map__fd(t->skel->maps.threads);
+	struct thread_state ts;
+	__u32 key, next, *prev = NULL;
+	uint64_t sum = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &ts) || ts.tgid != tgid)
+			continue;
+		if (end > ts.start_ns)
+			sum += end - ts.start_ns;
+	}
+	return sum;
+}
+
+int tracer_collect(struct tracer *t, struct report *rep)
+{
+	int pfd = bpf_map__fd(t->skel->maps.procs), cfd = bpf_map__fd(t->skel->maps.chans);
+	struct chan_key ck, cnext, *cprev = NULL;
+	__u32 key, next, *prev = NULL;
+	struct chan_stats cs;
+	struct proc_stats ps;
+	uint64_t last_exit = 0;
+	bool all_exited = true;
+	int rc;
+
+	/* events still queued, so every exec has been seen */
+	ring_buffer__consume(t->rb);
+	rep->end_ns = now_ns();
+	while (!bpf_map_get_next_key(pfd, prev, &next)) {
+		struct proc_row row;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(pfd, &key, &ps))
+			continue;
+		proc_row_from_stats(&row, key, &ps,
+				    ps.exit_ns ? 0 : live_thread_ns(t, key, rep->end_ns),
+				    rep->end_ns);
+		rc = report_add_proc(rep, &row);
+		if (rc)
+			return rc;
+		all_exited = all_exited && ps.exit_ns;
+		if (ps.exit_ns > last_exit)
+			last_exit = ps.exit_ns;
+	}
+	/* The trace ended when its last process did, not when we noticed. */
+	if (all_exited && last_exit > rep->start_ns)
+		rep->end_ns = last_exit;
+	while (!bpf_map_get_next_key(cfd, cprev, &cnext)) {
+		ck = cnext;
+		cprev = &ck;
+		if (bpf_map_lookup_elem(cfd, &ck, &cs))
+			continue;
+		rc = report_add_chan(rep, &ck, &cs);
+		if (rc)
+			return rc;
+	}
+	rep->lost_events = t->skel->bss->lost_events;
+	rep->map_full = t->skel->bss->map_full;
+	rep->sample_hz = t->opts.sample_hz;
+	return 0;
+}
+
+void tracer_close(struct tracer *t)
+{
+	if (!t)
+		return;
+	ring_buffer__free(t->rb);
+	for (int i = 0; i < t->n_links; i++)
+		bpf_link__destroy(t->links[i]);
+	free(t->links);
+	for (int i = 0; i < t->n_perf; i++)
+		close(t->perf_fds[i]);
+	free(t->perf_fds);
+	ipcprof_bpf__destroy(t->skel);
+	free(t);
+}

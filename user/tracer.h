@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* Life cycle of the BPF side: load, attach, follow processes, collect. */
+#ifndef IPCPROF_TRACER_H
+#define IPCPROF_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "report.h"
+#include "serializers.h"
+
+struct tracer_opts {
+	bool follow;	    /* trace children too */
+	uint32_t sample_hz; /* perf-event sampling rate for the copy estimate */
+	bool verbose;
+	struct ser_plan *plan; /* holds --uprobe probes; grows as processes exec */
+};
+
+struct tracer;
+
+/* Load and attach everything but serializer uprobes of processes not yet
+ * seen. On failure writes a one-line reason to err. */
+int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, size_t errlen);
+
+/* Start tracing a live process (and its current threads) from now on. */
+int tracer_add_process(struct tracer *t, pid_t pid, pid_t ppid);
+
+/* Plan and attach serializer uprobes for what `pid` runs now. */
+int tracer_plan_process(struct tracer *t, pid_t pid);
+
+/* Handle kernel events for up to timeout_ms. Returns events handled or -errno. */
+int tracer_poll(struct tracer *t, int timeout_ms);
+
+/* True once the kernel side saw `pid` exit. */
+bool tracer_exited(struct tracer *t, pid_t pid);
+
+/* Read all counters into a report (rep->start_ns must be set). */
+int tracer_collect(struct tracer *t, struct report *rep);
+
+void tracer_close(struct tracer *t);
+
+#endif

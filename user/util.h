@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* Small helpers used all over the userspace side. */
+#ifndef IPCPROF_UTIL_H
+#define IPCPROF_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
+uint64_t now_ns(void);
+
+/* Parse a whole decimal number in [min, max]; false on any junk. */
+bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Human readable duration ("12.3 ms") and size ("4.87 MB", SI units). */
+const char *fmt_ns(uint64_t ns, char *buf, size_t len);
+const char *fmt_bytes(uint64_t bytes, char *buf, size_t len);
+
+/* Resolve a command name through $PATH like execvp would; NULL if none.
+ * The result is malloc'ed. */
+char *find_in_path(const char *cmd);
+
+#endif
