@@ -40,7 +40,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
 
-.PHONY: all deps test unit integration fixtures clean format
+.PHONY: all deps demo test unit integration fixtures clean format
 all: ipcprof
 
 deps:
@@ -87,6 +87,11 @@ unit: $(UNIT_BINS)
 
 integration: ipcprof fixtures
 	$(Q)python3 tests/integration/run.py
+
+# The main job: build, then trace the seed experiments and print the breakdown.
+demo: deps
+	$(Q)$(MAKE) --no-print-directory ipcprof
+	$(Q)scripts/demo.sh
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory ipcprof fixtures $(UNIT_BINS)

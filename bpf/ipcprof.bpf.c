@@ -91,6 +91,18 @@ struct {
 	__type(value, __u64);
 } shm SEC(".maps");
 
+/*
+ * Receiving socket inode -> sending socket inode, learnt from writes. A
+ * reader whose peer has already closed can no longer reach the peer's inode
+ * through its sock, but the bytes it reads still came from that peer.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} sock_sender SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);
@@ -277,6 +289,16 @@ static __always_inline int ipc_enter(int fd, __u8 dir)
 	}
 	begin_syscall(t, SYS_IPC);
 	t->dir = dir;
+	if (t->ep.kind == IPC_UNIX_STREAM || t->ep.kind == IPC_UNIX_DGRAM) {
+		if (dir == DIR_WRITE && t->ep.peer_ino) {
+			bpf_map_update_elem(&sock_sender, &t->ep.peer_ino, &t->ep.ino, BPF_ANY);
+		} else if (dir == DIR_READ && !t->ep.peer_ino) {
+			__u64 *sender = bpf_map_lookup_elem(&sock_sender, &t->ep.ino);
+
+			if (sender)
+				t->ep.peer_ino = *sender;
+		}
+	}
 	return 0;
 }
 
@@ -705,8 +727,12 @@ int sample_copy(struct bpf_perf_event_data *ctx)
 			__sync_fetch_and_add(&ps->samples_copy, 1);
 			break;
 		}
-		if (cls == CODE_FAULT)
+		/* a fault taken while copying (first touch of the user buffer)
+		 * is fault time, not copy time */
+		if (cls == CODE_FAULT) {
+			__sync_fetch_and_add(&ps->samples_fault, 1);
 			break;
+		}
 	}
 	return 0;
 }

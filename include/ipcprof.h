@@ -77,6 +77,7 @@ struct proc_stats {
 
 	__u64 samples_ipc;  /* perf samples taken inside IPC syscalls */
 	__u64 samples_copy; /* ... of which in user-copy routines */
+	__u64 samples_fault; /* ... of which in page-fault handling (not copy) */
 };
 
 /* A channel as seen by one process in one direction. */

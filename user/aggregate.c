@@ -60,6 +60,7 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	r->mmap_bytes = s->mmap_bytes;
 	r->samples_ipc = s->samples_ipc;
 	r->samples_copy = s->samples_copy;
+	r->samples_fault = s->samples_fault;
 }
 
 #define GROW(arr, n)                                                                               \
@@ -201,6 +202,7 @@ void report_finish(struct report *rep)
 		t->mmap_bytes += r->mmap_bytes;
 		t->samples_ipc += r->samples_ipc;
 		t->samples_copy += r->samples_copy;
+		t->samples_fault += r->samples_fault;
 	}
 }
 

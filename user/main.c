@@ -333,7 +333,7 @@ static int cmd_run(struct tracer *t, struct report *rep, char *err, size_t errle
 	if (launch_stopped(&l, env.cmd, env.user, err, errlen))
 		return 127;
 	rep->start_ns = now_ns();
-	rc = tracer_add_process(t, l.pid, getpid());
+	rc = tracer_add_process(t, l.pid, getpid(), rep->start_ns);
 	if (rc) {
 		snprintf(err, errlen, "registering pid %d: %s", l.pid, strerror(-rc));
 		kill(l.pid, SIGKILL);
@@ -365,6 +365,7 @@ static int cmd_attach(struct tracer *t, struct report *rep, char *err, size_t er
 	}
 	for (size_t i = 0; i < all.n && !rc; i++) {
 		char line[1024], path[64];
+
 		pid_t ppid = 0;
 		FILE *f;
 
@@ -375,15 +376,17 @@ static int cmd_attach(struct tracer *t, struct report *rep, char *err, size_t er
 		if (fgets(line, sizeof(line), f))
 			proc_parse_stat_ppid(line, &ppid);
 		fclose(f);
-		rc = tracer_add_process(t, all.pids[i], ppid);
+		rc = tracer_add_process(t, all.pids[i], ppid, rep->start_ns);
 		if (!rc)
 			tracer_plan_process(t, all.pids[i]);
 	}
-	pid_list_free(&all);
 	if (rc) {
+		pid_list_free(&all);
 		snprintf(err, errlen, "registering processes: %s", strerror(-rc));
 		return 1;
 	}
+	fprintf(stderr, "ipcprof: tracing %zu processes; Ctrl-C to stop\n", all.n);
+	pid_list_free(&all);
 	end = env.duration_s > 0 ? now_ns() + (uint64_t)(env.duration_s * 1e9) : 0;
 	while (!exiting) {
 		bool alive = false;

@@ -41,7 +41,7 @@ struct proc_row {
 	uint64_t ipc_calls, ipc_oncpu_ns, bytes_read, bytes_written;
 	uint64_t fork_calls, first_run_ns;
 	uint64_t mmap_calls, mmap_bytes;
-	uint64_t samples_ipc, samples_copy;
+	uint64_t samples_ipc, samples_copy, samples_fault;
 };
 
 /* One process's use of a channel in one direction. */

@@ -51,6 +51,7 @@ static json_object *proc_json(const struct proc_row *r, bool with_identity)
 	add_u64(o, "mmap_bytes", r->mmap_bytes);
 	add_u64(o, "samples_ipc", r->samples_ipc);
 	add_u64(o, "samples_copy", r->samples_copy);
+	add_u64(o, "samples_fault", r->samples_fault);
 	return o;
 }
 

@@ -31,9 +31,9 @@ static void method_detail(const struct report *rep, int p, char *buf, size_t len
 		snprintf(buf, len, "%s (sched_switch), off CPU inside IPC calls", m);
 		break;
 	case PH_COPY:
-		snprintf(buf, len, "%s, %llu of %llu samples in IPC calls @ %u Hz", m,
-			 (unsigned long long)t->samples_copy, (unsigned long long)t->samples_ipc,
-			 rep->sample_hz);
+		snprintf(buf, len, "%s, %llu of %llu samples in IPC calls @ %u Hz (%llu in faults)",
+			 m, (unsigned long long)t->samples_copy, (unsigned long long)t->samples_ipc,
+			 rep->sample_hz, (unsigned long long)t->samples_fault);
 		break;
 	case PH_FORK:
 		snprintf(buf, len, "%s, %llu forks + children's start latency", m,

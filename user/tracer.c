@@ -222,12 +222,12 @@ fail:
 	return -1;
 }
 
-int tracer_add_process(struct tracer *t, pid_t pid, pid_t ppid)
+int tracer_add_process(struct tracer *t, pid_t pid, pid_t ppid, uint64_t start_ns)
 {
 	struct proc_stats ps = {0};
 	struct pid_list tids = {0};
 	__u32 key = (__u32)pid;
-	__u64 now = now_ns();
+	__u64 now = start_ns;
 	__u8 one = 1;
 	int rc;
 

@@ -1,0 +1,119 @@
+"""Errors, exit codes, signals, attach, and cleanup of BPF objects."""
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from helpers import (BPFTestCase, IPCPROF, OUR_PROGRAMS, bpf_program_names, fixture,
+                     run_traced)
+
+
+def ipcprof(*args, timeout=60):
+    return subprocess.run([IPCPROF, *args], capture_output=True, text=True, timeout=timeout)
+
+
+class Usage(unittest.TestCase):
+    def one_line_error(self, r, rc, text):
+        self.assertEqual(r.returncode, rc, r.stderr)
+        self.assertIn(text, r.stderr)
+
+    def test_bad_arguments(self):
+        self.one_line_error(ipcprof("run", "--format", "xml", "--", "true"), 64,
+                            "unknown format 'xml'")
+        self.one_line_error(ipcprof("run"), 64, "missing command")
+        self.one_line_error(ipcprof("attach"), 64, "missing -p PID")
+        self.one_line_error(ipcprof("attach", "-p", "12x"), 64, "invalid PID '12x'")
+        self.one_line_error(ipcprof("attach", "-p", "1", "-d", "-3"), 64, "-d '-3'")
+        self.one_line_error(ipcprof("frobnicate"), 2, "unknown subcommand 'frobnicate'")
+        self.one_line_error(ipcprof("run", "--sample-hz", "0", "--", "true"), 64,
+                            "--sample-hz '0'")
+
+    def test_help_and_version(self):
+        r = ipcprof("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^ipcprof \d+\.\d+\.\d+")
+        r = ipcprof("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("ipcprof run [OPTIONS] -- CMD", r.stdout)
+        r = ipcprof("run", "--help")
+        self.assertIn("--no-follow", r.stdout)
+
+
+class Errors(BPFTestCase):
+    def test_command_not_found(self):
+        r = ipcprof("run", "--", "no-such-command-ipcprof")
+        self.assertEqual(r.returncode, 127)
+        self.assertEqual(r.stderr.strip(),
+                         "ipcprof: no-such-command-ipcprof: command not found")
+
+    def test_unknown_pid(self):
+        r = ipcprof("attach", "-p", "999999999")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.strip(), "ipcprof: no such process: 999999999")
+
+    def test_exit_status_passes_through(self):
+        t = run_traced(["sh", "-c", "exit 7"], check=False)
+        self.assertEqual(t.rc, 7)
+        self.assertEqual(t.report["exit_status"], 7)
+        t = run_traced(["sh", "-c", "kill -TERM $$"], check=False)
+        self.assertEqual(t.rc, 128 + signal.SIGTERM)
+
+    def test_no_follow_traces_only_the_command(self):
+        t = run_traced([fixture("ipc_bytes"), "pipe", "100000", "1000"], extra=["--no-follow"])
+        self.assertEqual(len(t.procs), 1)
+        self.assertEqual(t.root()["bytes_written"], 100000)
+        self.assertEqual(t.root()["fork_calls"], 1)
+
+
+class Lifecycle(BPFTestCase):
+    def assert_no_programs_left(self):
+        left = OUR_PROGRAMS & bpf_program_names()
+        self.assertEqual(left, set(), "BPF programs left behind")
+
+    def test_sigint_prints_what_was_collected(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.json")
+            p = subprocess.Popen([IPCPROF, "run", "--format", "json", "-o", out, "--",
+                                  "sleep", "30"], stderr=subprocess.PIPE, text=True)
+            time.sleep(1.5)
+            self.assertTrue(OUR_PROGRAMS & bpf_program_names(), "programs not loaded")
+            p.send_signal(signal.SIGINT)
+            rc = p.wait(20)
+            with open(out) as f:
+                rep = json.load(f)
+        subprocess.run(["pkill", "-f", "^sleep 30$"])
+        self.assertEqual(rc, 130)
+        self.assertTrue(rep["interrupted"])
+        (sleeper,) = rep["processes"]
+        self.assertFalse(sleeper["exited"])
+        self.assertGreater(sleeper["wall_ns"], 1e9)
+        self.assert_no_programs_left()
+
+    def test_attach_for_a_duration(self):
+        target = subprocess.Popen(["sleep", "30"])
+        try:
+            t0 = time.monotonic()
+            r = ipcprof("attach", "-p", str(target.pid), "-d", "1", "--format", "csv")
+            took = time.monotonic() - t0
+        finally:
+            target.kill()
+            target.wait()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.strip().splitlines()
+        self.assertEqual(len(lines), 2)
+        self.assertTrue(lines[1].startswith(f"{target.pid},{os.getpid()},sleep,0,"))
+        self.assertGreaterEqual(took, 1.0)
+        self.assert_no_programs_left()
+
+    def test_target_exiting_mid_trace_ends_attach(self):
+        target = subprocess.Popen(["sleep", "1"])
+        r = ipcprof("attach", "-p", str(target.pid), "--format", "json")
+        target.wait()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = json.loads(r.stdout)
+        self.assertTrue(rep["processes"][0]["exited"])
+        self.assertFalse(rep["interrupted"])
+        self.assert_no_programs_left()

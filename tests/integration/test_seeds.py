@@ -1,0 +1,45 @@
+"""The seed experiments: what moves through which channel."""
+import json
+
+from helpers import BPFTestCase, PYTHON, SEED, run_traced
+
+PAYLOAD = 4_871_352  # pickle of list(range(10**6)), protocol 5
+HEADER = 4           # multiprocessing.Connection length prefix
+
+
+class SeedTransfers(BPFTestCase):
+    def test_queue_moves_the_pickle_through_a_pipe(self):
+        t = run_traced([PYTHON, SEED, "queue"])
+        big = [c for c in t.report["channels"] if c["bytes_written"] > 1_000_000]
+        self.assertEqual(len(big), 1, t.report["channels"])
+        self.assertEqual(big[0]["kind"], "pipe")
+        self.assertEqual(big[0]["bytes_written"], PAYLOAD + HEADER)
+        self.assertEqual(big[0]["bytes_read"], PAYLOAD + HEADER)
+        root = t.root()
+        self.assertEqual(big[0]["writers"], [root["pid"]])
+        (reader,) = big[0]["readers"]
+        self.assertEqual(t.proc(reader)["ppid"], root["pid"])
+        self.assertGreaterEqual(t.report["totals"]["serialize_calls"], 1)
+        self.assertGreaterEqual(t.report["totals"]["deserialize_calls"], 1)
+        # the queue's lock is a POSIX semaphore: a shared mapping
+        self.assertGreaterEqual(root["mmap_calls"], 1)
+
+    def test_pipe_moves_the_pickle_through_a_socketpair(self):
+        t = run_traced([PYTHON, SEED, "pipe"])
+        big = [c for c in t.report["channels"] if c["bytes_written"] > 1_000_000]
+        self.assertEqual(len(big), 1, t.report["channels"])
+        self.assertEqual(big[0]["kind"], "unix-stream")
+        self.assertEqual(big[0]["bytes_written"], PAYLOAD + HEADER)
+        self.assertEqual(big[0]["bytes_read"], PAYLOAD + HEADER)
+
+    def test_inherit_and_argument_move_no_payload(self):
+        for kind in ("inherit", "argument"):
+            with self.subTest(kind=kind):
+                t = run_traced([PYTHON, SEED, kind])
+                moved = sum(c["bytes_written"] + c["bytes_read"]
+                            for c in t.report["channels"])
+                self.assertLess(moved, 1000, t.report["channels"])
+                self.assertEqual(t.report["totals"]["serialize_calls"], 0)
+                self.assertEqual(len(t.procs), 2)
+                self.assertEqual(t.root()["fork_calls"], 1)
+                self.assertEqual(json.loads(t.stdout)["experiment"], kind)

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+/* Derived phases, channel grouping and totals of the report model. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "report.h"
+
+static struct proc_stats busy_proc(void)
+{
+	struct proc_stats s = {0};
+
+	s.start_ns = 1000;
+	s.exit_ns = 1000 + 100000000; /* 100 ms */
+	s.thread_ns = 100000000;
+	s.ppid = 1;
+	strcpy(s.comm, "worker");
+	s.serialize_ns = 20000000;
+	s.deserialize_ns = 10000000;
+	s.ipc_oncpu_ns = 8000000;
+	s.ipc_blocked_ns = 30000000;
+	s.fork_ns = 1000000;
+	s.first_run_ns = 500000;
+	s.mmap_ns = 250000;
+	s.samples_ipc = 40;
+	s.samples_copy = 10;
+	return s;
+}
+
+static void test_phases_sum_to_thread_time(void **state)
+{
+	struct proc_stats s = busy_proc();
+	struct proc_row r;
+	uint64_t sum = 0;
+
+	(void)state;
+	proc_row_from_stats(&r, 42, &s, 0, 0);
+	for (int p = 0; p < PH_COUNT; p++)
+		sum += r.phase_ns[p];
+	assert_int_equal(sum, r.thread_ns);
+	assert_int_equal(r.wall_ns, 100000000);
+	/* 10 of 40 IPC samples were copying: a quarter of 8 ms on CPU */
+	assert_int_equal(r.phase_ns[PH_COPY], 2000000);
+	assert_int_equal(r.phase_ns[PH_SYSCALL], 6000000);
+	assert_int_equal(r.phase_ns[PH_FORK], 1500000);
+	assert_int_equal(r.phase_ns[PH_OTHER],
+			 100000000 - 20000000 - 10000000 - 8000000 - 30000000 - 1500000 - 250000);
+	assert_true(r.exited);
+	assert_string_equal(r.comm, "worker");
+}
+
+static void test_live_process_uses_end_time(void **state)
+{
+	struct proc_stats s = busy_proc();
+	struct proc_row r;
+
+	(void)state;
+	s.exit_ns = 0;
+	s.thread_ns = 0;
+	proc_row_from_stats(&r, 7, &s, 50000000, 1000 + 50000000);
+	assert_false(r.exited);
+	assert_int_equal(r.wall_ns, 50000000);
+	assert_int_equal(r.thread_ns, 50000000);
+	/* phases larger than the lifetime never make "other" wrap around */
+	assert_int_equal(r.phase_ns[PH_OTHER], 0);
+}
+
+static void test_no_samples_means_no_copy(void **state)
+{
+	struct proc_stats s = busy_proc();
+	struct proc_row r;
+
+	(void)state;
+	s.samples_ipc = 0;
+	s.samples_copy = 0;
+	proc_row_from_stats(&r, 1, &s, 0, 0);
+	assert_int_equal(r.phase_ns[PH_COPY], 0);
+	assert_int_equal(r.phase_ns[PH_SYSCALL], 8000000);
+}
+
+static void test_channels_group_by_inode(void **state)
+{
+	struct report rep = {0};
+	struct chan_key w = {.ino = 99, .dev = 12, .tgid = 10, .dir = DIR_WRITE, .kind = IPC_PIPE};
+	struct chan_key r = w, other = w;
+	struct chan_stats ws = {.calls = 2, .bytes = 4871356, .blocked_ns = 5};
+	struct chan_stats rs = {.calls = 76, .bytes = 4871356, .blocked_ns = 7};
+	char name[64];
+
+	(void)state;
+	r.tgid = 11;
+	r.dir = DIR_READ;
+	other.ino = 100;
+	assert_int_equal(report_add_chan(&rep, &r, &rs), 0);
+	assert_int_equal(report_add_chan(&rep, &other, &ws), 0);
+	assert_int_equal(report_add_chan(&rep, &w, &ws), 0);
+	report_finish(&rep);
+	assert_int_equal(rep.n_chans, 2);
+	/* most bytes first, writers before readers */
+	assert_int_equal(rep.chans[0].ino, 99);
+	assert_int_equal(rep.chans[0].n_ends, 2);
+	assert_int_equal(rep.chans[0].ends[0].dir, DIR_WRITE);
+	assert_int_equal(rep.chans[0].ends[0].tgid, 10);
+	assert_int_equal(rep.chans[0].bytes_written, 4871356);
+	assert_int_equal(rep.chans[0].bytes_read, 4871356);
+	assert_int_equal(rep.chans[0].read_calls, 76);
+	assert_int_equal(rep.chans[0].blocked_ns, 12);
+	assert_string_equal(chan_name(&rep.chans[0], name, sizeof(name)), "pipe:[99]");
+	report_free(&rep);
+}
+
+static void test_socket_names_show_both_ends(void **state)
+{
+	struct channel c = {.ino = 5, .peer_ino = 6, .kind = IPC_UNIX_STREAM};
+	char name[64];
+
+	(void)state;
+	assert_string_equal(chan_name(&c, name, sizeof(name)), "socket:[5]->[6]");
+	c.peer_ino = 0;
+	assert_string_equal(chan_name(&c, name, sizeof(name)), "socket:[5]");
+	c.kind = IPC_FIFO;
+	c.dev = (8u << 20) | 1;
+	assert_string_equal(chan_name(&c, name, sizeof(name)), "fifo:[8:1:5]");
+}
+
+static void test_totals_add_up(void **state)
+{
+	struct proc_stats s = busy_proc();
+	struct report rep = {.start_ns = 1000, .end_ns = 1000 + 100000000};
+	struct proc_row r;
+
+	(void)state;
+	proc_row_from_stats(&r, 3, &s, 0, 0);
+	report_add_proc(&rep, &r);
+	proc_row_from_stats(&r, 2, &s, 0, 0);
+	report_add_proc(&rep, &r);
+	report_finish(&rep);
+	assert_int_equal(rep.procs[0].pid, 2);
+	assert_int_equal(rep.totals.thread_ns, 200000000);
+	assert_int_equal(rep.totals.phase_ns[PH_SERIALIZE], 40000000);
+	assert_int_equal(rep.totals.wall_ns, 100000000);
+	assert_non_null(report_find_proc(&rep, 3));
+	assert_null(report_find_proc(&rep, 4));
+	report_free(&rep);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_phases_sum_to_thread_time),
+		cmocka_unit_test(test_live_process_uses_end_time),
+		cmocka_unit_test(test_no_samples_means_no_copy),
+		cmocka_unit_test(test_channels_group_by_inode),
+		cmocka_unit_test(test_socket_names_show_both_ends),
+		cmocka_unit_test(test_totals_add_up),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
