@@ -15,13 +15,13 @@
 #include "ipcprof.h"
 
 /* uapi values that vmlinux.h cannot carry (they are macros). */
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
-#define S_IFIFO 0010000
+#define S_IFMT	     00170000
+#define S_IFSOCK     0140000
+#define S_IFIFO	     0010000
 #define PIPEFS_MAGIC 0x50495045
-#define AF_UNIX 1
-#define SOCK_DGRAM 2
-#define FMODE_WRITE 0x2
+#define AF_UNIX	     1
+#define SOCK_DGRAM   2
+#define FMODE_WRITE  0x2
 
 static __always_inline struct file *fd_to_file(int fd)
 {
@@ -70,8 +70,8 @@ static __always_inline int fd_classify(int fd, struct ipc_endpoint *ep)
 
 		if (BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX)
 			return IPC_NONE;
-		ep->kind = BPF_CORE_READ(sock, type) == SOCK_DGRAM ? IPC_UNIX_DGRAM
-								   : IPC_UNIX_STREAM;
+		ep->kind =
+		    BPF_CORE_READ(sock, type) == SOCK_DGRAM ? IPC_UNIX_DGRAM : IPC_UNIX_STREAM;
 		/* struct unix_sock starts with its struct sock. */
 		peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
 		if (peer)

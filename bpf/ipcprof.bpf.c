@@ -17,13 +17,13 @@
 #include "fdkind.bpf.h"
 #include "ipcprof.h"
 
-#define MAX_PROCS 8192
-#define MAX_THREADS 16384
-#define MAX_CHANS 4096
-#define STACK_DEPTH 8
+#define MAX_PROCS    8192
+#define MAX_THREADS  16384
+#define MAX_CHANS    4096
+#define STACK_DEPTH  8
 #define CLONE_THREAD 0x00010000
-#define MAP_SHARED 0x01
-#define SIGSTOP 19
+#define MAP_SHARED   0x01
+#define SIGSTOP	     19
 
 /* Configuration, set by userspace between open and load. */
 const volatile bool follow_children = true;
@@ -32,8 +32,8 @@ const volatile __u32 n_code_ranges = 0;
 const volatile struct code_range code_ranges[IPCPROF_MAX_COPY_RANGES] = {};
 
 /* Health counters read by userspace at the end. */
-__u64 lost_events = 0;	/* ring buffer full */
-__u64 map_full = 0;	/* an entry could not be created */
+__u64 lost_events = 0; /* ring buffer full */
+__u64 map_full = 0;    /* an entry could not be created */
 
 enum sys_class {
 	SYS_NONE = 0,
@@ -150,7 +150,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 tid = child->pid;
 	__u32 tgid = child->tgid;
 	__u64 now = bpf_ktime_get_ns();
-	struct thread_state ts = { .start_ns = now, .tgid = tgid };
+	struct thread_state ts = {.start_ns = now, .tgid = tgid};
 	struct proc_stats ps = {};
 	__u8 one = 1;
 
@@ -367,7 +367,7 @@ static __always_inline long mmsg_bytes(struct thread_state *t, long ret)
 
 static __always_inline void add_shm(__u32 tgid, __u64 addr, __u64 len)
 {
-	struct shm_key k = { .tgid = tgid, .addr = addr };
+	struct shm_key k = {.tgid = tgid, .addr = addr};
 
 	if (bpf_map_update_elem(&shm, &k, &len, BPF_ANY))
 		__sync_fetch_and_add(&map_full, 1);
@@ -424,7 +424,7 @@ static __always_inline int sys_exit(long ret)
 		break;
 	case SYS_MUNMAP:
 	case SYS_MREMAP: {
-		struct shm_key k = { .tgid = tgid, .addr = t->arg0 };
+		struct shm_key k = {.tgid = tgid, .addr = t->arg0};
 
 		if (ret < 0 && ret > -4096)
 			break;
@@ -446,18 +446,18 @@ out:
 	return 0;
 }
 
-#define IPC_ENTER(name, fdarg, dir)                                                               \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                               \
-	int enter_##name(struct trace_event_raw_sys_enter *ctx)                                   \
-	{                                                                                         \
-		return ipc_enter((int)ctx->args[fdarg], dir);                                     \
+#define IPC_ENTER(name, fdarg, dir)                                                                \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                                \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)                                    \
+	{                                                                                          \
+		return ipc_enter((int)ctx->args[fdarg], dir);                                      \
 	}
 
-#define SYS_EXIT(name)                                                                            \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                                \
-	int exit_##name(struct trace_event_raw_sys_exit *ctx)                                     \
-	{                                                                                         \
-		return sys_exit(ctx->ret);                                                        \
+#define SYS_EXIT(name)                                                                             \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                                      \
+	{                                                                                          \
+		return sys_exit(ctx->ret);                                                         \
 	}
 
 IPC_ENTER(read, 0, DIR_READ)
@@ -588,7 +588,7 @@ int enter_mmap(struct trace_event_raw_sys_enter *ctx)
 static __always_inline int unmap_enter(__u8 cls, __u64 addr, __u64 new_len)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct shm_key k = { .tgid = tgid, .addr = addr };
+	struct shm_key k = {.tgid = tgid, .addr = addr};
 	struct thread_state *t;
 
 	if (!bpf_map_lookup_elem(&shm, &k))

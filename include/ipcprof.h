@@ -11,8 +11,8 @@
 #include <linux/types.h>
 #endif
 
-#define IPCPROF_COMM_LEN 16
-#define IPCPROF_HIST_SLOTS 32
+#define IPCPROF_COMM_LEN	16
+#define IPCPROF_HIST_SLOTS	32
 #define IPCPROF_MAX_COPY_RANGES 32
 
 /* What kind of IPC endpoint a file descriptor refers to. */
@@ -62,7 +62,7 @@ struct proc_stats {
 	__u64 deserialize_calls;
 
 	__u64 ipc_calls;
-	__u64 ipc_oncpu_ns;  /* IPC syscall time on CPU (includes copy) */
+	__u64 ipc_oncpu_ns;   /* IPC syscall time on CPU (includes copy) */
 	__u64 ipc_blocked_ns; /* IPC syscall time off CPU */
 	__u64 bytes_read;
 	__u64 bytes_written;
@@ -75,8 +75,8 @@ struct proc_stats {
 	__u64 mmap_bytes;
 	__u64 mmap_ns;
 
-	__u64 samples_ipc;  /* perf samples taken inside IPC syscalls */
-	__u64 samples_copy; /* ... of which in user-copy routines */
+	__u64 samples_ipc;   /* perf samples taken inside IPC syscalls */
+	__u64 samples_copy;  /* ... of which in user-copy routines */
 	__u64 samples_fault; /* ... of which in page-fault handling (not copy) */
 };
 
@@ -96,7 +96,7 @@ struct chan_stats {
 	__u64 bytes;
 	__u64 oncpu_ns;
 	__u64 blocked_ns;
-	__u64 peer_ino; /* sockets: the receiving end's inode, else 0 */
+	__u64 peer_ino;				/* sockets: the receiving end's inode, else 0 */
 	__u64 size_hist[IPCPROF_HIST_SLOTS];	/* log2 of bytes per call */
 	__u64 latency_hist[IPCPROF_HIST_SLOTS]; /* log2 of ns per call */
 };

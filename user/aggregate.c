@@ -9,11 +9,11 @@
 #include "report.h"
 
 const char *const phase_names[PH_COUNT] = {
-	"serialize", "deserialize", "syscall", "blocked", "copy", "fork", "mmap", "other",
+    "serialize", "deserialize", "syscall", "blocked", "copy", "fork", "mmap", "other",
 };
 const char *const phase_fields[PH_COUNT] = {
-	"serialize_ns", "deserialize_ns", "syscall_ns", "blocked_ns",
-	"copy_ns",	"fork_ns",	  "mmap_ns",	"other_ns",
+    "serialize_ns", "deserialize_ns", "syscall_ns", "blocked_ns",
+    "copy_ns",	    "fork_ns",	      "mmap_ns",    "other_ns",
 };
 
 void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_stats *s,

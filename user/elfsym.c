@@ -176,8 +176,8 @@ static char *search_dirs(const char *dirs, const char *lib, const char *origin_f
 char *elf_find_needed(const char *path, const char *prefix)
 {
 	static const char default_dirs[] =
-		"/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/lib:/usr/lib:"
-		"/usr/local/lib";
+	    "/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/lib:/usr/lib:"
+	    "/usr/local/lib";
 	const char *needed = NULL, *runpath = NULL;
 	char *result = NULL;
 	Elf_Scn *scn;
@@ -189,8 +189,7 @@ char *elf_find_needed(const char *path, const char *prefix)
 	if (!elf)
 		return NULL;
 	scn = find_section(elf, SHT_DYNAMIC);
-	if (!scn || !(data = elf_getdata(scn, NULL)) || !gelf_getshdr(scn, &sh) ||
-	    !sh.sh_entsize)
+	if (!scn || !(data = elf_getdata(scn, NULL)) || !gelf_getshdr(scn, &sh) || !sh.sh_entsize)
 		goto cleanup;
 	for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
 		GElf_Dyn dyn;

@@ -12,15 +12,25 @@
  * buffers, across kernel versions (older ones use copy_user_generic_*,
  * 6.x uses rep_movs_alternative under the *_iter wrappers). */
 const char *const copy_routines[] = {
-	"rep_movs_alternative",	    "copy_user_generic_string", "copy_user_generic_unrolled",
-	"copy_user_enhanced_fast_string", "_copy_to_iter", "_copy_from_iter",
-	"copy_page_to_iter",	    "copy_page_from_iter",	"_copy_to_user",
-	"_copy_from_user",	    "copyin",			"copyout",
-	"copy_to_user_iter",	    "copy_from_user_iter",	NULL,
+    "rep_movs_alternative",
+    "copy_user_generic_string",
+    "copy_user_generic_unrolled",
+    "copy_user_enhanced_fast_string",
+    "_copy_to_iter",
+    "_copy_from_iter",
+    "copy_page_to_iter",
+    "copy_page_from_iter",
+    "_copy_to_user",
+    "_copy_from_user",
+    "copyin",
+    "copyout",
+    "copy_to_user_iter",
+    "copy_from_user_iter",
+    NULL,
 };
 
 static const char *const fault_routines[] = {
-	"exc_page_fault", "do_user_addr_fault", "handle_mm_fault", "__handle_mm_fault", NULL,
+    "exc_page_fault", "do_user_addr_fault", "handle_mm_fault", "__handle_mm_fault", NULL,
 };
 
 static int cmp_u64(const void *a, const void *b)

@@ -54,8 +54,7 @@ static int pick_creds(const char *user, struct creds *c, char *err, size_t errle
 	return 0;
 }
 
-int launch_stopped(struct launch *l, char *const argv[], const char *user, char *err,
-		   size_t errlen)
+int launch_stopped(struct launch *l, char *const argv[], const char *user, char *err, size_t errlen)
 {
 	char *path = find_in_path(argv[0]);
 	struct creds c;
@@ -84,8 +83,8 @@ int launch_stopped(struct launch *l, char *const argv[], const char *user, char 
 		int e;
 
 		close(pfd[0]);
-		if (c.drop && ((c.name[0] && initgroups(c.name, c.gid)) || setgid(c.gid) ||
-			       setuid(c.uid))) {
+		if (c.drop &&
+		    ((c.name[0] && initgroups(c.name, c.gid)) || setgid(c.gid) || setuid(c.uid))) {
 			e = errno;
 			goto fail;
 		}

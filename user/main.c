@@ -8,6 +8,7 @@
  */
 #include <argp.h>
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,8 +41,8 @@ static struct env {
 	double duration_s; /* attach: 0 = until targets exit or Ctrl-C */
 	char **cmd;
 } env = {
-	.follow = true,
-	.sample_hz = 4999,
+    .follow = true,
+    .sample_hz = 4999,
 };
 
 static volatile sig_atomic_t exiting;
@@ -50,27 +51,27 @@ const char *argp_program_version = "ipcprof " IPCPROF_VERSION;
 const char *argp_program_bug_address = NULL;
 
 static const char doc_top[] =
-	"Profile inter-process communication: serialization, IPC syscalls (on CPU and "
-	"blocked), kernel copies, fork and shared mappings.\n"
-	"\n"
-	"USAGE:\n"
-	"  ipcprof run [OPTIONS] -- CMD [ARGS...]\n"
-	"  ipcprof attach -p PID[,PID...] [-d SECONDS] [OPTIONS]\n"
-	"\n"
-	"EXAMPLES:\n"
-	"  ipcprof run -- python3 scripts/bench/seed_transfer.py queue\n"
-	"  ipcprof run --format json -o out.json -- ./server\n"
-	"  ipcprof attach -p 1234 -d 10\n"
-	"  ipcprof run --uprobe ./app:encode_msg=serialize -- ./app\n"
-	"\n"
-	"Run 'ipcprof run --help' or 'ipcprof attach --help' for the options.";
+    "Profile inter-process communication: serialization, IPC syscalls (on CPU and "
+    "blocked), kernel copies, fork and shared mappings.\n"
+    "\n"
+    "USAGE:\n"
+    "  ipcprof run [OPTIONS] -- CMD [ARGS...]\n"
+    "  ipcprof attach -p PID[,PID...] [-d SECONDS] [OPTIONS]\n"
+    "\n"
+    "EXAMPLES:\n"
+    "  ipcprof run -- python3 scripts/bench/seed_transfer.py queue\n"
+    "  ipcprof run --format json -o out.json -- ./server\n"
+    "  ipcprof attach -p 1234 -d 10\n"
+    "  ipcprof run --uprobe ./app:encode_msg=serialize -- ./app\n"
+    "\n"
+    "Run 'ipcprof run --help' or 'ipcprof attach --help' for the options.";
 
 static const char doc_run[] = "Launch CMD, trace it and all its descendants from its first "
 			      "instruction, print the report when it exits.\n"
 			      "The exit status of CMD is passed through.";
 static const char doc_attach[] =
-	"Trace live processes and their descendants until -d SECONDS pass, every target "
-	"exits, or SIGINT/SIGTERM arrives; then print the report.";
+    "Trace live processes and their descendants until -d SECONDS pass, every target "
+    "exits, or SIGINT/SIGTERM arrives; then print the report.";
 
 enum {
 	OPT_FORMAT = 'f',
@@ -81,18 +82,18 @@ enum {
 };
 
 static const struct argp_option run_opts[] = {
-	{"output", 'o', "FILE", 0, "Write the report to FILE instead of stdout", 0},
-	{"format", OPT_FORMAT, "FMT", 0, "Report format: text (default), json or csv", 0},
-	{"no-follow", OPT_NO_FOLLOW, NULL, 0, "Do not follow child processes", 0},
-	{"uprobe", OPT_UPROBE, "BIN:SYM=KIND", 0,
-	 "Count time in function SYM of BIN as KIND (serialize or deserialize); repeatable", 0},
-	{"sample-hz", OPT_SAMPLE_HZ, "HZ", 0,
-	 "Kernel stack sampling rate for the copy estimate (default 4999)", 0},
-	{"user", OPT_USER, "NAME", 0, "run: run CMD as NAME (default: the sudo caller)", 0},
-	{"pid", 'p', "PID[,PID]", 0, "attach: processes to trace", 0},
-	{"duration", 'd', "SECONDS", 0, "attach: stop after SECONDS", 0},
-	{"verbose", 'v', NULL, 0, "Show libbpf's messages", 0},
-	{0},
+    {"output", 'o', "FILE", 0, "Write the report to FILE instead of stdout", 0},
+    {"format", OPT_FORMAT, "FMT", 0, "Report format: text (default), json or csv", 0},
+    {"no-follow", OPT_NO_FOLLOW, NULL, 0, "Do not follow child processes", 0},
+    {"uprobe", OPT_UPROBE, "BIN:SYM=KIND", 0,
+     "Count time in function SYM of BIN as KIND (serialize or deserialize); repeatable", 0},
+    {"sample-hz", OPT_SAMPLE_HZ, "HZ", 0,
+     "Kernel stack sampling rate for the copy estimate (default 4999)", 0},
+    {"user", OPT_USER, "NAME", 0, "run: run CMD as NAME (default: the sudo caller)", 0},
+    {"pid", 'p', "PID[,PID]", 0, "attach: processes to trace", 0},
+    {"duration", 'd', "SECONDS", 0, "attach: stop after SECONDS", 0},
+    {"verbose", 'v', NULL, 0, "Show libbpf's messages", 0},
+    {0},
 };
 
 static void die_usage(struct argp_state *state, const char *fmt, const char *arg)
@@ -186,7 +187,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_END:
 		if (env.mode == MODE_RUN && !env.cmd)
-			argp_error(state, "missing command: ipcprof run [OPTIONS] -- CMD [ARGS...]");
+			argp_error(state,
+				   "missing command: ipcprof run [OPTIONS] -- CMD [ARGS...]");
 		if (env.mode == MODE_ATTACH && !env.pids.n)
 			argp_error(state, "missing -p PID");
 		break;
@@ -245,20 +247,21 @@ static void set_methods(struct report *rep, const struct ser_plan *plan)
 					plan->missing[i],
 					elf_has_symtab(plan->missing[i]) ? "" : " (stripped)");
 		if (plan->n_missing)
-			report_add_note(rep,
-					"serializer time not measured: no pickle symbols found in %s; "
-					"use an interpreter with symbols or --uprobe",
-					files);
+			report_add_note(
+			    rep,
+			    "serializer time not measured: no pickle symbols found in %s; "
+			    "use an interpreter with symbols or --uprobe",
+			    files);
 		else
 			report_add_note(rep, "serializer time not measured: no Python interpreter "
 					     "or --uprobe target was seen");
 	}
 	if (rep->lost_events || rep->map_full)
-		report_add_note(rep,
-				"%llu events lost (ring buffer full) and %llu map entries could not "
-				"be created: numbers are incomplete",
-				(unsigned long long)rep->lost_events,
-				(unsigned long long)rep->map_full);
+		report_add_note(
+		    rep,
+		    "%llu events lost (ring buffer full) and %llu map entries could not "
+		    "be created: numbers are incomplete",
+		    (unsigned long long)rep->lost_events, (unsigned long long)rep->map_full);
 }
 
 static int write_report(const struct report *rep)
@@ -420,7 +423,8 @@ int main(int argc, char **argv)
 	if (argc < 2 || argv[1][0] == '-') {
 		/* only --help, --usage and --version make sense here */
 		argp_parse(&argp_top, argc, argv, 0, NULL, NULL);
-		fprintf(stderr, "ipcprof: missing subcommand (run or attach); see ipcprof --help\n");
+		fprintf(stderr,
+			"ipcprof: missing subcommand (run or attach); see ipcprof --help\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "run")) {
@@ -456,6 +460,10 @@ int main(int argc, char **argv)
 		}
 		free(path);
 		join_args(env.cmd, target, sizeof(target));
+	}
+	if (env.user && !getpwnam(env.user)) {
+		fprintf(stderr, "ipcprof: --user %s: no such user\n", env.user);
+		return 2;
 	}
 	if (geteuid() != 0)
 		fprintf(stderr, "ipcprof: warning: not root; loading BPF programs will likely "

@@ -25,7 +25,7 @@ enum phase {
 	PH_COUNT,
 };
 
-extern const char *const phase_names[PH_COUNT]; /* "serialize", ... */
+extern const char *const phase_names[PH_COUNT];	 /* "serialize", ... */
 extern const char *const phase_fields[PH_COUNT]; /* "serialize_ns", ... */
 
 struct proc_row {
@@ -91,8 +91,7 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 
 int report_add_proc(struct report *rep, const struct proc_row *row);
 int report_add_chan(struct report *rep, const struct chan_key *k, const struct chan_stats *s);
-int report_add_note(struct report *rep, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int report_add_note(struct report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int report_add_probe(struct report *rep, const char *desc);
 /* Sort, total and derive what needs every row. */
 void report_finish(struct report *rep);

@@ -77,8 +77,8 @@ static json_object *chan_json(const struct channel *c)
 		json_object *eo = json_object_new_object();
 
 		add_u64(eo, "pid", e->tgid);
-		json_object_object_add(eo, "dir",
-				       json_object_new_string(e->dir == DIR_WRITE ? "write" : "read"));
+		json_object_object_add(
+		    eo, "dir", json_object_new_string(e->dir == DIR_WRITE ? "write" : "read"));
 		add_u64(eo, "calls", e->s.calls);
 		add_u64(eo, "bytes", e->s.bytes);
 		add_u64(eo, "oncpu_ns", e->s.oncpu_ns);
@@ -112,9 +112,9 @@ int report_write_json(const struct report *rep, FILE *out)
 		json_object_object_add(root, "exit_status", json_object_new_int(rep->exit_status));
 	add_u64(root, "sample_hz", rep->sample_hz);
 	for (int p = 0; p < PH_COUNT; p++)
-		json_object_object_add(methods, phase_names[p],
-				       json_object_new_string(rep->methods[p] ? rep->methods[p]
-									      : "unavailable"));
+		json_object_object_add(
+		    methods, phase_names[p],
+		    json_object_new_string(rep->methods[p] ? rep->methods[p] : "unavailable"));
 	json_object_object_add(root, "methods", methods);
 	json_object_object_add(root, "totals", proc_json(&rep->totals, false));
 	for (int i = 0; i < rep->n_procs; i++)
@@ -133,7 +133,7 @@ int report_write_json(const struct report *rep, FILE *out)
 
 	err = fprintf(out, "%s\n",
 		      json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								   JSON_C_TO_STRING_NOSLASHESCAPE)) < 0;
+							       JSON_C_TO_STRING_NOSLASHESCAPE)) < 0;
 	json_object_put(root);
 	return err || ferror(out) ? -1 : 0;
 }

@@ -21,7 +21,7 @@ static void method_detail(const struct report *rep, int p, char *buf, size_t len
 	case PH_DESERIALIZE:
 		snprintf(buf, len, "%s, %llu calls", m,
 			 (unsigned long long)(p == PH_SERIALIZE ? t->serialize_calls
-								 : t->deserialize_calls));
+								: t->deserialize_calls));
 		break;
 	case PH_SYSCALL:
 		snprintf(buf, len, "%s, %llu IPC calls on CPU, less copy", m,
@@ -145,8 +145,9 @@ static void write_chans(const struct report *rep, FILE *out)
 		write_ends(rep, c, DIR_READ, out);
 		fprintf(out, ": %s in %llu writes, %s in %llu reads, blocked %s\n",
 			fmt_bytes(c->bytes_written, b1, sizeof(b1)),
-			(unsigned long long)c->write_calls, fmt_bytes(c->bytes_read, b2, sizeof(b2)),
-			(unsigned long long)c->read_calls, fmt_ns(c->blocked_ns, b3, sizeof(b3)));
+			(unsigned long long)c->write_calls,
+			fmt_bytes(c->bytes_read, b2, sizeof(b2)), (unsigned long long)c->read_calls,
+			fmt_ns(c->blocked_ns, b3, sizeof(b3)));
 	}
 	if (rep->n_chans > 20)
 		fprintf(out, "  ... %d more channels (see --format json)\n", rep->n_chans - 20);

@@ -25,16 +25,13 @@ struct pickle_sym {
  * nested calls are counted once by the BPF side.
  */
 static const struct pickle_sym ext_syms[] = {
-	{"dump", SER_DIR_SERIALIZE},
-	{"load", SER_DIR_DESERIALIZE},
+    {"dump", SER_DIR_SERIALIZE},
+    {"load", SER_DIR_DESERIALIZE},
 };
 static const struct pickle_sym builtin_syms[] = {
-	{"_pickle_Pickler_dump", SER_DIR_SERIALIZE},
-	{"_pickle_dumps", SER_DIR_SERIALIZE},
-	{"_pickle_dump", SER_DIR_SERIALIZE},
-	{"_pickle_Unpickler_load", SER_DIR_DESERIALIZE},
-	{"_pickle_loads", SER_DIR_DESERIALIZE},
-	{"_pickle_load", SER_DIR_DESERIALIZE},
+    {"_pickle_Pickler_dump", SER_DIR_SERIALIZE}, {"_pickle_dumps", SER_DIR_SERIALIZE},
+    {"_pickle_dump", SER_DIR_SERIALIZE},	 {"_pickle_Unpickler_load", SER_DIR_DESERIALIZE},
+    {"_pickle_loads", SER_DIR_DESERIALIZE},	 {"_pickle_load", SER_DIR_DESERIALIZE},
 };
 
 static int strv_add(char ***v, int *n, const char *s)
@@ -166,8 +163,7 @@ static bool is_python_file(const char *path)
 {
 	const char *b = base_name(path);
 
-	return !strncmp(b, "python", 6) || !strncmp(b, "libpython", 9) ||
-	       !strncmp(b, "_pickle", 7);
+	return !strncmp(b, "python", 6) || !strncmp(b, "libpython", 9) || !strncmp(b, "_pickle", 7);
 }
 
 /* _pickle extension modules next to an interpreter or libpython. */

@@ -81,15 +81,15 @@ static int open_samplers(struct tracer *t, char *err, size_t errlen)
 		return -1;
 	for (int cpu = 0; cpu < ncpu; cpu++) {
 		struct perf_event_attr attr = {
-			.type = PERF_TYPE_SOFTWARE,
-			.config = PERF_COUNT_SW_CPU_CLOCK,
-			.size = sizeof(attr),
-			.freq = 1,
-			.sample_freq = t->opts.sample_hz,
+		    .type = PERF_TYPE_SOFTWARE,
+		    .config = PERF_COUNT_SW_CPU_CLOCK,
+		    .size = sizeof(attr),
+		    .freq = 1,
+		    .sample_freq = t->opts.sample_hz,
 		};
 		struct bpf_link *l;
-		int fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
-				      PERF_FLAG_FD_CLOEXEC);
+		int fd =
+		    (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 
 		if (fd < 0) {
 			if (errno == ENODEV) /* possible but offline CPU */
@@ -117,11 +117,11 @@ static int attach_new_probes(struct tracer *t)
 	for (; t->n_attached < plan->n; t->n_attached++) {
 		const struct ser_probe *p = &plan->probes[t->n_attached];
 		struct bpf_program *entry = p->dir == SER_DIR_SERIALIZE
-						    ? t->skel->progs.serialize_enter
-						    : t->skel->progs.deserialize_enter;
+						? t->skel->progs.serialize_enter
+						: t->skel->progs.deserialize_enter;
 		struct bpf_program *ret = p->dir == SER_DIR_SERIALIZE
-						  ? t->skel->progs.serialize_exit
-						  : t->skel->progs.deserialize_exit;
+					      ? t->skel->progs.serialize_exit
+					      : t->skel->progs.deserialize_exit;
 		struct bpf_link *l1, *l2;
 
 		/* pid -1: one probe per file serves every process; the BPF side

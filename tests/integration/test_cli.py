@@ -117,3 +117,28 @@ class Lifecycle(BPFTestCase):
         self.assertTrue(rep["processes"][0]["exited"])
         self.assertFalse(rep["interrupted"])
         self.assert_no_programs_left()
+
+
+class Privileges(BPFTestCase):
+    def test_command_runs_as_the_sudo_caller(self):
+        env = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534")
+        with tempfile.TemporaryDirectory() as d:
+            os.chmod(d, 0o777)
+            out = os.path.join(d, "ids")
+            r = subprocess.run([IPCPROF, "run", "-o", os.path.join(d, "r.txt"), "--", "sh", "-c",
+                                f"id -u > {out}; id -g >> {out}"], env=env,
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out) as f:
+                self.assertEqual(f.read().split(), ["65534", "65534"])
+
+    def test_user_option_overrides(self):
+        env = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534")
+        r = subprocess.run([IPCPROF, "run", "--user", "root", "-o", "/dev/null", "--",
+                            "sh", "-c", "exit $(id -u)"], env=env, capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = subprocess.run([IPCPROF, "run", "--user", "no-such-user-x", "--", "true"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stderr.strip(), "ipcprof: --user no-such-user-x: no such user")

@@ -151,12 +151,12 @@ static void test_totals_add_up(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_phases_sum_to_thread_time),
-		cmocka_unit_test(test_live_process_uses_end_time),
-		cmocka_unit_test(test_no_samples_means_no_copy),
-		cmocka_unit_test(test_channels_group_by_inode),
-		cmocka_unit_test(test_socket_names_show_both_ends),
-		cmocka_unit_test(test_totals_add_up),
+	    cmocka_unit_test(test_phases_sum_to_thread_time),
+	    cmocka_unit_test(test_live_process_uses_end_time),
+	    cmocka_unit_test(test_no_samples_means_no_copy),
+	    cmocka_unit_test(test_channels_group_by_inode),
+	    cmocka_unit_test(test_socket_names_show_both_ends),
+	    cmocka_unit_test(test_totals_add_up),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -177,12 +177,12 @@ static void test_user_probe_specs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_offset_matches_mapping),
-		cmocka_unit_test(test_missing_symbol_and_non_elf),
-		cmocka_unit_test(test_needed_library_resolves),
-		cmocka_unit_test(test_plan_pickle_extension),
-		cmocka_unit_test(test_plan_builtin_and_stripped),
-		cmocka_unit_test(test_user_probe_specs),
+	    cmocka_unit_test(test_offset_matches_mapping),
+	    cmocka_unit_test(test_missing_symbol_and_non_elf),
+	    cmocka_unit_test(test_needed_library_resolves),
+	    cmocka_unit_test(test_plan_pickle_extension),
+	    cmocka_unit_test(test_plan_builtin_and_stripped),
+	    cmocka_unit_test(test_user_probe_specs),
 	};
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 

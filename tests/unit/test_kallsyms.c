@@ -86,9 +86,9 @@ static void test_real_kernel_has_copy_routines(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ranges_end_at_next_symbol),
-		cmocka_unit_test(test_hidden_addresses_are_an_error),
-		cmocka_unit_test(test_real_kernel_has_copy_routines),
+	    cmocka_unit_test(test_ranges_end_at_next_symbol),
+	    cmocka_unit_test(test_hidden_addresses_are_an_error),
+	    cmocka_unit_test(test_real_kernel_has_copy_routines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

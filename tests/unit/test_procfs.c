@@ -147,11 +147,11 @@ static void test_real_self(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_stat_ppid_with_hostile_comm),
-		cmocka_unit_test(test_descendants),
-		cmocka_unit_test(test_tasks_comm_exists),
-		cmocka_unit_test(test_exec_mappings_distinct_files),
-		cmocka_unit_test(test_real_self),
+	    cmocka_unit_test(test_stat_ppid_with_hostile_comm),
+	    cmocka_unit_test(test_descendants),
+	    cmocka_unit_test(test_tasks_comm_exists),
+	    cmocka_unit_test(test_exec_mappings_distinct_files),
+	    cmocka_unit_test(test_real_self),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -149,7 +149,8 @@ static void test_text_is_readable(void **state)
 	(void)state;
 	assert_non_null(strstr(text, "traced 2 processes for 200.0 ms"));
 	assert_non_null(strstr(text, "\nserialize       30.0 ms   11.1%  uprobe, 1 calls\n"));
-	assert_non_null(strstr(text, "sampled, 0 of 0 samples in IPC calls @ 4999 Hz (0 in faults)"));
+	assert_non_null(
+	    strstr(text, "sampled, 0 of 0 samples in IPC calls @ 4999 Hz (0 in faults)"));
 	assert_non_null(strstr(text, "pipe:[8448]"));
 	assert_non_null(strstr(text, "100 (py,thon) -> 101 (python3): 4.87 MB in 2 writes, "
 				     "4.87 MB in 76 reads"));
@@ -188,9 +189,9 @@ static void test_csv_one_row_per_process(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_json_schema_and_values),
-		cmocka_unit_test(test_text_is_readable),
-		cmocka_unit_test(test_csv_one_row_per_process),
+	    cmocka_unit_test(test_json_schema_and_values),
+	    cmocka_unit_test(test_text_is_readable),
+	    cmocka_unit_test(test_csv_one_row_per_process),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
