@@ -20,7 +20,8 @@
 #define MAX_PROCS    8192
 #define MAX_THREADS  16384
 #define MAX_CHANS    4096
-#define STACK_DEPTH  8
+/* fault handling sits ~10 frames under the leaf (clear_page <- ... <- exc_page_fault) */
+#define STACK_DEPTH  24
 #define CLONE_THREAD 0x00010000
 #define MAP_SHARED   0x01
 #define SIGSTOP	     19
@@ -28,6 +29,7 @@
 /* Configuration, set by userspace between open and load. */
 const volatile bool follow_children = true;
 const volatile bool stop_on_exec = false;
+const volatile __u64 post_fork_ns = 100000000;
 const volatile __u32 n_code_ranges = 0;
 const volatile struct code_range code_ranges[IPCPROF_MAX_COPY_RANGES] = {};
 
@@ -108,6 +110,14 @@ struct {
 	__uint(max_entries, 64 * 1024);
 } events SEC(".maps");
 
+/* Scratch space for a new process entry (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct proc_stats);
+} new_proc SEC(".maps");
+
 /* Zero value used to create map entries (too big for the BPF stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -151,7 +161,8 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 tgid = child->tgid;
 	__u64 now = bpf_ktime_get_ns();
 	struct thread_state ts = {.start_ns = now, .tgid = tgid};
-	struct proc_stats ps = {};
+	struct proc_stats *ps;
+	__u32 zero = 0;
 	__u8 one = 1;
 
 	if (!bpf_map_lookup_elem(&traced, &parent_tgid))
@@ -160,10 +171,15 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 		/* A new process: follow it unless told not to. */
 		if (!follow_children)
 			return 0;
-		ps.start_ns = now;
-		ps.ppid = parent_tgid;
-		bpf_probe_read_kernel_str(ps.comm, sizeof(ps.comm), child->comm);
-		if (bpf_map_update_elem(&procs, &tgid, &ps, BPF_ANY) ||
+		ps = bpf_map_lookup_elem(&new_proc, &zero);
+		if (!ps)
+			return 0;
+		__builtin_memset(ps, 0, sizeof(*ps));
+		ps->start_ns = now;
+		ps->ppid = parent_tgid;
+		ps->flags = PROC_FORKED;
+		bpf_probe_read_kernel_str(ps->comm, sizeof(ps->comm), child->comm);
+		if (bpf_map_update_elem(&procs, &tgid, ps, BPF_ANY) ||
 		    bpf_map_update_elem(&traced, &tgid, &one, BPF_ANY)) {
 			__sync_fetch_and_add(&map_full, 1);
 			return 0;
@@ -232,30 +248,44 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	return 0;
 }
 
-/* Blocked time: how long a thread inside an IPC syscall stays off CPU. */
+/*
+ * Off-CPU time of traced threads: inside an IPC syscall it is blocked time,
+ * outside syscalls and serializers it is wait time.
+ */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	__u32 prev_tid = prev->pid;
 	__u32 next_tid = next->pid;
 	__u64 now = bpf_ktime_get_ns();
+	struct proc_stats *ps;
 	struct thread_state *t;
+	__u32 tgid;
 
 	t = bpf_map_lookup_elem(&threads, &prev_tid);
-	if (t && t->sys_class != SYS_NONE)
+	if (t)
 		t->off_start = now;
 
 	t = bpf_map_lookup_elem(&threads, &next_tid);
 	if (!t)
 		return 0;
+	tgid = next->tgid;
 	if (t->off_start) {
-		t->off_ns += now - t->off_start;
+		__u64 delta = now - t->off_start;
+
 		t->off_start = 0;
+		if (t->sys_class != SYS_NONE) {
+			t->off_ns += delta; /* blocked inside a syscall we time */
+		} else if (!t->ser_depth) {
+			/* waiting outside IPC (join, sleep, locks); time off CPU
+			 * while serializing stays serialization time */
+			ps = bpf_map_lookup_elem(&procs, &tgid);
+			if (ps)
+				__sync_fetch_and_add(&ps->wait_ns, delta);
+		}
 	}
 	if (t->first_run_ns) {
-		__u32 tgid = next->tgid;
-		struct proc_stats *ps = bpf_map_lookup_elem(&procs, &tgid);
-
+		ps = bpf_map_lookup_elem(&procs, &tgid);
 		if (ps)
 			ps->first_run_ns = now - t->first_run_ns;
 		t->first_run_ns = 0;
@@ -680,7 +710,56 @@ int BPF_KRETPROBE(deserialize_exit)
 	return ser_exit();
 }
 
-/* ---- sampled copy estimate ----------------------------------------- */
+/* ---- page faults and sampling ------------------------------------ */
+
+static __always_inline __u32 activity(struct thread_state *t, struct proc_stats *ps, __u64 now)
+{
+	if (t->sys_class == SYS_IPC)
+		return ACT_IPC;
+	if (t->ser_depth)
+		return t->ser_kind == SER_SERIALIZE ? ACT_SERIALIZE : ACT_DESERIALIZE;
+	if ((ps->flags & PROC_FORKED) && now - ps->start_ns < post_fork_ns)
+		return ACT_POST_FORK;
+	return ACT_OTHER;
+}
+
+static __always_inline int count_fault(unsigned long error_code, bool kernel)
+{
+	struct thread_state *t = current_thread();
+	struct proc_stats *ps;
+	__u32 act, type;
+
+	if (!t)
+		return 0;
+	ps = current_proc();
+	if (!ps)
+		return 0;
+	act = activity(t, ps, bpf_ktime_get_ns());
+	/* bit 0: the page was present (protection fault); bit 1: a write */
+	if (!(error_code & 1))
+		type = FT_NOT_PRESENT;
+	else if (error_code & 2)
+		type = FT_COW;
+	else
+		type = FT_OTHER;
+	if (act < ACT_COUNT && type < FT_COUNT)
+		__sync_fetch_and_add(&ps->faults[act][type], 1);
+	if (kernel)
+		__sync_fetch_and_add(&ps->faults_kernel, 1);
+	return 0;
+}
+
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(fault_user, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	return count_fault(error_code, false);
+}
+
+SEC("tp_btf/page_fault_kernel")
+int BPF_PROG(fault_kernel, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	return count_fault(error_code, true);
+}
 
 static __always_inline __u32 classify_ip(__u64 ip)
 {
@@ -694,28 +773,32 @@ static __always_inline __u32 classify_ip(__u64 ip)
 }
 
 /*
- * A cpu-clock sample that lands in a traced thread inside an IPC syscall:
- * walk the innermost kernel frames and count it as copy when one of them is
- * a user-copy routine. Userspace turns the copy share of these samples into
- * a share of the exactly measured on-CPU syscall time.
+ * A cpu-clock sample of a traced thread. The innermost known kernel frame
+ * says whether it was copying (counted inside IPC syscalls only) or handling
+ * a page fault (counted against what the thread was doing). Userspace turns
+ * these shares into shares of exactly measured times.
  */
 SEC("perf_event")
-int sample_copy(struct bpf_perf_event_data *ctx)
+int sample_cpu(struct bpf_perf_event_data *ctx)
 {
 	__u64 stack[STACK_DEPTH];
 	struct thread_state *t = current_thread();
 	struct proc_stats *ps;
+	__u32 act;
 	long n;
 
-	if (!t || t->sys_class != SYS_IPC)
+	if (!t)
 		return 0;
 	ps = current_proc();
 	if (!ps)
 		return 0;
-	__sync_fetch_and_add(&ps->samples_ipc, 1);
+	act = activity(t, ps, bpf_ktime_get_ns());
+	__sync_fetch_and_add(&ps->samples_total, 1);
+	if (act == ACT_IPC)
+		__sync_fetch_and_add(&ps->samples_ipc, 1);
 	n = bpf_get_stack(ctx, stack, sizeof(stack), 0);
 	if (n <= 0)
-		return 0;
+		return 0; /* user mode: no kernel stack */
 	n /= sizeof(__u64);
 	for (int i = 0; i < STACK_DEPTH; i++) {
 		__u32 cls;
@@ -723,14 +806,15 @@ int sample_copy(struct bpf_perf_event_data *ctx)
 		if (i >= n)
 			break;
 		cls = classify_ip(stack[i]);
-		if (cls == CODE_COPY) {
-			__sync_fetch_and_add(&ps->samples_copy, 1);
+		if (cls == CODE_FAULT) {
+			/* a fault taken while copying is fault time, not copy */
+			if (act < ACT_COUNT)
+				__sync_fetch_and_add(&ps->fault_samples[act], 1);
 			break;
 		}
-		/* a fault taken while copying (first touch of the user buffer)
-		 * is fault time, not copy time */
-		if (cls == CODE_FAULT) {
-			__sync_fetch_and_add(&ps->samples_fault, 1);
+		if (cls == CODE_COPY) {
+			if (act == ACT_IPC)
+				__sync_fetch_and_add(&ps->samples_copy, 1);
 			break;
 		}
 	}

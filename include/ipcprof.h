@@ -35,6 +35,26 @@ enum code_class {
 	CODE_FAULT = 2, /* page-fault handling (exc_page_fault, ...) */
 };
 
+/* What a thread was doing when it took a page fault (or a sample). */
+enum activity {
+	ACT_SERIALIZE = 0,
+	ACT_DESERIALIZE = 1,
+	ACT_IPC = 2,	   /* inside an IPC syscall: kernel-mode faults while copying */
+	ACT_POST_FORK = 3, /* a forked child's first post_fork_ns: copy-on-write */
+	ACT_OTHER = 4,
+	ACT_COUNT = 5,
+};
+
+/* x86 page-fault error code bits -> kind of fault. */
+enum fault_type {
+	FT_COW = 0,	    /* write to a present page (X86_PF_PROT|X86_PF_WRITE) */
+	FT_NOT_PRESENT = 1, /* first touch of anonymous memory, page-cache miss */
+	FT_OTHER = 2,	    /* read/exec protection faults */
+	FT_COUNT = 3,
+};
+
+#define PROC_FORKED 0x1 /* created by a traced parent while tracing */
+
 /* One [start, end) kernel text range of a known class, from kallsyms. */
 struct code_range {
 	__u64 start;
@@ -55,6 +75,8 @@ struct proc_stats {
 	__u32 ppid;
 	__s32 exit_code; /* raw wait status bits (task->exit_code) */
 	char comm[IPCPROF_COMM_LEN];
+	__u32 flags; /* PROC_* */
+	__u32 pad;
 
 	__u64 serialize_ns;
 	__u64 serialize_calls;
@@ -75,9 +97,15 @@ struct proc_stats {
 	__u64 mmap_bytes;
 	__u64 mmap_ns;
 
-	__u64 samples_ipc;   /* perf samples taken inside IPC syscalls */
+	__u64 wait_ns; /* off CPU outside IPC syscalls and serializers */
+
+	__u64 samples_total; /* perf samples taken on CPU in this process */
+	__u64 samples_ipc;   /* ... inside IPC syscalls */
 	__u64 samples_copy;  /* ... of which in user-copy routines */
-	__u64 samples_fault; /* ... of which in page-fault handling (not copy) */
+	__u64 fault_samples[ACT_COUNT]; /* samples in page-fault handling */
+
+	__u64 faults[ACT_COUNT][FT_COUNT]; /* exact, from the fault tracepoints */
+	__u64 faults_kernel;		   /* of those, taken in kernel mode */
 };
 
 /* A channel as seen by one process in one direction. */

@@ -9,17 +9,52 @@
 #include "report.h"
 
 const char *const phase_names[PH_COUNT] = {
-    "serialize", "deserialize", "syscall", "blocked", "copy", "fork", "mmap", "other",
+	"serialize", "deserialize", "syscall", "blocked", "copy",
+	"fault",     "fork",	    "mmap",    "wait",	  "other",
 };
 const char *const phase_fields[PH_COUNT] = {
-    "serialize_ns", "deserialize_ns", "syscall_ns", "blocked_ns",
-    "copy_ns",	    "fork_ns",	      "mmap_ns",    "other_ns",
+	"serialize_ns", "deserialize_ns", "syscall_ns", "blocked_ns", "copy_ns",
+	"fault_ns",	"fork_ns",	  "mmap_ns",	"wait_ns",    "other_ns",
+};
+const char *const activity_names[ACT_COUNT] = {
+	"serialize", "deserialize", "ipc", "post_fork", "other",
 };
 
-void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_stats *s,
-			 uint64_t live_thread_ns, uint64_t end_ns)
+static uint64_t share(uint64_t total, uint64_t part, uint64_t whole)
 {
-	uint64_t copy = 0, sum = 0;
+	return whole ? (uint64_t)((double)total * (double)part / (double)whole) : 0;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * Fault time is sampled. Inside IPC syscalls the samples' shares split the
+ * exactly measured on-CPU time (like copy); elsewhere each sample stands for
+ * one sampling period, capped by the activity's measured time.
+ */
+static void estimate_faults(struct proc_row *r, const struct proc_stats *s, uint32_t hz)
+{
+	uint64_t period = hz ? 1000000000ull / hz : 0;
+
+	r->fault_ns[ACT_IPC] = share(s->ipc_oncpu_ns, s->fault_samples[ACT_IPC], s->samples_ipc);
+	r->fault_ns[ACT_SERIALIZE] = min_u64(s->fault_samples[ACT_SERIALIZE] * period,
+					     s->serialize_ns);
+	r->fault_ns[ACT_DESERIALIZE] = min_u64(s->fault_samples[ACT_DESERIALIZE] * period,
+					       s->deserialize_ns);
+	r->fault_ns[ACT_POST_FORK] = s->fault_samples[ACT_POST_FORK] * period;
+	r->fault_ns[ACT_OTHER] = s->fault_samples[ACT_OTHER] * period;
+	r->activity_ns[ACT_SERIALIZE] = s->serialize_ns;
+	r->activity_ns[ACT_DESERIALIZE] = s->deserialize_ns;
+	r->activity_ns[ACT_IPC] = s->ipc_oncpu_ns;
+}
+
+void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_stats *s,
+			 const struct live_threads *live, uint64_t end_ns, uint32_t sample_hz)
+{
+	uint64_t copy, sum = 0, rest, loose;
 
 	memset(r, 0, sizeof(*r));
 	r->pid = pid;
@@ -31,22 +66,34 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	r->start_ns = s->start_ns;
 	r->end_ns = r->exited ? s->exit_ns : end_ns;
 	r->wall_ns = r->end_ns > r->start_ns ? r->end_ns - r->start_ns : 0;
-	r->thread_ns = s->thread_ns + live_thread_ns;
+	r->thread_ns = s->thread_ns + (live ? live->thread_ns : 0);
+	estimate_faults(r, s, sample_hz);
 
 	/* The sampler only says which share of on-CPU syscall time was
-	 * copying; the on-CPU time itself is exact. */
-	if (s->samples_ipc)
-		copy = (uint64_t)((double)s->ipc_oncpu_ns * s->samples_copy / s->samples_ipc);
-	r->phase_ns[PH_SERIALIZE] = s->serialize_ns;
-	r->phase_ns[PH_DESERIALIZE] = s->deserialize_ns;
+	 * copying or faulting; the on-CPU time itself is exact. */
+	copy = share(s->ipc_oncpu_ns, s->samples_copy, s->samples_ipc);
+	r->phase_ns[PH_SERIALIZE] = s->serialize_ns - r->fault_ns[ACT_SERIALIZE];
+	r->phase_ns[PH_DESERIALIZE] = s->deserialize_ns - r->fault_ns[ACT_DESERIALIZE];
 	r->phase_ns[PH_COPY] = copy;
-	r->phase_ns[PH_SYSCALL] = s->ipc_oncpu_ns - copy;
+	r->phase_ns[PH_SYSCALL] = s->ipc_oncpu_ns - copy - r->fault_ns[ACT_IPC];
 	r->phase_ns[PH_BLOCKED] = s->ipc_blocked_ns;
 	r->phase_ns[PH_FORK] = s->fork_ns + s->first_run_ns;
 	r->phase_ns[PH_MMAP] = s->mmap_ns;
-	for (int p = 0; p < PH_OTHER; p++)
+	r->phase_ns[PH_WAIT] = s->wait_ns + (live ? live->wait_ns : 0);
+	for (int p = 0; p < PH_COUNT; p++)
 		sum += r->phase_ns[p];
+	/* faults outside timed activities come out of what is left */
+	rest = r->thread_ns > sum ? r->thread_ns - sum : 0;
+	loose = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER];
+	if (loose > rest) {
+		r->fault_ns[ACT_POST_FORK] = share(rest, r->fault_ns[ACT_POST_FORK], loose);
+		r->fault_ns[ACT_OTHER] = rest - r->fault_ns[ACT_POST_FORK];
+	}
+	for (int a = 0; a < ACT_COUNT; a++)
+		r->phase_ns[PH_FAULT] += r->fault_ns[a];
+	sum += r->phase_ns[PH_FAULT];
 	r->phase_ns[PH_OTHER] = r->thread_ns > sum ? r->thread_ns - sum : 0;
+	r->activity_ns[ACT_OTHER] = r->phase_ns[PH_OTHER] + r->fault_ns[ACT_OTHER];
 
 	r->serialize_calls = s->serialize_calls;
 	r->deserialize_calls = s->deserialize_calls;
@@ -58,9 +105,12 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	r->first_run_ns = s->first_run_ns;
 	r->mmap_calls = s->mmap_calls;
 	r->mmap_bytes = s->mmap_bytes;
+	r->samples_total = s->samples_total;
 	r->samples_ipc = s->samples_ipc;
 	r->samples_copy = s->samples_copy;
-	r->samples_fault = s->samples_fault;
+	memcpy(r->faults, s->faults, sizeof(r->faults));
+	r->faults_kernel = s->faults_kernel;
+	memcpy(r->fault_samples, s->fault_samples, sizeof(r->fault_samples));
 }
 
 #define GROW(arr, n)                                                                               \
@@ -200,9 +250,17 @@ void report_finish(struct report *rep)
 		t->first_run_ns += r->first_run_ns;
 		t->mmap_calls += r->mmap_calls;
 		t->mmap_bytes += r->mmap_bytes;
+		t->samples_total += r->samples_total;
 		t->samples_ipc += r->samples_ipc;
 		t->samples_copy += r->samples_copy;
-		t->samples_fault += r->samples_fault;
+		t->faults_kernel += r->faults_kernel;
+		for (int a = 0; a < ACT_COUNT; a++) {
+			for (int f = 0; f < FT_COUNT; f++)
+				t->faults[a][f] += r->faults[a][f];
+			t->fault_samples[a] += r->fault_samples[a];
+			t->fault_ns[a] += r->fault_ns[a];
+			t->activity_ns[a] += r->activity_ns[a];
+		}
 	}
 }
 

@@ -235,6 +235,8 @@ static void set_methods(struct report *rep, const struct ser_plan *plan)
 	rep->methods[PH_SYSCALL] = "tracepoint";
 	rep->methods[PH_BLOCKED] = "tracepoint";
 	rep->methods[PH_COPY] = "sampled";
+	rep->methods[PH_FAULT] = "sampled";
+	rep->methods[PH_WAIT] = "tracepoint";
 	rep->methods[PH_FORK] = "tracepoint";
 	rep->methods[PH_MMAP] = "tracepoint";
 	rep->methods[PH_OTHER] = "derived";

@@ -19,8 +19,10 @@ enum phase {
 	PH_SYSCALL, /* IPC syscall on CPU, minus copy */
 	PH_BLOCKED, /* IPC syscall off CPU */
 	PH_COPY,
+	PH_FAULT, /* page faults, whatever the thread was doing */
 	PH_FORK,
 	PH_MMAP,
+	PH_WAIT, /* off CPU outside IPC syscalls and serializers */
 	PH_OTHER,
 	PH_COUNT,
 };
@@ -41,8 +43,16 @@ struct proc_row {
 	uint64_t ipc_calls, ipc_oncpu_ns, bytes_read, bytes_written;
 	uint64_t fork_calls, first_run_ns;
 	uint64_t mmap_calls, mmap_bytes;
-	uint64_t samples_ipc, samples_copy, samples_fault;
+	uint64_t samples_total, samples_ipc, samples_copy;
+	/* page faults by what the thread was doing (enum activity) */
+	uint64_t faults[ACT_COUNT][FT_COUNT];
+	uint64_t faults_kernel;
+	uint64_t fault_samples[ACT_COUNT];
+	uint64_t fault_ns[ACT_COUNT];	 /* estimated from fault_samples */
+	uint64_t activity_ns[ACT_COUNT]; /* the activity's time, faults included */
 };
+
+extern const char *const activity_names[ACT_COUNT]; /* "serialize", ... */
 
 /* One process's use of a channel in one direction. */
 struct chan_end {
@@ -84,10 +94,16 @@ struct report {
 	int n_notes;
 };
 
-/* Turn one process's kernel counters into a row. `live_thread_ns` is the
- * lifetime so far of its threads still alive at `end_ns`. */
+/* What the kernel side cannot know of threads still alive at the end. */
+struct live_threads {
+	uint64_t thread_ns; /* their lifetime so far */
+	uint64_t wait_ns;   /* off CPU since their last switch-out */
+};
+
+/* Turn one process's kernel counters into a row; `sample_hz` converts
+ * fault samples outside timed activities into time. */
 void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_stats *s,
-			 uint64_t live_thread_ns, uint64_t end_ns);
+			 const struct live_threads *live, uint64_t end_ns, uint32_t sample_hz);
 
 int report_add_proc(struct report *rep, const struct proc_row *row);
 int report_add_chan(struct report *rep, const struct chan_key *k, const struct chan_stats *s);

@@ -23,6 +23,34 @@ static json_object *hist_json(const __u64 *h)
 	return a;
 }
 
+static uint64_t sum_faults(const struct proc_row *r, int type)
+{
+	uint64_t n = 0;
+
+	for (int a = 0; a < ACT_COUNT; a++)
+		n += r->faults[a][type];
+	return n;
+}
+
+/* {"deserialize": {"fault_ns":..,"activity_ns":..,"samples":..,"cow":..,..}, ...} */
+static json_object *faults_json(const struct proc_row *r)
+{
+	json_object *o = json_object_new_object();
+
+	for (int a = 0; a < ACT_COUNT; a++) {
+		json_object *e = json_object_new_object();
+
+		add_u64(e, "fault_ns", r->fault_ns[a]);
+		add_u64(e, "activity_ns", r->activity_ns[a]);
+		add_u64(e, "samples", r->fault_samples[a]);
+		add_u64(e, "cow", r->faults[a][FT_COW]);
+		add_u64(e, "first_touch", r->faults[a][FT_NOT_PRESENT]);
+		add_u64(e, "other", r->faults[a][FT_OTHER]);
+		json_object_object_add(o, activity_names[a], e);
+	}
+	return o;
+}
+
 static json_object *proc_json(const struct proc_row *r, bool with_identity)
 {
 	json_object *o = json_object_new_object();
@@ -51,7 +79,12 @@ static json_object *proc_json(const struct proc_row *r, bool with_identity)
 	add_u64(o, "mmap_bytes", r->mmap_bytes);
 	add_u64(o, "samples_ipc", r->samples_ipc);
 	add_u64(o, "samples_copy", r->samples_copy);
-	add_u64(o, "samples_fault", r->samples_fault);
+	add_u64(o, "samples_total", r->samples_total);
+	add_u64(o, "faults_cow", sum_faults(r, FT_COW));
+	add_u64(o, "faults_first_touch", sum_faults(r, FT_NOT_PRESENT));
+	add_u64(o, "faults_other", sum_faults(r, FT_OTHER));
+	add_u64(o, "faults_kernel", r->faults_kernel);
+	json_object_object_add(o, "faults_by_activity", faults_json(r));
 	return o;
 }
 
@@ -159,7 +192,8 @@ int report_write_csv(const struct report *rep, FILE *out)
 	for (int p = 0; p < PH_COUNT; p++)
 		fprintf(out, ",%s", phase_fields[p]);
 	fprintf(out, ",serialize_calls,deserialize_calls,ipc_calls,bytes_written,bytes_read,"
-		     "fork_calls,mmap_calls,mmap_bytes,samples_ipc,samples_copy\n");
+		     "fork_calls,mmap_calls,mmap_bytes,samples_ipc,samples_copy,faults_cow,"
+		     "faults_first_touch,faults_other,faults_kernel\n");
 	for (int i = 0; i < rep->n_procs; i++) {
 		const struct proc_row *r = &rep->procs[i];
 
@@ -169,13 +203,17 @@ int report_write_csv(const struct report *rep, FILE *out)
 			(unsigned long long)r->wall_ns, (unsigned long long)r->thread_ns);
 		for (int p = 0; p < PH_COUNT; p++)
 			fprintf(out, ",%llu", (unsigned long long)r->phase_ns[p]);
-		fprintf(out, ",%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n",
+		fprintf(out, ",%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n",
 			(unsigned long long)r->serialize_calls,
 			(unsigned long long)r->deserialize_calls, (unsigned long long)r->ipc_calls,
 			(unsigned long long)r->bytes_written, (unsigned long long)r->bytes_read,
 			(unsigned long long)r->fork_calls, (unsigned long long)r->mmap_calls,
 			(unsigned long long)r->mmap_bytes, (unsigned long long)r->samples_ipc,
-			(unsigned long long)r->samples_copy);
+			(unsigned long long)r->samples_copy,
+			(unsigned long long)sum_faults(r, FT_COW),
+			(unsigned long long)sum_faults(r, FT_NOT_PRESENT),
+			(unsigned long long)sum_faults(r, FT_OTHER),
+			(unsigned long long)r->faults_kernel);
 	}
 	return ferror(out) ? -1 : 0;
 }

@@ -31,9 +31,25 @@ static void method_detail(const struct report *rep, int p, char *buf, size_t len
 		snprintf(buf, len, "%s (sched_switch), off CPU inside IPC calls", m);
 		break;
 	case PH_COPY:
-		snprintf(buf, len, "%s, %llu of %llu samples in IPC calls @ %u Hz (%llu in faults)",
-			 m, (unsigned long long)t->samples_copy, (unsigned long long)t->samples_ipc,
-			 rep->sample_hz, (unsigned long long)t->samples_fault);
+		snprintf(buf, len, "%s, %llu of %llu samples in IPC calls @ %u Hz", m,
+			 (unsigned long long)t->samples_copy, (unsigned long long)t->samples_ipc,
+			 rep->sample_hz);
+		break;
+	case PH_FAULT: {
+		uint64_t n[FT_COUNT] = {0}, samples = 0;
+
+		for (int a = 0; a < ACT_COUNT; a++) {
+			for (int f = 0; f < FT_COUNT; f++)
+				n[f] += t->faults[a][f];
+			samples += t->fault_samples[a];
+		}
+		snprintf(buf, len, "%s, %llu samples; %llu CoW + %llu first-touch faults (exact)", m,
+			 (unsigned long long)samples, (unsigned long long)n[FT_COW],
+			 (unsigned long long)n[FT_NOT_PRESENT]);
+		break;
+	}
+	case PH_WAIT:
+		snprintf(buf, len, "%s (sched_switch), off CPU outside IPC calls", m);
 		break;
 	case PH_FORK:
 		snprintf(buf, len, "%s, %llu forks + children's start latency", m,
@@ -95,9 +111,17 @@ static void write_procs(const struct report *rep, FILE *out)
 		rows[i] = &rep->procs[i];
 	qsort(rows, rep->n_procs, sizeof(*rows), by_ipc_time);
 	fprintf(out, "\nPROCESSES (most IPC time first)\n");
-	fprintf(out, "%7s %7s %-15s %9s %9s %9s %9s %9s %9s %9s %9s %9s %10s %10s\n", "PID", "PPID",
-		"COMM", "WALL", "SERIAL", "DESERIAL", "SYSCALL", "BLOCKED", "COPY", "FORK", "MMAP",
-		"OTHER", "WRITTEN", "READ");
+	fprintf(out, "%7s %7s %-15s %9s", "PID", "PPID", "COMM", "WALL");
+	for (int p = 0; p < PH_COUNT; p++) {
+		char head[16];
+		int i;
+
+		for (i = 0; phase_names[p][i] && i < 9; i++)
+			head[i] = (char)(phase_names[p][i] - 32 * (phase_names[p][i] >= 'a'));
+		head[i] = '\0';
+		fprintf(out, " %9s", head);
+	}
+	fprintf(out, " %10s %10s\n", "WRITTEN", "READ");
 	for (int i = 0; i < rep->n_procs && i < 20; i++) {
 		const struct proc_row *r = rows[i];
 
@@ -153,6 +177,33 @@ static void write_chans(const struct report *rep, FILE *out)
 		fprintf(out, "  ... %d more channels (see --format json)\n", rep->n_chans - 20);
 }
 
+static void write_faults(const struct report *rep, FILE *out)
+{
+	static const char *const label[ACT_COUNT] = {
+		"serialize", "deserialize", "IPC syscalls", "post-fork", "other",
+	};
+	const struct proc_row *t = &rep->totals;
+	char b1[32], b2[32];
+
+	fprintf(out, "\nPAGE FAULTS (counts exact, time sampled)\n");
+	fprintf(out, "  %-14s %10s %10s %10s %12s %8s %8s\n", "DURING", "FAULT TIME", "OF", "COW",
+		"FIRST-TOUCH", "OTHER", "SAMPLES");
+	for (int a = 0; a < ACT_COUNT; a++) {
+		const uint64_t *n = t->faults[a];
+
+		if (!n[FT_COW] && !n[FT_NOT_PRESENT] && !n[FT_OTHER] && !t->fault_samples[a])
+			continue;
+		fprintf(out, "  %-14s %10s %10s %10llu %12llu %8llu %8llu\n", label[a],
+			fmt_ns(t->fault_ns[a], b1, sizeof(b1)),
+			t->activity_ns[a] ? fmt_ns(t->activity_ns[a], b2, sizeof(b2)) : "-",
+			(unsigned long long)n[FT_COW], (unsigned long long)n[FT_NOT_PRESENT],
+			(unsigned long long)n[FT_OTHER], (unsigned long long)t->fault_samples[a]);
+	}
+	fprintf(out, "  %llu of these faults were taken in kernel mode (copying to/from user "
+		     "memory)\n",
+		(unsigned long long)t->faults_kernel);
+}
+
 int report_write_text(const struct report *rep, FILE *out)
 {
 	const struct proc_row *t = &rep->totals;
@@ -168,6 +219,7 @@ int report_write_text(const struct report *rep, FILE *out)
 	fprintf(out, "\n\n");
 	write_phases(rep, out);
 	write_procs(rep, out);
+	write_faults(rep, out);
 	write_chans(rep, out);
 	if (rep->n_probes) {
 		fprintf(out, "\nSERIALIZER PROBES\n");

@@ -99,7 +99,7 @@ static int open_samplers(struct tracer *t, char *err, size_t errlen)
 			return -1;
 		}
 		t->perf_fds[t->n_perf++] = fd;
-		l = bpf_program__attach_perf_event(t->skel->progs.sample_copy, fd);
+		l = bpf_program__attach_perf_event(t->skel->progs.sample_cpu, fd);
 		if (!l) {
 			snprintf(err, errlen, "attaching the copy sampler: %s", strerror(errno));
 			return -1;
@@ -277,13 +277,13 @@ bool tracer_exited(struct tracer *t, pid_t pid)
 	return ps.exit_ns != 0;
 }
 
-/* Lifetime so far of the threads still alive, summed per process. */
-static uint64_t live_thread_ns(struct tracer *t, __u32 tgid, uint64_t end)
+/* What only the end of tracing settles for threads still alive. */
+static struct live_threads live_threads(struct tracer *t, __u32 tgid, uint64_t end)
 {
 	int fd = bpf_map__fd(t->skel->maps.threads);
+	struct live_threads live = {0};
 	struct thread_state ts;
 	__u32 key, next, *prev = NULL;
-	uint64_t sum = 0;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
@@ -291,9 +291,12 @@ static uint64_t live_thread_ns(struct tracer *t, __u32 tgid, uint64_t end)
 		if (bpf_map_lookup_elem(fd, &key, &ts) || ts.tgid != tgid)
 			continue;
 		if (end > ts.start_ns)
-			sum += end - ts.start_ns;
+			live.thread_ns += end - ts.start_ns;
+		/* asleep outside any syscall we time: waiting until now */
+		if (ts.off_start && !ts.sys_class && !ts.ser_depth && end > ts.off_start)
+			live.wait_ns += end - ts.off_start;
 	}
-	return sum;
+	return live;
 }
 
 int tracer_collect(struct tracer *t, struct report *rep)
@@ -311,15 +314,16 @@ int tracer_collect(struct tracer *t, struct report *rep)
 	ring_buffer__consume(t->rb);
 	rep->end_ns = now_ns();
 	while (!bpf_map_get_next_key(pfd, prev, &next)) {
+		struct live_threads live = {0};
 		struct proc_row row;
 
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(pfd, &key, &ps))
 			continue;
-		proc_row_from_stats(&row, key, &ps,
-				    ps.exit_ns ? 0 : live_thread_ns(t, key, rep->end_ns),
-				    rep->end_ns);
+		if (!ps.exit_ns)
+			live = live_threads(t, key, rep->end_ns);
+		proc_row_from_stats(&row, key, &ps, &live, rep->end_ns, t->opts.sample_hz);
 		rc = report_add_proc(rep, &row);
 		if (rc)
 			return rc;

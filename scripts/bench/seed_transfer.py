@@ -6,6 +6,9 @@ multiprocessing.Queue or Pipe ~30x slower than letting the child inherit it?
 
 Experiments (fork start method, one transfer each unless --repeats):
   inherit   child reads a global created before the fork
+  inherit-iterate
+            child iterates over that global: refcount writes un-share
+            (copy-on-write) the pages holding the int objects
   argument  the list is the Process target's argument (fork: no pickling)
   queue     multiprocessing.Queue (an os.pipe underneath, feeder thread)
   pipe      multiprocessing.Pipe() (duplex: a unix socketpair)
@@ -28,6 +31,14 @@ data = None  # the inherited global
 def touch_inherited():
     # only look at the inherited object: no copy, no write
     return len(data)
+
+
+def iterate_inherited():
+    # iterating increments and decrements every item's refcount
+    n = 0
+    for _ in data:
+        n += 1
+    return n
 
 
 def touch_argument(lst):
@@ -55,6 +66,9 @@ def run_once(kind, payload):
     extra = {}
     if kind == "inherit":
         p = mp.Process(target=touch_inherited)
+        p.start()
+    elif kind == "inherit-iterate":
+        p = mp.Process(target=iterate_inherited)
         p.start()
     elif kind == "argument":
         p = mp.Process(target=touch_argument, args=(payload,))
@@ -89,7 +103,7 @@ def run_once(kind, payload):
     return extra
 
 
-EXPERIMENTS = ("inherit", "argument", "queue", "pipe", "pickle")
+EXPERIMENTS = ("inherit", "inherit-iterate", "argument", "queue", "pipe", "pickle")
 
 
 def main():

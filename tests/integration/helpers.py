@@ -15,7 +15,7 @@ SEED = os.path.join(ROOT, "scripts", "bench", "seed_transfer.py")
 PYTHON = sys.executable
 
 PHASES = ("serialize_ns", "deserialize_ns", "syscall_ns", "blocked_ns",
-          "copy_ns", "fork_ns", "mmap_ns", "other_ns")
+          "copy_ns", "fault_ns", "fork_ns", "mmap_ns", "wait_ns", "other_ns")
 
 
 def fixture(name):
@@ -89,7 +89,7 @@ def bpf_program_names():
 
 
 OUR_PROGRAMS = {"handle_switch", "handle_fork", "handle_exec", "handle_exit",
-                "sample_copy", "serialize_enter", "deserialize_enter"}
+                "sample_cpu", "serialize_enter", "deserialize_enter"}
 
 
 def require_bpf(test):

@@ -38,7 +38,7 @@ static void test_phases_sum_to_thread_time(void **state)
 	uint64_t sum = 0;
 
 	(void)state;
-	proc_row_from_stats(&r, 42, &s, 0, 0);
+	proc_row_from_stats(&r, 42, &s, NULL, 0, 1000);
 	for (int p = 0; p < PH_COUNT; p++)
 		sum += r.phase_ns[p];
 	assert_int_equal(sum, r.thread_ns);
@@ -55,13 +55,14 @@ static void test_phases_sum_to_thread_time(void **state)
 
 static void test_live_process_uses_end_time(void **state)
 {
+	struct live_threads live = {.thread_ns = 50000000, .wait_ns = 0};
 	struct proc_stats s = busy_proc();
 	struct proc_row r;
 
 	(void)state;
 	s.exit_ns = 0;
 	s.thread_ns = 0;
-	proc_row_from_stats(&r, 7, &s, 50000000, 1000 + 50000000);
+	proc_row_from_stats(&r, 7, &s, &live, 1000 + 50000000, 1000);
 	assert_false(r.exited);
 	assert_int_equal(r.wall_ns, 50000000);
 	assert_int_equal(r.thread_ns, 50000000);
@@ -77,9 +78,59 @@ static void test_no_samples_means_no_copy(void **state)
 	(void)state;
 	s.samples_ipc = 0;
 	s.samples_copy = 0;
-	proc_row_from_stats(&r, 1, &s, 0, 0);
+	proc_row_from_stats(&r, 1, &s, NULL, 0, 1000);
 	assert_int_equal(r.phase_ns[PH_COPY], 0);
 	assert_int_equal(r.phase_ns[PH_SYSCALL], 8000000);
+}
+
+static void test_faults_are_carved_out_of_activities(void **state)
+{
+	struct proc_stats s = busy_proc();
+	struct proc_row r;
+	uint64_t sum = 0;
+
+	(void)state;
+	s.wait_ns = 5000000;
+	/* 1000 Hz: one sample stands for 1 ms outside IPC syscalls */
+	s.fault_samples[ACT_SERIALIZE] = 5;	 /* 5 ms of the 20 ms serializing */
+	s.fault_samples[ACT_DESERIALIZE] = 50; /* more than it lasted: capped */
+	s.fault_samples[ACT_IPC] = 8;		 /* 8 of 40 IPC samples: 1.6 ms */
+	s.fault_samples[ACT_OTHER] = 3;
+	s.faults[ACT_SERIALIZE][FT_COW] = 1200;
+	s.faults[ACT_DESERIALIZE][FT_NOT_PRESENT] = 38000;
+	proc_row_from_stats(&r, 9, &s, NULL, 0, 1000);
+	assert_int_equal(r.fault_ns[ACT_SERIALIZE], 5000000);
+	assert_int_equal(r.phase_ns[PH_SERIALIZE], 15000000);
+	assert_int_equal(r.fault_ns[ACT_DESERIALIZE], 10000000);
+	assert_int_equal(r.phase_ns[PH_DESERIALIZE], 0);
+	assert_int_equal(r.fault_ns[ACT_IPC], 1600000);
+	assert_int_equal(r.phase_ns[PH_COPY], 2000000);
+	assert_int_equal(r.phase_ns[PH_SYSCALL], 8000000 - 2000000 - 1600000);
+	assert_int_equal(r.fault_ns[ACT_OTHER], 3000000);
+	assert_int_equal(r.phase_ns[PH_FAULT], 5000000 + 10000000 + 1600000 + 3000000);
+	assert_int_equal(r.phase_ns[PH_WAIT], 5000000);
+	assert_int_equal(r.activity_ns[ACT_DESERIALIZE], 10000000);
+	assert_int_equal(r.faults[ACT_DESERIALIZE][FT_NOT_PRESENT], 38000);
+	for (int p = 0; p < PH_COUNT; p++)
+		sum += r.phase_ns[p];
+	assert_int_equal(sum, r.thread_ns);
+}
+
+static void test_loose_faults_never_exceed_lifetime(void **state)
+{
+	struct proc_stats s = busy_proc();
+	struct proc_row r;
+	uint64_t sum = 0;
+
+	(void)state;
+	s.fault_samples[ACT_OTHER] = 1000000; /* absurd: a million ms */
+	s.fault_samples[ACT_POST_FORK] = 1000000;
+	proc_row_from_stats(&r, 9, &s, NULL, 0, 1000);
+	for (int p = 0; p < PH_COUNT; p++)
+		sum += r.phase_ns[p];
+	assert_int_equal(sum, r.thread_ns);
+	assert_int_equal(r.phase_ns[PH_OTHER], 0);
+	assert_int_equal(r.fault_ns[ACT_OTHER], r.fault_ns[ACT_POST_FORK]);
 }
 
 static void test_channels_group_by_inode(void **state)
@@ -134,9 +185,9 @@ static void test_totals_add_up(void **state)
 	struct proc_row r;
 
 	(void)state;
-	proc_row_from_stats(&r, 3, &s, 0, 0);
+	proc_row_from_stats(&r, 3, &s, NULL, 0, 1000);
 	report_add_proc(&rep, &r);
-	proc_row_from_stats(&r, 2, &s, 0, 0);
+	proc_row_from_stats(&r, 2, &s, NULL, 0, 1000);
 	report_add_proc(&rep, &r);
 	report_finish(&rep);
 	assert_int_equal(rep.procs[0].pid, 2);
@@ -154,6 +205,8 @@ int main(void)
 	    cmocka_unit_test(test_phases_sum_to_thread_time),
 	    cmocka_unit_test(test_live_process_uses_end_time),
 	    cmocka_unit_test(test_no_samples_means_no_copy),
+	    cmocka_unit_test(test_faults_are_carved_out_of_activities),
+	    cmocka_unit_test(test_loose_faults_never_exceed_lifetime),
 	    cmocka_unit_test(test_channels_group_by_inode),
 	    cmocka_unit_test(test_socket_names_show_both_ends),
 	    cmocka_unit_test(test_totals_add_up),

@@ -1,0 +1,62 @@
+"""The fault phase: exact counts by kind and activity, sampled time."""
+import json
+
+from helpers import BPFTestCase, PHASES, PYTHON, SEED, fixture, run_traced
+
+
+def faults(proc, kind):
+    return sum(a[kind] for a in proc["faults_by_activity"].values())
+
+
+class Faults(BPFTestCase):
+    def test_copy_on_write_after_fork_is_the_childs(self):
+        t = run_traced([fixture("faults"), "cow", "64"])
+        parent = t.root()
+        (child,) = t.children(parent["pid"])
+        pages = 64 * 256
+        self.assertGreaterEqual(child["faults_cow"], pages)
+        self.assertLess(child["faults_cow"], pages + 200)
+        self.assertEqual(child["faults_cow"], faults(child, "cow"))
+        # the parent touched its pages before the fork and not after
+        self.assertLess(parent["faults_cow"], 100)
+        self.assertGreaterEqual(parent["faults_first_touch"], pages)
+        self.assertGreater(child["fault_ns"], 0)
+        self.assertEqual(t.report["methods"]["fault"], "sampled")
+        for p in t.procs:
+            self.assertAlmostEqual(sum(p[k] for k in PHASES), p["wall_ns"],
+                                   delta=0.01 * p["wall_ns"], msg=json.dumps(t.report))
+
+    def test_first_touch_counted_and_attributed(self):
+        pages = 32768
+        exe = fixture("faults")
+        t = run_traced([exe, "touch", str(pages)],
+                       extra=["--uprobe", f"{exe}:touch_pages=deserialize"])
+        own = int(t.stdout.split()[1])
+        p = t.root()
+        act = p["faults_by_activity"]["deserialize"]
+        # one not-present fault per page, plus at most a few for the stack
+        self.assertGreaterEqual(act["first_touch"], pages)
+        self.assertLessEqual(act["first_touch"], pages + 16)
+        self.assertEqual(act["cow"], 0)
+        self.assertAlmostEqual(act["activity_ns"], own, delta=0.05 * own)
+        # writing one byte per fresh page is nearly all fault handling
+        self.assertGreater(act["samples"], 20)
+        self.assertGreaterEqual(act["fault_ns"], 0.5 * act["activity_ns"])
+        self.assertLessEqual(act["fault_ns"], act["activity_ns"])
+        self.assertEqual(p["deserialize_ns"] + act["fault_ns"], act["activity_ns"])
+
+
+class InheritedData(BPFTestCase):
+    def child_cow(self, kind):
+        t = run_traced([PYTHON, SEED, kind])
+        self.assertEqual(json.loads(t.stdout)["experiment"], kind)
+        (child,) = t.children(t.root()["pid"])
+        return child["faults_cow"]
+
+    def test_touching_inherited_data_unshares_it(self):
+        plain = self.child_cow("inherit")
+        iterate = self.child_cow("inherit-iterate")
+        # 1M int objects of 32 bytes sit on ~7800 pages; iterating writes
+        # each refcount
+        self.assertGreaterEqual(iterate - plain, 6000, (plain, iterate))
+        self.assertLess(plain, 3000)
