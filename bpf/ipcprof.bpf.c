@@ -796,9 +796,15 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 	__sync_fetch_and_add(&ps->samples_total, 1);
 	if (act == ACT_IPC)
 		__sync_fetch_and_add(&ps->samples_ipc, 1);
+	/* user addresses are the lower half of the 64-bit address space */
+	if ((long)PT_REGS_IP(&ctx->regs) >= 0) {
+		if (act < ACT_COUNT)
+			__sync_fetch_and_add(&ps->user_samples[act], 1);
+		return 0;
+	}
 	n = bpf_get_stack(ctx, stack, sizeof(stack), 0);
 	if (n <= 0)
-		return 0; /* user mode: no kernel stack */
+		return 0;
 	n /= sizeof(__u64);
 	for (int i = 0; i < STACK_DEPTH; i++) {
 		__u32 cls;

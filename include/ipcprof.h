@@ -103,6 +103,7 @@ struct proc_stats {
 	__u64 samples_ipc;   /* ... inside IPC syscalls */
 	__u64 samples_copy;  /* ... of which in user-copy routines */
 	__u64 fault_samples[ACT_COUNT]; /* samples in page-fault handling */
+	__u64 user_samples[ACT_COUNT];	/* samples in user mode */
 
 	__u64 faults[ACT_COUNT][FT_COUNT]; /* exact, from the fault tracepoints */
 	__u64 faults_kernel;		   /* of those, taken in kernel mode */

@@ -9,12 +9,12 @@
 #include "report.h"
 
 const char *const phase_names[PH_COUNT] = {
-	"serialize", "deserialize", "syscall", "blocked", "copy",
-	"fault",     "fork",	    "mmap",    "wait",	  "other",
+	"serialize", "deserialize", "syscall", "blocked", "copy",  "fault",
+	"fork",	     "mmap",	    "wait",    "compute", "other",
 };
 const char *const phase_fields[PH_COUNT] = {
-	"serialize_ns", "deserialize_ns", "syscall_ns", "blocked_ns", "copy_ns",
-	"fault_ns",	"fork_ns",	  "mmap_ns",	"wait_ns",    "other_ns",
+	"serialize_ns", "deserialize_ns", "syscall_ns", "blocked_ns", "copy_ns",  "fault_ns",
+	"fork_ns",	"mmap_ns",	  "wait_ns",	"compute_ns", "other_ns",
 };
 const char *const activity_names[ACT_COUNT] = {
 	"serialize", "deserialize", "ipc", "post_fork", "other",
@@ -54,6 +54,7 @@ static void estimate_faults(struct proc_row *r, const struct proc_stats *s, uint
 void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_stats *s,
 			 const struct live_threads *live, uint64_t end_ns, uint32_t sample_hz)
 {
+	uint64_t period = sample_hz ? 1000000000ull / sample_hz : 0;
 	uint64_t copy, sum = 0, rest, loose;
 
 	memset(r, 0, sizeof(*r));
@@ -82,13 +83,22 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	r->phase_ns[PH_WAIT] = s->wait_ns + (live ? live->wait_ns : 0);
 	for (int p = 0; p < PH_COUNT; p++)
 		sum += r->phase_ns[p];
-	/* faults outside timed activities come out of what is left */
+	/* Sampled time outside timed activities (faults, the program's own
+	 * code) comes out of what is left; scaled down should sampling noise
+	 * ever make it exceed that. */
+	r->phase_ns[PH_COMPUTE] =
+		(s->user_samples[ACT_POST_FORK] + s->user_samples[ACT_OTHER]) * period;
 	rest = r->thread_ns > sum ? r->thread_ns - sum : 0;
-	loose = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER];
+	loose = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER] + r->phase_ns[PH_COMPUTE];
 	if (loose > rest) {
-		r->fault_ns[ACT_POST_FORK] = share(rest, r->fault_ns[ACT_POST_FORK], loose);
-		r->fault_ns[ACT_OTHER] = rest - r->fault_ns[ACT_POST_FORK];
+		uint64_t pf = share(rest, r->fault_ns[ACT_POST_FORK], loose);
+		uint64_t other = share(rest, r->fault_ns[ACT_OTHER], loose);
+
+		r->phase_ns[PH_COMPUTE] = rest - pf - other;
+		r->fault_ns[ACT_POST_FORK] = pf;
+		r->fault_ns[ACT_OTHER] = other;
 	}
+	sum += r->phase_ns[PH_COMPUTE];
 	for (int a = 0; a < ACT_COUNT; a++)
 		r->phase_ns[PH_FAULT] += r->fault_ns[a];
 	sum += r->phase_ns[PH_FAULT];
@@ -111,6 +121,7 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	memcpy(r->faults, s->faults, sizeof(r->faults));
 	r->faults_kernel = s->faults_kernel;
 	memcpy(r->fault_samples, s->fault_samples, sizeof(r->fault_samples));
+	memcpy(r->user_samples, s->user_samples, sizeof(r->user_samples));
 }
 
 #define GROW(arr, n)                                                                               \
@@ -258,6 +269,7 @@ void report_finish(struct report *rep)
 			for (int f = 0; f < FT_COUNT; f++)
 				t->faults[a][f] += r->faults[a][f];
 			t->fault_samples[a] += r->fault_samples[a];
+			t->user_samples[a] += r->user_samples[a];
 			t->fault_ns[a] += r->fault_ns[a];
 			t->activity_ns[a] += r->activity_ns[a];
 		}

@@ -237,6 +237,7 @@ static void set_methods(struct report *rep, const struct ser_plan *plan)
 	rep->methods[PH_COPY] = "sampled";
 	rep->methods[PH_FAULT] = "sampled";
 	rep->methods[PH_WAIT] = "tracepoint";
+	rep->methods[PH_COMPUTE] = "sampled";
 	rep->methods[PH_FORK] = "tracepoint";
 	rep->methods[PH_MMAP] = "tracepoint";
 	rep->methods[PH_OTHER] = "derived";

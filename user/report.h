@@ -22,7 +22,8 @@ enum phase {
 	PH_FAULT, /* page faults, whatever the thread was doing */
 	PH_FORK,
 	PH_MMAP,
-	PH_WAIT, /* off CPU outside IPC syscalls and serializers */
+	PH_WAIT,    /* off CPU outside IPC syscalls and serializers */
+	PH_COMPUTE, /* on CPU in the program's own code, outside serializers */
 	PH_OTHER,
 	PH_COUNT,
 };
@@ -48,6 +49,7 @@ struct proc_row {
 	uint64_t faults[ACT_COUNT][FT_COUNT];
 	uint64_t faults_kernel;
 	uint64_t fault_samples[ACT_COUNT];
+	uint64_t user_samples[ACT_COUNT];
 	uint64_t fault_ns[ACT_COUNT];	 /* estimated from fault_samples */
 	uint64_t activity_ns[ACT_COUNT]; /* the activity's time, faults included */
 };

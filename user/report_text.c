@@ -48,6 +48,11 @@ static void method_detail(const struct report *rep, int p, char *buf, size_t len
 			 (unsigned long long)n[FT_NOT_PRESENT]);
 		break;
 	}
+	case PH_COMPUTE:
+		snprintf(buf, len, "%s, %llu samples in user code outside serializers", m,
+			 (unsigned long long)(t->user_samples[ACT_POST_FORK] +
+					      t->user_samples[ACT_OTHER]));
+		break;
 	case PH_WAIT:
 		snprintf(buf, len, "%s (sched_switch), off CPU outside IPC calls", m);
 		break;

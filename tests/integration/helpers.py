@@ -15,7 +15,7 @@ SEED = os.path.join(ROOT, "scripts", "bench", "seed_transfer.py")
 PYTHON = sys.executable
 
 PHASES = ("serialize_ns", "deserialize_ns", "syscall_ns", "blocked_ns",
-          "copy_ns", "fault_ns", "fork_ns", "mmap_ns", "wait_ns", "other_ns")
+          "copy_ns", "fault_ns", "fork_ns", "mmap_ns", "wait_ns", "compute_ns", "other_ns")
 
 
 def fixture(name):

@@ -43,3 +43,31 @@ class SeedTransfers(BPFTestCase):
                 self.assertEqual(len(t.procs), 2)
                 self.assertEqual(t.root()["fork_calls"], 1)
                 self.assertEqual(json.loads(t.stdout)["experiment"], kind)
+
+
+class SeedBreakdown(BPFTestCase):
+    def oncpu(self, p):
+        # exact: lifetime minus time off CPU (blocked in IPC, waiting, not yet run)
+        return p["thread_ns"] - p["blocked_ns"] - p["wait_ns"] - p["first_run_ns"]
+
+    def test_little_is_left_unexplained(self):
+        for kind in ("queue", "pipe"):
+            t = run_traced([PYTHON, SEED, kind])
+            hz = t.report["sample_hz"]
+            for p in t.procs:
+                with self.subTest(kind=kind, pid=p["pid"]):
+                    oncpu = self.oncpu(p)
+                    self.assertGreater(oncpu, 20e6)  # both processes are busy
+                    self.assertLess(p["other_ns"], 0.10 * oncpu)
+                    # the sampler, an independent clock, sees the same CPU time
+                    sampled = p["samples_total"] * 1e9 / hz
+                    self.assertAlmostEqual(sampled, oncpu, delta=0.2 * oncpu)
+
+    def test_unpickled_objects_are_first_touched(self):
+        t = run_traced([PYTHON, SEED, "pipe"])
+        (child,) = t.children(t.root()["pid"])
+        deser = child["faults_by_activity"]["deserialize"]
+        # 1M new int objects of 32 bytes: ~7800 fresh pages
+        self.assertGreater(deser["first_touch"], 7000)
+        self.assertGreater(deser["fault_ns"], 0)
+        self.assertLessEqual(deser["fault_ns"], deser["activity_ns"])

@@ -181,7 +181,7 @@ static void test_csv_one_row_per_process(void **state)
 	text = render(report_write_csv);
 	assert_non_null(strstr(text, "pid,ppid,comm,exited,exit_code,wall_ns,thread_ns,"
 				     "serialize_ns,deserialize_ns,syscall_ns,blocked_ns,copy_ns,"
-				     "fault_ns,fork_ns,mmap_ns,wait_ns,other_ns"));
+				     "fault_ns,fork_ns,mmap_ns,wait_ns,compute_ns,other_ns"));
 	assert_non_null(strstr(text, "\n100,1,\"py,thon\",1,0,200000000,200000000,30000000,0,"));
 	free(text);
 }
