@@ -103,7 +103,6 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 		r->phase_ns[PH_FAULT] += r->fault_ns[a];
 	sum += r->phase_ns[PH_FAULT];
 	r->phase_ns[PH_OTHER] = r->thread_ns > sum ? r->thread_ns - sum : 0;
-	r->activity_ns[ACT_OTHER] = r->phase_ns[PH_OTHER] + r->fault_ns[ACT_OTHER];
 
 	r->serialize_calls = s->serialize_calls;
 	r->deserialize_calls = s->deserialize_calls;

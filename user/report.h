@@ -51,7 +51,8 @@ struct proc_row {
 	uint64_t fault_samples[ACT_COUNT];
 	uint64_t user_samples[ACT_COUNT];
 	uint64_t fault_ns[ACT_COUNT];	 /* estimated from fault_samples */
-	uint64_t activity_ns[ACT_COUNT]; /* the activity's time, faults included */
+	uint64_t activity_ns[ACT_COUNT]; /* the activity's time, faults included;
+					  * 0 where not timed (post-fork, other) */
 };
 
 extern const char *const activity_names[ACT_COUNT]; /* "serialize", ... */

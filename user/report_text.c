@@ -18,11 +18,19 @@ static void method_detail(const struct report *rep, int p, char *buf, size_t len
 
 	switch (p) {
 	case PH_SERIALIZE:
-	case PH_DESERIALIZE:
-		snprintf(buf, len, "%s, %llu calls", m,
+	case PH_DESERIALIZE: {
+		int a = p == PH_SERIALIZE ? ACT_SERIALIZE : ACT_DESERIALIZE;
+		char fb[32];
+
+		snprintf(buf, len,
+			 "%s, %llu calls; its page faults: %s more (%llu CoW, %llu first-touch)", m,
 			 (unsigned long long)(p == PH_SERIALIZE ? t->serialize_calls
-								: t->deserialize_calls));
+								 : t->deserialize_calls),
+			 fmt_ns(t->fault_ns[a], fb, sizeof(fb)),
+			 (unsigned long long)t->faults[a][FT_COW],
+			 (unsigned long long)t->faults[a][FT_NOT_PRESENT]);
 		break;
+	}
 	case PH_SYSCALL:
 		snprintf(buf, len, "%s, %llu IPC calls on CPU, less copy", m,
 			 (unsigned long long)t->ipc_calls);
