@@ -1,0 +1,117 @@
+#!/bin/bash
+# Boot Debian's stock 6.1 kernel under qemu (TCG) with this machine's root
+# file system shared read-only over 9p, and run a command inside it from the
+# project directory (default: the integration tests marked for the VM).
+#
+#   scripts/vm/vmtest.sh [COMMAND...]
+#
+# The kernel package is fetched with apt-get download; qemu and busybox come
+# from Debian's packages. Everything is cached in .output/vm/. The guest's
+# exit status is the command's.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+VMDIR=${VMDIR:-$ROOT/.output/vm}
+MEM=${VM_MEM:-2048}
+TIMEOUT=${VM_TIMEOUT:-1500}
+CMD=${*:-python3 tests/integration/run.py --vm}
+mkdir -p "$VMDIR"
+
+need_pkgs=""
+command -v qemu-system-x86_64 >/dev/null || need_pkgs="$need_pkgs qemu-system-x86"
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx insmod &&
+	file -L /bin/busybox 2>/dev/null | grep -q static || need_pkgs="$need_pkgs busybox-static"
+if [ -n "$need_pkgs" ]; then
+	echo "vmtest: installing$need_pkgs" >&2
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need_pkgs >/dev/null
+fi
+
+# --- the kernel: newest linux-image-6.1.0-N-amd64 in the archive ----------
+if [ ! -f "$VMDIR/vmlinuz" ]; then
+	pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' | awk '{print $1}' |
+		sort -V | tail -n 1)
+	if [ -z "$pkg" ]; then
+		apt-get update -qq
+		pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' |
+			awk '{print $1}' | sort -V | tail -n 1)
+	fi
+	[ -n "$pkg" ] || { echo "vmtest: no linux-image-6.1.0-*-amd64 in the archive" >&2; exit 1; }
+	echo "vmtest: fetching $pkg" >&2
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download "$pkg" >/dev/null 2>&1) ||
+		{ echo "vmtest: apt-get download $pkg failed" >&2; exit 1; }
+	dpkg-deb -x "$tmp"/*.deb "$tmp/root"
+	kver=$(ls "$tmp/root/lib/modules")
+	rm -rf "$VMDIR/modules"
+	mkdir -p "$VMDIR/modules"
+	for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs \
+		fscache 9pnet 9pnet_virtio 9p; do
+		f=$(find "$tmp/root/lib/modules/$kver" -name "$m.ko*" -print -quit)
+		[ -n "$f" ] || { echo "vmtest: module $m missing from $pkg" >&2; exit 1; }
+		case "$f" in
+		*.xz) xz -dc "$f" >"$VMDIR/modules/$m.ko" ;;
+		*.zst) zstd -qdc "$f" >"$VMDIR/modules/$m.ko" ;;
+		*) cp "$f" "$VMDIR/modules/$m.ko" ;;
+		esac
+	done
+	cp "$tmp/root/boot/vmlinuz-$kver" "$VMDIR/vmlinuz.tmp"
+	echo "$kver" >"$VMDIR/kernel-version"
+	mv "$VMDIR/vmlinuz.tmp" "$VMDIR/vmlinuz"
+	rm -rf "$tmp"
+fi
+
+# --- the initramfs: busybox, the modules, an init that mounts the host ---
+ird=$(mktemp -d)
+trap 'rm -rf "$ird"' EXIT
+mkdir -p "$ird"/{bin,dev,proc,sys,host,modules}
+cp /bin/busybox "$ird/bin/busybox"
+for a in sh mount umount insmod mkdir chroot poweroff cat echo sleep; do
+	ln -s busybox "$ird/bin/$a"
+done
+cp "$VMDIR"/modules/*.ko "$ird/modules/"
+cat >"$ird/cmd" <<CMDEOF
+cd '$ROOT' || exit 1
+export HOME=/root PATH='$PATH' LANG=C.UTF-8 IPCPROF_IN_VM=1 PYTHONDONTWRITEBYTECODE=1
+$CMD
+CMDEOF
+cat >"$ird/init" <<'INITEOF'
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache \
+	9pnet 9pnet_virtio 9p; do
+	insmod /modules/$m.ko || echo "vmtest-guest: insmod $m failed"
+done
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /host ||
+	{ echo "vmtest-guest: cannot mount the host root"; poweroff -f; }
+mount -t proc proc /host/proc
+mount -t sysfs sys /host/sys
+mount -t devtmpfs dev /host/dev
+mount -t tmpfs tmp /host/tmp
+mount -t tmpfs run /host/run
+mount -t tracefs tracefs /host/sys/kernel/tracing
+cp /cmd /host/tmp/vmtest-cmd
+echo "vmtest-guest: kernel $(cat /proc/sys/kernel/osrelease), running the command"
+chroot /host /bin/sh /tmp/vmtest-cmd
+echo "vmtest-guest: exit status $?"
+poweroff -f
+INITEOF
+chmod +x "$ird/init"
+(cd "$ird" && find . | /bin/busybox cpio -o -H newc 2>/dev/null | gzip -1) >"$VMDIR/initramfs.gz"
+
+# --- boot ----------------------------------------------------------------
+log="$VMDIR/console.log"
+echo "vmtest: booting $(cat "$VMDIR/kernel-version") under qemu TCG" >&2
+timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$MEM" -nographic -no-reboot \
+	-kernel "$VMDIR/vmlinuz" -initrd "$VMDIR/initramfs.gz" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=3" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	</dev/null 2>&1 | tee "$log"
+status=$(sed -n 's/^vmtest-guest: exit status \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+if [ -z "$status" ]; then
+	echo "vmtest: the guest did not finish (see $log)" >&2
+	exit 1
+fi
+exit "$status"
