@@ -83,6 +83,8 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	r->phase_ns[PH_WAIT] = s->wait_ns + (live ? live->wait_ns : 0);
 	for (int p = 0; p < PH_COUNT; p++)
 		sum += r->phase_ns[p];
+	/* fault time carved out of the timed activities above */
+	sum += r->fault_ns[ACT_SERIALIZE] + r->fault_ns[ACT_DESERIALIZE] + r->fault_ns[ACT_IPC];
 	/* Sampled time outside timed activities (faults, the program's own
 	 * code) comes out of what is left; scaled down should sampling noise
 	 * ever make it exceed that. */
@@ -101,7 +103,7 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	sum += r->phase_ns[PH_COMPUTE];
 	for (int a = 0; a < ACT_COUNT; a++)
 		r->phase_ns[PH_FAULT] += r->fault_ns[a];
-	sum += r->phase_ns[PH_FAULT];
+	sum += r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER];
 	r->phase_ns[PH_OTHER] = r->thread_ns > sum ? r->thread_ns - sum : 0;
 
 	r->serialize_calls = s->serialize_calls;

@@ -125,6 +125,11 @@ static void test_loose_faults_never_exceed_lifetime(void **state)
 	(void)state;
 	s.fault_samples[ACT_OTHER] = 1000000; /* absurd: a million ms */
 	s.fault_samples[ACT_POST_FORK] = 1000000;
+	s.user_samples[ACT_OTHER] = 1000000;
+	/* and faults inside the timed activities, which must not be counted
+	 * twice when capping */
+	s.fault_samples[ACT_SERIALIZE] = 5;
+	s.fault_samples[ACT_IPC] = 40;
 	proc_row_from_stats(&r, 9, &s, NULL, 0, 1000);
 	for (int p = 0; p < PH_COUNT; p++)
 		sum += r.phase_ns[p];
