@@ -304,6 +304,10 @@ static __always_inline struct thread_state *begin_syscall(struct thread_state *t
 	t->off_start = 0;
 	t->off_ns = 0;
 	t->mmsg = 0;
+	t->copy_depth = 0;
+	t->copy_acc = 0;
+	t->kfn_depth = 0;
+	t->kfn_acc = 0;
 	return t;
 }
 
@@ -437,6 +441,8 @@ static __always_inline int sys_exit(long ret)
 				__sync_fetch_and_add(&ps->bytes_written, ret);
 		}
 		account_channel(t, tgid, ret, dur, off);
+		__sync_fetch_and_add(&ps->copy_exact_ns, t->copy_acc);
+		__sync_fetch_and_add(&ps->ipc_kernel_ns, t->kfn_acc);
 		break;
 	case SYS_FORK:
 		if (ret > 0) { /* the parent's return; errors are not forks */
@@ -459,7 +465,7 @@ static __always_inline int sys_exit(long ret)
 		if (ret < 0 && ret > -4096)
 			break;
 		__sync_fetch_and_add(&ps->mmap_calls, 1);
-		__sync_fetch_and_add(&ps->mmap_ns, dur);
+		__sync_fetch_and_add(&ps->unmap_ns, dur);
 		bpf_map_delete_elem(&shm, &k);
 		if (t->sys_class == SYS_MREMAP)
 			add_shm(tgid, (__u64)ret, t->arg1);
@@ -564,7 +570,7 @@ int enter_vmsplice(struct trace_event_raw_sys_enter *ctx)
 	return ipc_enter((int)ctx->args[0], ep.writable ? DIR_WRITE : DIR_READ);
 }
 
-static __always_inline int fork_enter(__u64 flags)
+static __always_inline int fork_syscall_enter(__u64 flags)
 {
 	/* Threads are not process creation; their lifetime is tracked anyway. */
 	if (flags & CLONE_THREAD)
@@ -576,7 +582,7 @@ static __always_inline int fork_enter(__u64 flags)
 SEC("tracepoint/syscalls/sys_enter_clone")
 int enter_clone(struct trace_event_raw_sys_enter *ctx)
 {
-	return fork_enter(ctx->args[0]);
+	return fork_syscall_enter(ctx->args[0]);
 }
 
 SEC("tracepoint/syscalls/sys_enter_clone3")
@@ -586,19 +592,19 @@ int enter_clone3(struct trace_event_raw_sys_enter *ctx)
 
 	/* struct clone_args starts with its __u64 flags */
 	bpf_probe_read_user(&flags, sizeof(flags), (void *)ctx->args[0]);
-	return fork_enter(flags);
+	return fork_syscall_enter(flags);
 }
 
 SEC("tracepoint/syscalls/sys_enter_fork")
 int enter_fork(struct trace_event_raw_sys_enter *ctx)
 {
-	return fork_enter(0);
+	return fork_syscall_enter(0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_vfork")
 int enter_vfork(struct trace_event_raw_sys_enter *ctx)
 {
-	return fork_enter(0);
+	return fork_syscall_enter(0);
 }
 
 /* mmap(addr, len, prot, flags, fd, off): only shared mappings are IPC. */
@@ -826,5 +832,183 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 	}
 	return 0;
 }
+
+/* ---- precise probes: fentry/fexit, kprobe/kretprobe fallback -------
+ *
+ * Userspace decides per function, by really trying, whether it gets an
+ * fentry/fexit pair (retargeted with bpf_program__set_attach_target), the
+ * generic kprobe pair, or nothing (the sampled estimate then stands). Every
+ * flavour calls the same bodies below.
+ */
+
+/* A user-copy routine inside an IPC syscall; nested copies count once and
+ * faults taken while copying are fault time. */
+static __always_inline int copy_enter(void)
+{
+	struct thread_state *t = current_thread();
+
+	if (!t || t->sys_class != SYS_IPC)
+		return 0;
+	if (t->copy_depth++ == 0) {
+		t->copy_start = bpf_ktime_get_ns();
+		t->copy_fault = 0;
+	}
+	return 0;
+}
+
+static __always_inline int copy_exit(void)
+{
+	struct thread_state *t = current_thread();
+	__u64 dur;
+
+	if (!t || !t->copy_depth || --t->copy_depth)
+		return 0;
+	dur = bpf_ktime_get_ns() - t->copy_start;
+	t->copy_acc += dur > t->copy_fault ? dur - t->copy_fault : 0;
+	return 0;
+}
+
+/* handle_mm_fault: exact fault time, booked to what the thread was doing. */
+static __always_inline int fault_enter(void)
+{
+	struct thread_state *t = current_thread();
+	struct proc_stats *ps;
+
+	if (!t)
+		return 0;
+	if (t->fault_depth++ == 0) {
+		ps = current_proc();
+		t->fault_start = bpf_ktime_get_ns();
+		t->fault_act = ps ? activity(t, ps, t->fault_start) : ACT_OTHER;
+	}
+	return 0;
+}
+
+static __always_inline int fault_exit(void)
+{
+	struct thread_state *t = current_thread();
+	struct proc_stats *ps;
+	__u32 act;
+	__u64 dur;
+
+	if (!t || !t->fault_depth || --t->fault_depth)
+		return 0;
+	dur = bpf_ktime_get_ns() - t->fault_start;
+	if (t->copy_depth)
+		t->copy_fault += dur;
+	ps = current_proc();
+	act = t->fault_act;
+	if (ps && act < ACT_COUNT)
+		__sync_fetch_and_add(&ps->fault_exact_ns[act], dur);
+	return 0;
+}
+
+/* pipe_read/pipe_write, unix_*_sendmsg/recvmsg: time in the IPC code. */
+static __always_inline int kfn_enter(void)
+{
+	struct thread_state *t = current_thread();
+
+	if (t && t->sys_class == SYS_IPC && t->kfn_depth++ == 0)
+		t->kfn_start = bpf_ktime_get_ns();
+	return 0;
+}
+
+static __always_inline int kfn_exit(void)
+{
+	struct thread_state *t = current_thread();
+
+	if (t && t->kfn_depth && --t->kfn_depth == 0)
+		t->kfn_acc += bpf_ktime_get_ns() - t->kfn_start;
+	return 0;
+}
+
+/* kernel_clone / do_mmap inside the fork and shared-mmap syscalls. */
+static __always_inline int kcall_enter(__u8 cls)
+{
+	struct thread_state *t = current_thread();
+
+	if (t && t->sys_class == cls && t->kfn_depth++ == 0)
+		t->kfn_start = bpf_ktime_get_ns();
+	return 0;
+}
+
+static __always_inline int kcall_exit(__u8 cls)
+{
+	struct thread_state *t = current_thread();
+	struct proc_stats *ps;
+
+	if (!t || t->sys_class != cls || !t->kfn_depth || --t->kfn_depth)
+		return 0;
+	ps = current_proc();
+	if (ps)
+		__sync_fetch_and_add(cls == SYS_FORK ? &ps->fork_kernel_ns : &ps->mmap_kernel_ns,
+				     bpf_ktime_get_ns() - t->kfn_start);
+	return 0;
+}
+
+static __always_inline int fork_enter(void)
+{
+	return kcall_enter(SYS_FORK);
+}
+static __always_inline int fork_exit(void)
+{
+	return kcall_exit(SYS_FORK);
+}
+static __always_inline int mmap_enter(void)
+{
+	return kcall_enter(SYS_MMAP);
+}
+static __always_inline int mmap_exit(void)
+{
+	return kcall_exit(SYS_MMAP);
+}
+
+/* fentry/fexit slots; the section names are defaults, userspace retargets */
+#define FENTRY_SLOT(group, n, target)                                                              \
+	SEC("fentry/" #target)                                                                     \
+	int BPF_PROG(group##_fentry_##n)                                                           \
+	{                                                                                          \
+		return group##_enter();                                                            \
+	}                                                                                          \
+	SEC("fexit/" #target)                                                                      \
+	int BPF_PROG(group##_fexit_##n)                                                            \
+	{                                                                                          \
+		return group##_exit();                                                             \
+	}
+
+FENTRY_SLOT(copy, 0, copy_page_to_iter)
+FENTRY_SLOT(copy, 1, copy_page_from_iter)
+FENTRY_SLOT(copy, 2, _copy_to_iter)
+FENTRY_SLOT(copy, 3, _copy_from_iter)
+FENTRY_SLOT(copy, 4, _copy_to_user)
+FENTRY_SLOT(copy, 5, _copy_from_user)
+FENTRY_SLOT(kfn, 0, pipe_read)
+FENTRY_SLOT(kfn, 1, pipe_write)
+FENTRY_SLOT(kfn, 2, unix_stream_sendmsg)
+FENTRY_SLOT(kfn, 3, unix_stream_recvmsg)
+FENTRY_SLOT(kfn, 4, unix_dgram_sendmsg)
+FENTRY_SLOT(kfn, 5, unix_dgram_recvmsg)
+FENTRY_SLOT(fault, 0, handle_mm_fault)
+FENTRY_SLOT(fork, 0, kernel_clone)
+FENTRY_SLOT(mmap, 0, do_mmap)
+
+/* kprobe flavour: one program pair per group, attached to each function */
+#define KPROBE_PAIR(group)                                                                         \
+	SEC("kprobe")                                                                              \
+	int BPF_KPROBE(group##_kprobe)                                                             \
+	{                                                                                          \
+		return group##_enter();                                                            \
+	}                                                                                          \
+	SEC("kretprobe")                                                                           \
+	int BPF_KRETPROBE(group##_kretprobe)                                                       \
+	{                                                                                          \
+		return group##_exit();                                                             \
+	}
+
+KPROBE_PAIR(copy)
+KPROBE_PAIR(kfn)
+KPROBE_PAIR(fault)
+KPROBE_PAIR(fork)
+KPROBE_PAIR(mmap)
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -95,7 +95,8 @@ struct proc_stats {
 
 	__u64 mmap_calls;
 	__u64 mmap_bytes;
-	__u64 mmap_ns;
+	__u64 mmap_ns;	/* mmap syscalls */
+	__u64 unmap_ns; /* munmap/mremap of those mappings */
 
 	__u64 wait_ns; /* off CPU outside IPC syscalls and serializers */
 
@@ -104,6 +105,13 @@ struct proc_stats {
 	__u64 samples_copy;  /* ... of which in user-copy routines */
 	__u64 fault_samples[ACT_COUNT]; /* samples in page-fault handling */
 	__u64 user_samples[ACT_COUNT];	/* samples in user mode */
+
+	/* from precise probes (fentry/kprobe), 0 where they are not attached */
+	__u64 copy_exact_ns;		   /* in user-copy routines */
+	__u64 fault_exact_ns[ACT_COUNT];   /* in handle_mm_fault */
+	__u64 ipc_kernel_ns;		   /* in pipe/unix-socket read/write code */
+	__u64 fork_kernel_ns;		   /* in kernel_clone */
+	__u64 mmap_kernel_ns;		   /* in do_mmap of shared mappings */
 
 	__u64 faults[ACT_COUNT][FT_COUNT]; /* exact, from the fault tracepoints */
 	__u64 faults_kernel;		   /* of those, taken in kernel mode */
@@ -162,6 +170,18 @@ struct thread_state {
 	__u8 dir;
 	__u8 mmsg;
 	__u8 pad2;
+
+	/* precise probes (fentry/kprobe): nested calls count once */
+	__u32 copy_depth;
+	__u32 fault_depth;
+	__u32 kfn_depth;
+	__u32 fault_act;
+	__u64 copy_start;
+	__u64 copy_fault; /* fault time inside the current copy */
+	__u64 copy_acc;	  /* copy time in the current syscall */
+	__u64 fault_start;
+	__u64 kfn_start;
+	__u64 kfn_acc; /* time in pipe/unix-socket code in the current syscall */
 
 	/* serializer in flight (nested calls count once) */
 	__u32 ser_depth;

@@ -35,26 +35,33 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
  * exactly measured on-CPU time (like copy); elsewhere each sample stands for
  * one sampling period, capped by the activity's measured time.
  */
-static void estimate_faults(struct proc_row *r, const struct proc_stats *s, uint32_t hz)
+static void estimate_faults(struct proc_row *r, const struct proc_stats *s, const struct measure *m)
 {
-	uint64_t period = hz ? 1000000000ull / hz : 0;
+	uint64_t period = m->sample_hz ? 1000000000ull / m->sample_hz : 0;
 
-	r->fault_ns[ACT_IPC] = share(s->ipc_oncpu_ns, s->fault_samples[ACT_IPC], s->samples_ipc);
-	r->fault_ns[ACT_SERIALIZE] = min_u64(s->fault_samples[ACT_SERIALIZE] * period,
-					     s->serialize_ns);
-	r->fault_ns[ACT_DESERIALIZE] = min_u64(s->fault_samples[ACT_DESERIALIZE] * period,
-					       s->deserialize_ns);
-	r->fault_ns[ACT_POST_FORK] = s->fault_samples[ACT_POST_FORK] * period;
-	r->fault_ns[ACT_OTHER] = s->fault_samples[ACT_OTHER] * period;
+	if (m->exact_fault) {
+		for (int a = 0; a < ACT_COUNT; a++)
+			r->fault_ns[a] = s->fault_exact_ns[a];
+	} else {
+		r->fault_ns[ACT_IPC] =
+			share(s->ipc_oncpu_ns, s->fault_samples[ACT_IPC], s->samples_ipc);
+		for (int a = 0; a < ACT_COUNT; a++)
+			if (a != ACT_IPC)
+				r->fault_ns[a] = s->fault_samples[a] * period;
+	}
+	/* never more than the activity's exactly measured time */
+	r->fault_ns[ACT_SERIALIZE] = min_u64(r->fault_ns[ACT_SERIALIZE], s->serialize_ns);
+	r->fault_ns[ACT_DESERIALIZE] = min_u64(r->fault_ns[ACT_DESERIALIZE], s->deserialize_ns);
+	r->fault_ns[ACT_IPC] = min_u64(r->fault_ns[ACT_IPC], s->ipc_oncpu_ns);
 	r->activity_ns[ACT_SERIALIZE] = s->serialize_ns;
 	r->activity_ns[ACT_DESERIALIZE] = s->deserialize_ns;
 	r->activity_ns[ACT_IPC] = s->ipc_oncpu_ns;
 }
 
 void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_stats *s,
-			 const struct live_threads *live, uint64_t end_ns, uint32_t sample_hz)
+			 const struct live_threads *live, uint64_t end_ns, const struct measure *m)
 {
-	uint64_t period = sample_hz ? 1000000000ull / sample_hz : 0;
+	uint64_t period = m->sample_hz ? 1000000000ull / m->sample_hz : 0;
 	uint64_t copy, sum = 0, rest, loose;
 
 	memset(r, 0, sizeof(*r));
@@ -68,18 +75,22 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	r->end_ns = r->exited ? s->exit_ns : end_ns;
 	r->wall_ns = r->end_ns > r->start_ns ? r->end_ns - r->start_ns : 0;
 	r->thread_ns = s->thread_ns + (live ? live->thread_ns : 0);
-	estimate_faults(r, s, sample_hz);
+	estimate_faults(r, s, m);
 
-	/* The sampler only says which share of on-CPU syscall time was
-	 * copying or faulting; the on-CPU time itself is exact. */
-	copy = share(s->ipc_oncpu_ns, s->samples_copy, s->samples_ipc);
+	/* Precise probes time the copies; otherwise the sampler says which
+	 * share of the (exact) on-CPU syscall time was copying. */
+	if (m->exact_copy)
+		copy = min_u64(s->copy_exact_ns, s->ipc_oncpu_ns - r->fault_ns[ACT_IPC]);
+	else
+		copy = share(s->ipc_oncpu_ns, s->samples_copy, s->samples_ipc);
 	r->phase_ns[PH_SERIALIZE] = s->serialize_ns - r->fault_ns[ACT_SERIALIZE];
 	r->phase_ns[PH_DESERIALIZE] = s->deserialize_ns - r->fault_ns[ACT_DESERIALIZE];
 	r->phase_ns[PH_COPY] = copy;
 	r->phase_ns[PH_SYSCALL] = s->ipc_oncpu_ns - copy - r->fault_ns[ACT_IPC];
 	r->phase_ns[PH_BLOCKED] = s->ipc_blocked_ns;
-	r->phase_ns[PH_FORK] = s->fork_ns + s->first_run_ns;
-	r->phase_ns[PH_MMAP] = s->mmap_ns;
+	r->phase_ns[PH_FORK] = (m->exact_fork ? s->fork_kernel_ns : s->fork_ns) + s->first_run_ns;
+	r->phase_ns[PH_MMAP] = (m->exact_mmap ? s->mmap_kernel_ns : s->mmap_ns) + s->unmap_ns;
+	r->ipc_kernel_ns = m->ipc_kernel ? s->ipc_kernel_ns : 0;
 	r->phase_ns[PH_WAIT] = s->wait_ns + (live ? live->wait_ns : 0);
 	for (int p = 0; p < PH_COUNT; p++)
 		sum += r->phase_ns[p];
@@ -262,6 +273,7 @@ void report_finish(struct report *rep)
 		t->first_run_ns += r->first_run_ns;
 		t->mmap_calls += r->mmap_calls;
 		t->mmap_bytes += r->mmap_bytes;
+		t->ipc_kernel_ns += r->ipc_kernel_ns;
 		t->samples_total += r->samples_total;
 		t->samples_ipc += r->samples_ipc;
 		t->samples_copy += r->samples_copy;

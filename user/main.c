@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,7 +25,7 @@
 #include "tracer.h"
 #include "util.h"
 
-enum mode { MODE_NONE, MODE_RUN, MODE_ATTACH };
+enum mode { MODE_NONE, MODE_RUN, MODE_ATTACH, MODE_PROBE };
 enum format { FMT_TEXT, FMT_JSON, FMT_CSV };
 
 static struct env {
@@ -40,6 +41,7 @@ static struct env {
 	struct pid_list pids;
 	double duration_s; /* attach: 0 = until targets exit or Ctrl-C */
 	char **cmd;
+	enum probe_mode probe_mode;
 } env = {
     .follow = true,
     .sample_hz = 4999,
@@ -57,6 +59,7 @@ static const char doc_top[] =
     "USAGE:\n"
     "  ipcprof run [OPTIONS] -- CMD [ARGS...]\n"
     "  ipcprof attach -p PID[,PID...] [-d SECONDS] [OPTIONS]\n"
+	"  ipcprof probe [--probe-mode MODE]   (how each phase is measured on this kernel)\n"
     "\n"
     "EXAMPLES:\n"
     "  ipcprof run -- python3 scripts/bench/seed_transfer.py queue\n"
@@ -65,6 +68,9 @@ static const char doc_top[] =
     "  ipcprof run --uprobe ./app:encode_msg=serialize -- ./app\n"
     "\n"
     "Run 'ipcprof run --help' or 'ipcprof attach --help' for the options.";
+static const char doc_probe[] = "Print how each phase would be measured on this kernel: the attach "
+				"points, fentry/fexit or kprobe or the fallback, and why "
+				"alternatives were rejected.";
 
 static const char doc_run[] = "Launch CMD, trace it and all its descendants from its first "
 			      "instruction, print the report when it exits.\n"
@@ -78,7 +84,8 @@ enum {
 	OPT_NO_FOLLOW = 0x100,
 	OPT_UPROBE,
 	OPT_SAMPLE_HZ,
-	OPT_USER,
+OPT_USER,
+	OPT_PROBE_MODE,
 };
 
 static const struct argp_option run_opts[] = {
@@ -92,7 +99,11 @@ static const struct argp_option run_opts[] = {
     {"user", OPT_USER, "NAME", 0, "run: run CMD as NAME (default: the sudo caller)", 0},
     {"pid", 'p', "PID[,PID]", 0, "attach: processes to trace", 0},
     {"duration", 'd', "SECONDS", 0, "attach: stop after SECONDS", 0},
-    {"verbose", 'v', NULL, 0, "Show libbpf's messages", 0},
+    {"probe-mode", OPT_PROBE_MODE, "MODE", 0,
+	 "Precise kernel probes: auto (fentry, else kprobe; default), fentry, kprobe, or "
+	 "fallback (sampled/tracepoint only)",
+	 0},
+	{"verbose", 'v', NULL, 0, "Show libbpf's messages", 0},
     {0},
 };
 
@@ -175,6 +186,19 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (errno || *end || !(env.duration_s > 0) || env.duration_s > 1e7)
 			die_usage(state, "-d '%s': expected a positive number of seconds", arg);
 		break;
+case OPT_PROBE_MODE:
+		if (!strcmp(arg, "auto"))
+			env.probe_mode = PROBE_AUTO;
+		else if (!strcmp(arg, "fentry"))
+			env.probe_mode = PROBE_FENTRY;
+		else if (!strcmp(arg, "kprobe"))
+			env.probe_mode = PROBE_KPROBE;
+		else if (!strcmp(arg, "fallback"))
+			env.probe_mode = PROBE_FALLBACK;
+		else
+			die_usage(state, "unknown probe mode '%s' (auto, fentry, kprobe, fallback)",
+				  arg);
+		break;
 	case 'v':
 		env.verbose = true;
 		break;
@@ -216,7 +240,14 @@ static void join_args(char **argv, char *buf, size_t len)
 		off += snprintf(buf + off, len - off, "%s%s", i ? " " : "", argv[i]);
 }
 
-static void set_methods(struct report *rep, const struct ser_plan *plan)
+static const char *precise_or(const struct tracer *t, enum probe_group g, const char *fallback)
+{
+	enum probe_method m = probe_plan_method(tracer_probe_plan(t), g);
+
+	return m == METHOD_NONE ? fallback : method_name(m);
+}
+
+static void set_methods(struct report *rep, const struct ser_plan *plan, const struct tracer *t)
 {
 	bool have[2] = {false, false};
 
@@ -234,12 +265,12 @@ static void set_methods(struct report *rep, const struct ser_plan *plan)
 	rep->methods[PH_DESERIALIZE] = have[1] ? "uprobe" : "unavailable";
 	rep->methods[PH_SYSCALL] = "tracepoint";
 	rep->methods[PH_BLOCKED] = "tracepoint";
-	rep->methods[PH_COPY] = "sampled";
-	rep->methods[PH_FAULT] = "sampled";
+rep->methods[PH_COPY] = precise_or(t, GROUP_COPY, "sampled");
+	rep->methods[PH_FAULT] = precise_or(t, GROUP_FAULT, "sampled");
 	rep->methods[PH_WAIT] = "tracepoint";
 	rep->methods[PH_COMPUTE] = "sampled";
-	rep->methods[PH_FORK] = "tracepoint";
-	rep->methods[PH_MMAP] = "tracepoint";
+rep->methods[PH_FORK] = precise_or(t, GROUP_FORK, "tracepoint");
+	rep->methods[PH_MMAP] = precise_or(t, GROUP_MMAP, "tracepoint");
 	rep->methods[PH_OTHER] = "derived";
 	if (!have[0] || !have[1]) {
 		char files[2048] = "";
@@ -434,11 +465,15 @@ int main(int argc, char **argv)
 		env.mode = MODE_RUN;
 		argp_sub.doc = doc_run;
 		argp_sub.args_doc = "-- CMD [ARGS...]";
-	} else if (!strcmp(argv[1], "attach")) {
+} else if (!strcmp(argv[1], "attach")) {
 		env.mode = MODE_ATTACH;
 		argp_sub.doc = doc_attach;
+	} else if (!strcmp(argv[1], "probe")) {
+		env.mode = MODE_PROBE;
+		argp_sub.doc = doc_probe;
 	} else {
-		fprintf(stderr, "ipcprof: unknown subcommand '%s' (run or attach)\n", argv[1]);
+fprintf(stderr, "ipcprof: unknown subcommand '%s' (run, attach or probe)\n",
+			argv[1]);
 		return 2;
 	}
 	if (argp_parse(&argp_sub, argc - 1, argv + 1, ARGP_IN_ORDER, NULL, NULL))
@@ -454,7 +489,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < env.pids.n; i++)
 			snprintf(target + strlen(target), sizeof(target) - strlen(target), "%s%d",
 				 i ? "," : " ", env.pids.pids[i]);
-	} else {
+} else if (env.mode == MODE_RUN) {
 		char *path = find_in_path(env.cmd[0]);
 
 		if (!path) {
@@ -482,10 +517,25 @@ int main(int argc, char **argv)
 	topts.follow = env.follow;
 	topts.sample_hz = env.sample_hz;
 	topts.verbose = env.verbose;
-	topts.plan = &plan;
+topts.plan = &plan;
+	topts.probe_mode = env.probe_mode;
 	if (tracer_open(&t, &topts, err, sizeof(err))) {
 		fprintf(stderr, "ipcprof: %s\n", err);
 		rc = 1;
+		goto cleanup;
+	}
+	if (env.mode == MODE_PROBE) {
+		struct utsname u;
+
+		uname(&u);
+		printf("ipcprof %s probe plan on Linux %s (all programs loaded and attached)\n\n",
+		       IPCPROF_VERSION, u.release);
+		probe_plan_print(tracer_probe_plan(t), stdout);
+		printf("\nsyscall, blocked, wait: tracepoint (syscalls:sys_enter/exit_*, "
+		       "tp_btf/sched_switch)\nserialize, deserialize: uprobe (per process, at "
+		       "exec)\ncompute: sampled (cpu-clock @ %u Hz)\n",
+		       env.sample_hz);
+		rc = 0;
 		goto cleanup;
 	}
 	signal(SIGINT, on_signal);
@@ -504,7 +554,7 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto cleanup;
 	}
-	set_methods(&rep, &plan);
+set_methods(&rep, &plan, t);
 	report_finish(&rep);
 	if (write_report(&rep) && !rc)
 		rc = 1;

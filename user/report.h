@@ -44,6 +44,7 @@ struct proc_row {
 	uint64_t ipc_calls, ipc_oncpu_ns, bytes_read, bytes_written;
 	uint64_t fork_calls, first_run_ns;
 	uint64_t mmap_calls, mmap_bytes;
+	uint64_t ipc_kernel_ns; /* in pipe/unix-socket code (precise probes only) */
 	uint64_t samples_total, samples_ipc, samples_copy;
 	/* page faults by what the thread was doing (enum activity) */
 	uint64_t faults[ACT_COUNT][FT_COUNT];
@@ -74,10 +75,21 @@ struct channel {
 	uint64_t oncpu_ns, blocked_ns;
 };
 
+/* How the counters were measured: which precise probes fed them. */
+struct measure {
+	uint32_t sample_hz; /* converts samples outside timed activities to time */
+	bool exact_copy;    /* copy_exact_ns from fentry/kprobe */
+	bool exact_fault;   /* fault_exact_ns from fentry/kprobe */
+	bool exact_fork;    /* fork_kernel_ns from fentry/kprobe */
+	bool exact_mmap;    /* mmap_kernel_ns from fentry/kprobe */
+	bool ipc_kernel;    /* ipc_kernel_ns measured */
+};
+
 struct report {
 	const char *target;
 	uint64_t start_ns, end_ns;
 	uint32_t sample_hz;
+	struct measure measure;
 	bool interrupted;
 	int exit_status; /* of the launched command, -1 when attached */
 
@@ -103,10 +115,9 @@ struct live_threads {
 	uint64_t wait_ns;   /* off CPU since their last switch-out */
 };
 
-/* Turn one process's kernel counters into a row; `sample_hz` converts
- * fault samples outside timed activities into time. */
+/* Turn one process's kernel counters into a row. */
 void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_stats *s,
-			 const struct live_threads *live, uint64_t end_ns, uint32_t sample_hz);
+			 const struct live_threads *live, uint64_t end_ns, const struct measure *m);
 
 int report_add_proc(struct report *rep, const struct proc_row *row);
 int report_add_chan(struct report *rep, const struct chan_key *k, const struct chan_stats *s);

@@ -29,6 +29,7 @@ struct tracer {
 	int n_perf;
 	struct tracer_opts opts;
 	int n_attached; /* probes of opts.plan already attached */
+	struct probe_plan probes;
 	bool verbose;
 };
 
@@ -186,6 +187,7 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, siz
 	t->skel->rodata->stop_on_exec = true;
 	t->skel->rodata->n_code_ranges = (__u32)n;
 	memcpy((void *)t->skel->rodata->code_ranges, ranges, n * sizeof(ranges[0]));
+	probe_plan_prepare(&t->probes, t->skel, o->probe_mode);
 
 	rc = ipcprof_bpf__load(t->skel);
 	if (rc) {
@@ -204,6 +206,7 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, siz
 		snprintf(err, errlen, "attaching tracepoints: %s", strerror(-rc));
 		goto fail;
 	}
+	probe_plan_attach(&t->probes, t->skel);
 	if (open_samplers(t, err, errlen))
 		goto fail;
 	if (attach_new_probes(t)) {
@@ -310,6 +313,7 @@ int tracer_collect(struct tracer *t, struct report *rep)
 	bool all_exited = true;
 	int rc;
 
+	rep->measure = tracer_measure(t);
 	/* events still queued, so every exec has been seen */
 	ring_buffer__consume(t->rb);
 	rep->end_ns = now_ns();
@@ -323,7 +327,7 @@ int tracer_collect(struct tracer *t, struct report *rep)
 			continue;
 		if (!ps.exit_ns)
 			live = live_threads(t, key, rep->end_ns);
-		proc_row_from_stats(&row, key, &ps, &live, rep->end_ns, t->opts.sample_hz);
+		proc_row_from_stats(&row, key, &ps, &live, rep->end_ns, &rep->measure);
 		rc = report_add_proc(rep, &row);
 		if (rc)
 			return rc;
@@ -349,10 +353,30 @@ int tracer_collect(struct tracer *t, struct report *rep)
 	return 0;
 }
 
+const struct probe_plan *tracer_probe_plan(const struct tracer *t)
+{
+	return &t->probes;
+}
+
+struct measure tracer_measure(const struct tracer *t)
+{
+	struct measure m = {
+		.sample_hz = t->opts.sample_hz,
+		.exact_copy = probe_plan_method(&t->probes, GROUP_COPY) != METHOD_NONE,
+		.exact_fault = probe_plan_method(&t->probes, GROUP_FAULT) != METHOD_NONE,
+		.exact_fork = probe_plan_method(&t->probes, GROUP_FORK) != METHOD_NONE,
+		.exact_mmap = probe_plan_method(&t->probes, GROUP_MMAP) != METHOD_NONE,
+		.ipc_kernel = probe_plan_method(&t->probes, GROUP_KFN) != METHOD_NONE,
+	};
+
+	return m;
+}
+
 void tracer_close(struct tracer *t)
 {
 	if (!t)
 		return;
+	probe_plan_free(&t->probes);
 	ring_buffer__free(t->rb);
 	for (int i = 0; i < t->n_links; i++)
 		bpf_link__destroy(t->links[i]);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "probe_plan.h"
 #include "report.h"
 #include "serializers.h"
 
@@ -15,7 +16,8 @@ struct tracer_opts {
 	bool follow;	    /* trace children too */
 	uint32_t sample_hz; /* perf-event sampling rate for the copy estimate */
 	bool verbose;
-	struct ser_plan *plan; /* holds --uprobe probes; grows as processes exec */
+	enum probe_mode probe_mode; /* fentry/kprobe/fallback choice */
+	struct ser_plan *plan;	    /* holds --uprobe probes; grows as processes exec */
 };
 
 struct tracer;
@@ -38,6 +40,10 @@ bool tracer_exited(struct tracer *t, pid_t pid);
 
 /* Read all counters into a report (rep->start_ns must be set). */
 int tracer_collect(struct tracer *t, struct report *rep);
+
+/* What the precise probes attached to, and how each phase is measured. */
+const struct probe_plan *tracer_probe_plan(const struct tracer *t);
+struct measure tracer_measure(const struct tracer *t);
 
 void tracer_close(struct tracer *t);
 

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: MIT
+#include "probe_plan.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ipcprof.h" /* before the skeleton: its rodata uses our types */
+#include "ipcprof.skel.h"
+
+const char *const group_names[GROUP_COUNT] = {"copy", "ipc-code", "fault", "fork", "mmap"};
+
+/*
+ * Candidate functions per slot, first existing one wins. The pipe functions
+ * were renamed anon_pipe_* in 6.14; the copy routines differ by version and
+ * configuration (some are inlined away).
+ */
+static const char *const candidates[GROUP_COUNT][PLAN_MAX_SLOTS][3] = {
+	[GROUP_COPY] = {{"copy_page_to_iter"},
+			{"copy_page_from_iter"},
+			{"_copy_to_iter"},
+			{"_copy_from_iter"},
+			{"_copy_to_user"},
+			{"_copy_from_user"}},
+	[GROUP_KFN] = {{"anon_pipe_read", "pipe_read"},
+		       {"anon_pipe_write", "pipe_write"},
+		       {"unix_stream_sendmsg"},
+		       {"unix_stream_recvmsg"},
+		       {"unix_dgram_sendmsg"},
+		       {"unix_dgram_recvmsg"}},
+	[GROUP_FAULT] = {{"handle_mm_fault"}},
+	[GROUP_FORK] = {{"kernel_clone", "_do_fork"}},
+	[GROUP_MMAP] = {{"do_mmap"}},
+};
+
+static struct bpf_program *slot_prog(struct ipcprof_bpf *skel, int g, int i, bool exit)
+{
+	struct bpf_program *fentry[GROUP_COUNT][PLAN_MAX_SLOTS] = {
+		[GROUP_COPY] = {skel->progs.copy_fentry_0, skel->progs.copy_fentry_1,
+				skel->progs.copy_fentry_2, skel->progs.copy_fentry_3,
+				skel->progs.copy_fentry_4, skel->progs.copy_fentry_5},
+		[GROUP_KFN] = {skel->progs.kfn_fentry_0, skel->progs.kfn_fentry_1,
+			       skel->progs.kfn_fentry_2, skel->progs.kfn_fentry_3,
+			       skel->progs.kfn_fentry_4, skel->progs.kfn_fentry_5},
+		[GROUP_FAULT] = {skel->progs.fault_fentry_0},
+		[GROUP_FORK] = {skel->progs.fork_fentry_0},
+		[GROUP_MMAP] = {skel->progs.mmap_fentry_0},
+	};
+	struct bpf_program *fexit[GROUP_COUNT][PLAN_MAX_SLOTS] = {
+		[GROUP_COPY] = {skel->progs.copy_fexit_0, skel->progs.copy_fexit_1,
+				skel->progs.copy_fexit_2, skel->progs.copy_fexit_3,
+				skel->progs.copy_fexit_4, skel->progs.copy_fexit_5},
+		[GROUP_KFN] = {skel->progs.kfn_fexit_0, skel->progs.kfn_fexit_1,
+			       skel->progs.kfn_fexit_2, skel->progs.kfn_fexit_3,
+			       skel->progs.kfn_fexit_4, skel->progs.kfn_fexit_5},
+		[GROUP_FAULT] = {skel->progs.fault_fexit_0},
+		[GROUP_FORK] = {skel->progs.fork_fexit_0},
+		[GROUP_MMAP] = {skel->progs.mmap_fexit_0},
+	};
+
+	return exit ? fexit[g][i] : fentry[g][i];
+}
+
+static struct bpf_program *kprobe_prog(struct ipcprof_bpf *skel, int g, bool ret)
+{
+	struct bpf_program *p[GROUP_COUNT][2] = {
+		[GROUP_COPY] = {skel->progs.copy_kprobe, skel->progs.copy_kretprobe},
+		[GROUP_KFN] = {skel->progs.kfn_kprobe, skel->progs.kfn_kretprobe},
+		[GROUP_FAULT] = {skel->progs.fault_kprobe, skel->progs.fault_kretprobe},
+		[GROUP_FORK] = {skel->progs.fork_kprobe, skel->progs.fork_kretprobe},
+		[GROUP_MMAP] = {skel->progs.mmap_kprobe, skel->progs.mmap_kretprobe},
+	};
+
+	return p[g][ret];
+}
+
+/* Load a do-nothing fentry program on `btf_id` and attach it: the only
+ * reliable answer to "does fentry work here", which lockdown, missing
+ * trampoline support or a notrace function can all make "no". */
+static int try_fentry(int btf_id, char *why, size_t len)
+{
+	const struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY,
+		    .attach_btf_id = btf_id);
+	int prog, link;
+
+	prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "ipcprof_try", "GPL", insns, 2, &opts);
+	if (prog < 0) {
+		snprintf(why, len, "fentry: load: %s", strerror(errno));
+		return -1;
+	}
+	link = bpf_link_create(prog, 0, BPF_TRACE_FENTRY, NULL);
+	if (link < 0) {
+		snprintf(why, len, "fentry: attach: %s", strerror(errno));
+		close(prog);
+		return -1;
+	}
+	close(link);
+	close(prog);
+	return 0;
+}
+
+static int kprobe_pmu_type(void)
+{
+	FILE *f = fopen("/sys/bus/event_source/devices/kprobe/type", "r");
+	int type = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &type) != 1)
+		type = -1;
+	fclose(f);
+	return type;
+}
+
+/* Create (and drop) a kprobe perf event on `func`: does it really attach? */
+static int try_kprobe(int pmu, const char *func, char *why, size_t len)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = (uint32_t)pmu,
+		.config1 = (uint64_t)(uintptr_t)func,
+	};
+	int fd = (int)syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(why, len, "kprobe: %s", strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int probe_plan_prepare(struct probe_plan *plan, struct ipcprof_bpf *skel, enum probe_mode mode)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	int pmu = kprobe_pmu_type();
+	bool use_kprobe[GROUP_COUNT] = {false};
+
+	memset(plan, 0, sizeof(*plan));
+	plan->mode = mode;
+	plan->kprobe_ok = pmu >= 0;
+	if (!plan->kprobe_ok)
+		snprintf(plan->kprobe_why, sizeof(plan->kprobe_why),
+			 "kprobe: not built into this kernel (no kprobe PMU)");
+	if (!plan->kprobe_ok && mode != PROBE_AUTO && mode != PROBE_KPROBE)
+		snprintf(plan->kprobe_why, sizeof(plan->kprobe_why), "kprobe: not tried");
+	if (!btf)
+		snprintf(plan->fentry_why, sizeof(plan->fentry_why),
+			 "fentry: no kernel BTF (%s)", strerror(errno));
+
+	for (int g = 0; g < GROUP_COUNT; g++) {
+		for (int i = 0; i < PLAN_MAX_SLOTS && candidates[g][i][0]; i++) {
+			struct probe_slot *s = &plan->slots[g][i];
+			int id = -1;
+
+			plan->n_slots[g] = i + 1;
+			for (int c = 0; c < 3 && candidates[g][i][c] && id < 0; c++) {
+				id = btf ? btf__find_by_name_kind(btf, candidates[g][i][c],
+								  BTF_KIND_FUNC)
+					 : -1;
+				if (id > 0 || !btf)
+					s->func = candidates[g][i][c];
+			}
+			if (!s->func) {
+				s->func = candidates[g][i][0];
+				snprintf(s->why_not_fentry, sizeof(s->why_not_fentry),
+					 "not in this kernel (no BTF FUNC %s)", s->func);
+				snprintf(s->why_not_kprobe, sizeof(s->why_not_kprobe), "%s",
+					 s->why_not_fentry);
+				continue;
+			}
+			if (mode == PROBE_FALLBACK || mode == PROBE_KPROBE)
+				snprintf(s->why_not_fentry, sizeof(s->why_not_fentry),
+					 "fentry: not tried (--probe-mode)");
+			else if (!btf)
+				snprintf(s->why_not_fentry, sizeof(s->why_not_fentry), "%s",
+					 plan->fentry_why);
+			else if (!try_fentry(id, s->why_not_fentry, sizeof(s->why_not_fentry)))
+				s->method = METHOD_FENTRY;
+			if (s->method == METHOD_NONE) {
+				if (mode == PROBE_FALLBACK || mode == PROBE_FENTRY)
+					snprintf(s->why_not_kprobe, sizeof(s->why_not_kprobe),
+						 "kprobe: not tried (--probe-mode)");
+				else if (!plan->kprobe_ok)
+					snprintf(s->why_not_kprobe, sizeof(s->why_not_kprobe), "%s",
+						 plan->kprobe_why);
+				else if (!try_kprobe(pmu, s->func, s->why_not_kprobe,
+						     sizeof(s->why_not_kprobe)))
+					s->method = METHOD_KPROBE;
+			}
+			if (s->method == METHOD_FENTRY) {
+				plan->fentry_ok = true;
+				bpf_program__set_attach_target(slot_prog(skel, g, i, false), 0,
+							       s->func);
+				bpf_program__set_attach_target(slot_prog(skel, g, i, true), 0,
+							       s->func);
+			} else if (!plan->fentry_why[0] && s->why_not_fentry[0]) {
+				snprintf(plan->fentry_why, sizeof(plan->fentry_why), "%s",
+					 s->why_not_fentry);
+			}
+			if (s->method == METHOD_KPROBE)
+				use_kprobe[g] = true;
+		}
+		for (int i = 0; i < PLAN_MAX_SLOTS; i++) {
+			bool on = i < plan->n_slots[g] && plan->slots[g][i].method == METHOD_FENTRY;
+			struct bpf_program *p = slot_prog(skel, g, i, false);
+
+			if (!p)
+				continue;
+			bpf_program__set_autoload(p, on);
+			bpf_program__set_autoload(slot_prog(skel, g, i, true), on);
+		}
+		bpf_program__set_autoload(kprobe_prog(skel, g, false), use_kprobe[g]);
+		bpf_program__set_autoload(kprobe_prog(skel, g, true), use_kprobe[g]);
+	}
+	btf__free(btf);
+	return 0;
+}
+
+static int add_link(struct probe_plan *plan, struct bpf_link *l)
+{
+	struct bpf_link **tmp = realloc(plan->links, (plan->n_links + 1) * sizeof(*tmp));
+
+	if (!tmp) {
+		bpf_link__destroy(l);
+		return -ENOMEM;
+	}
+	plan->links = tmp;
+	plan->links[plan->n_links++] = l;
+	return 0;
+}
+
+void probe_plan_attach(struct probe_plan *plan, struct ipcprof_bpf *skel)
+{
+	for (int g = 0; g < GROUP_COUNT; g++) {
+		for (int i = 0; i < plan->n_slots[g]; i++) {
+			struct probe_slot *s = &plan->slots[g][i];
+			struct bpf_link *in, *out;
+
+			if (s->method == METHOD_FENTRY) {
+				/* the skeleton attached it; a failure there aborts */
+				s->attached = true;
+				continue;
+			}
+			if (s->method != METHOD_KPROBE)
+				continue;
+			in = bpf_program__attach_kprobe(kprobe_prog(skel, g, false), false, s->func);
+			out = in ? bpf_program__attach_kprobe(kprobe_prog(skel, g, true), true,
+							      s->func)
+				 : NULL;
+			if (!in || !out) {
+				/* one function lost: that phase degrades, the run goes on */
+				snprintf(s->why_not_kprobe, sizeof(s->why_not_kprobe),
+					 "kprobe: attach %s", strerror(errno));
+				s->method = METHOD_NONE;
+				bpf_link__destroy(in);
+				continue;
+			}
+			if (add_link(plan, in) || add_link(plan, out)) {
+				s->method = METHOD_NONE;
+				continue;
+			}
+			s->attached = true;
+		}
+	}
+}
+
+enum probe_method probe_plan_method(const struct probe_plan *plan, enum probe_group g)
+{
+	enum probe_method m = METHOD_NONE;
+
+	/* fentry wins over kprobe when a group mixes them */
+	for (int i = 0; i < plan->n_slots[g]; i++) {
+		const struct probe_slot *s = &plan->slots[g][i];
+
+		if (s->attached && (m == METHOD_NONE || s->method == METHOD_FENTRY))
+			m = s->method;
+	}
+	return m;
+}
+
+const char *method_name(enum probe_method m)
+{
+	return m == METHOD_FENTRY ? "fentry" : m == METHOD_KPROBE ? "kprobe" : "none";
+}
+
+void probe_plan_print(const struct probe_plan *plan, FILE *out)
+{
+	static const char *const fallback[GROUP_COUNT] = {
+		"sampled (cpu-clock perf events, kernel stacks vs kallsyms)",
+		"not measured (syscall tracepoints time the whole call)",
+		"sampled (kernel stacks through exc_page_fault)",
+		"tracepoint (clone/fork syscall enter/exit)",
+		"tracepoint (mmap syscall enter/exit)",
+	};
+	static const char *const mode_names[] = {"auto", "fentry", "kprobe", "fallback"};
+
+	fprintf(out, "probe mode: %s\n", mode_names[plan->mode]);
+fprintf(out, "fentry/fexit: %s%s%s\n", plan->fentry_ok ? "available" : "unavailable (",
+		plan->fentry_ok ? "" : (plan->fentry_why[0] ? plan->fentry_why : "not tried"),
+		plan->fentry_ok ? "" : ")");
+	fprintf(out, "kprobe:       %s%s%s\n", plan->kprobe_ok ? "available" : "unavailable (",
+		plan->kprobe_ok ? "" : plan->kprobe_why, plan->kprobe_ok ? "" : ")");
+	for (int g = 0; g < GROUP_COUNT; g++) {
+		enum probe_method m = probe_plan_method(plan, g);
+
+		fprintf(out, "\n%s: %s\n", group_names[g],
+			m == METHOD_NONE ? fallback[g] : method_name(m));
+		for (int i = 0; i < plan->n_slots[g]; i++) {
+			const struct probe_slot *s = &plan->slots[g][i];
+
+			if (s->attached)
+				fprintf(out, "  %-22s %s\n", s->func, method_name(s->method));
+			else
+				fprintf(out, "  %-22s rejected: %s; %s\n", s->func,
+					s->why_not_fentry[0] ? s->why_not_fentry : "fentry: -",
+					s->why_not_kprobe[0] ? s->why_not_kprobe : "kprobe: -");
+		}
+	}
+}
+
+void probe_plan_free(struct probe_plan *plan)
+{
+	for (int i = 0; i < plan->n_links; i++)
+		bpf_link__destroy(plan->links[i]);
+	free(plan->links);
+	plan->links = NULL;
+	plan->n_links = 0;
+}
