@@ -399,6 +399,11 @@ static __always_inline long mmsg_bytes(struct thread_state *t, long ret)
 	return total;
 }
 
+static __always_inline __u32 ipc_family(struct thread_state *t)
+{
+	return t->ep.kind == IPC_PIPE || t->ep.kind == IPC_FIFO ? FAM_PIPE : FAM_SOCK;
+}
+
 static __always_inline void add_shm(__u32 tgid, __u64 addr, __u64 len)
 {
 	struct shm_key k = {.tgid = tgid, .addr = addr};
@@ -442,6 +447,8 @@ static __always_inline int sys_exit(long ret)
 		}
 		account_channel(t, tgid, ret, dur, off);
 		__sync_fetch_and_add(&ps->copy_exact_ns, t->copy_acc);
+		__sync_fetch_and_add(&ps->copy_exact_fam_ns[ipc_family(t) & 1], t->copy_acc);
+		__sync_fetch_and_add(&ps->ipc_oncpu_fam_ns[ipc_family(t) & 1], dur - off);
 		__sync_fetch_and_add(&ps->ipc_kernel_ns, t->kfn_acc);
 		break;
 	case SYS_FORK:
@@ -800,8 +807,10 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 		return 0;
 	act = activity(t, ps, bpf_ktime_get_ns());
 	__sync_fetch_and_add(&ps->samples_total, 1);
-	if (act == ACT_IPC)
+	if (act == ACT_IPC) {
 		__sync_fetch_and_add(&ps->samples_ipc, 1);
+		__sync_fetch_and_add(&ps->samples_ipc_fam[ipc_family(t) & 1], 1);
+	}
 	/* user addresses are the lower half of the 64-bit address space */
 	if ((long)PT_REGS_IP(&ctx->regs) >= 0) {
 		if (act < ACT_COUNT)
@@ -825,8 +834,10 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 			break;
 		}
 		if (cls == CODE_COPY) {
-			if (act == ACT_IPC)
+			if (act == ACT_IPC) {
 				__sync_fetch_and_add(&ps->samples_copy, 1);
+				__sync_fetch_and_add(&ps->samples_copy_fam[ipc_family(t) & 1], 1);
+			}
 			break;
 		}
 	}
@@ -982,6 +993,8 @@ FENTRY_SLOT(copy, 2, _copy_to_iter)
 FENTRY_SLOT(copy, 3, _copy_from_iter)
 FENTRY_SLOT(copy, 4, _copy_to_user)
 FENTRY_SLOT(copy, 5, _copy_from_user)
+FENTRY_SLOT(copy, 6, skb_copy_datagram_iter)
+FENTRY_SLOT(copy, 7, skb_copy_datagram_from_iter)
 FENTRY_SLOT(kfn, 0, pipe_read)
 FENTRY_SLOT(kfn, 1, pipe_write)
 FENTRY_SLOT(kfn, 2, unix_stream_sendmsg)

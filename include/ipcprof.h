@@ -55,6 +55,14 @@ enum fault_type {
 
 #define PROC_FORKED 0x1 /* created by a traced parent while tracing */
 
+/* Channel families, which the kernel copies for through different code:
+ * precise copy probes may cover one and not the other. */
+enum ipc_family {
+	FAM_PIPE = 0, /* pipes and FIFOs: copy_page_{to,from}_iter */
+	FAM_SOCK = 1, /* unix sockets: skb_copy_datagram_{iter,from_iter} */
+	FAM_COUNT = 2,
+};
+
 /* One [start, end) kernel text range of a known class, from kallsyms. */
 struct code_range {
 	__u64 start;
@@ -103,11 +111,15 @@ struct proc_stats {
 	__u64 samples_total; /* perf samples taken on CPU in this process */
 	__u64 samples_ipc;   /* ... inside IPC syscalls */
 	__u64 samples_copy;  /* ... of which in user-copy routines */
+	__u64 ipc_oncpu_fam_ns[FAM_COUNT]; /* ipc_oncpu_ns by channel family */
+	__u64 samples_ipc_fam[FAM_COUNT];
+	__u64 samples_copy_fam[FAM_COUNT];
 	__u64 fault_samples[ACT_COUNT]; /* samples in page-fault handling */
 	__u64 user_samples[ACT_COUNT];	/* samples in user mode */
 
 	/* from precise probes (fentry/kprobe), 0 where they are not attached */
 	__u64 copy_exact_ns;		   /* in user-copy routines */
+	__u64 copy_exact_fam_ns[FAM_COUNT]; /* ... by channel family */
 	__u64 fault_exact_ns[ACT_COUNT];   /* in handle_mm_fault */
 	__u64 ipc_kernel_ns;		   /* in pipe/unix-socket read/write code */
 	__u64 fork_kernel_ns;		   /* in kernel_clone */

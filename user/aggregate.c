@@ -79,10 +79,17 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 
 	/* Precise probes time the copies; otherwise the sampler says which
 	 * share of the (exact) on-CPU syscall time was copying. */
-	if (m->exact_copy)
-		copy = min_u64(s->copy_exact_ns, s->ipc_oncpu_ns - r->fault_ns[ACT_IPC]);
-	else
-		copy = share(s->ipc_oncpu_ns, s->samples_copy, s->samples_ipc);
+	copy = 0;
+	for (int f = 0; f < FAM_COUNT; f++) {
+		if (m->exact_copy[f])
+			copy += s->copy_exact_fam_ns[f];
+		else
+			copy += share(s->ipc_oncpu_fam_ns[f], s->samples_copy_fam[f],
+				      s->samples_ipc_fam[f]);
+	}
+	copy = min_u64(copy, s->ipc_oncpu_ns - r->fault_ns[ACT_IPC]);
+	/* kept side by side with exact copy times, to check the sampler */
+	r->copy_sampled_ns = share(s->ipc_oncpu_ns, s->samples_copy, s->samples_ipc);
 	r->phase_ns[PH_SERIALIZE] = s->serialize_ns - r->fault_ns[ACT_SERIALIZE];
 	r->phase_ns[PH_DESERIALIZE] = s->deserialize_ns - r->fault_ns[ACT_DESERIALIZE];
 	r->phase_ns[PH_COPY] = copy;
@@ -121,6 +128,7 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	r->deserialize_calls = s->deserialize_calls;
 	r->ipc_calls = s->ipc_calls;
 	r->ipc_oncpu_ns = s->ipc_oncpu_ns;
+	memcpy(r->ipc_oncpu_fam_ns, s->ipc_oncpu_fam_ns, sizeof(r->ipc_oncpu_fam_ns));
 	r->bytes_read = s->bytes_read;
 	r->bytes_written = s->bytes_written;
 	r->fork_calls = s->fork_calls;
@@ -267,6 +275,8 @@ void report_finish(struct report *rep)
 		t->deserialize_calls += r->deserialize_calls;
 		t->ipc_calls += r->ipc_calls;
 		t->ipc_oncpu_ns += r->ipc_oncpu_ns;
+		for (int f = 0; f < FAM_COUNT; f++)
+			t->ipc_oncpu_fam_ns[f] += r->ipc_oncpu_fam_ns[f];
 		t->bytes_read += r->bytes_read;
 		t->bytes_written += r->bytes_written;
 		t->fork_calls += r->fork_calls;
@@ -274,6 +284,7 @@ void report_finish(struct report *rep)
 		t->mmap_calls += r->mmap_calls;
 		t->mmap_bytes += r->mmap_bytes;
 		t->ipc_kernel_ns += r->ipc_kernel_ns;
+		t->copy_sampled_ns += r->copy_sampled_ns;
 		t->samples_total += r->samples_total;
 		t->samples_ipc += r->samples_ipc;
 		t->samples_copy += r->samples_copy;

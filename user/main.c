@@ -247,6 +247,43 @@ static const char *precise_or(const struct tracer *t, enum probe_group g, const 
 	return m == METHOD_NONE ? fallback : method_name(m);
 }
 
+/*
+ * Copy time is exact for a channel family only when the precise probes see
+ * all its copies; a trace that used an uncovered family is partly sampled.
+ */
+static const char *copy_method(struct report *rep, const struct tracer *t)
+{
+	static const char *const fam_names[FAM_COUNT] = {"pipes and FIFOs", "unix sockets"};
+	static char mixed[32];
+	const char *exact = precise_or(t, GROUP_COPY, NULL);
+	bool seen[FAM_COUNT] = {false}, any_exact = false, any_sampled = false;
+
+	if (!exact)
+		return "sampled";
+	for (int i = 0; i < rep->n_procs; i++)
+		for (int f = 0; f < FAM_COUNT; f++)
+			seen[f] = seen[f] || rep->procs[i].ipc_oncpu_fam_ns[f];
+	for (int f = 0; f < FAM_COUNT; f++) {
+		if (!seen[f])
+			continue;
+		if (rep->measure.exact_copy[f]) {
+			any_exact = true;
+		} else {
+			any_sampled = true;
+			report_add_note(rep,
+					"copy time for %s is sampled: no probe-able routine carries "
+					"all their copies on this kernel (see ipcprof probe)",
+					fam_names[f]);
+		}
+	}
+	if (!any_sampled)
+		return exact;
+	if (!any_exact)
+		return "sampled";
+	snprintf(mixed, sizeof(mixed), "%s+sampled", exact);
+	return mixed;
+}
+
 static void set_methods(struct report *rep, const struct ser_plan *plan, const struct tracer *t)
 {
 	bool have[2] = {false, false};
@@ -265,7 +302,8 @@ static void set_methods(struct report *rep, const struct ser_plan *plan, const s
 	rep->methods[PH_DESERIALIZE] = have[1] ? "uprobe" : "unavailable";
 	rep->methods[PH_SYSCALL] = "tracepoint";
 	rep->methods[PH_BLOCKED] = "tracepoint";
-rep->methods[PH_COPY] = precise_or(t, GROUP_COPY, "sampled");
+rep->methods[PH_COPY] = copy_method(rep, t);
+	rep->ipc_kernel_method = precise_or(t, GROUP_KFN, NULL);
 	rep->methods[PH_FAULT] = precise_or(t, GROUP_FAULT, "sampled");
 	rep->methods[PH_WAIT] = "tracepoint";
 	rep->methods[PH_COMPUTE] = "sampled";

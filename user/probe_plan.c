@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "probe_plan.h"
 
+#include "ipcprof.h"
+
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -28,7 +30,9 @@ static const char *const candidates[GROUP_COUNT][PLAN_MAX_SLOTS][3] = {
 			{"_copy_to_iter"},
 			{"_copy_from_iter"},
 			{"_copy_to_user"},
-			{"_copy_from_user"}},
+			{"_copy_from_user"},
+			{"skb_copy_datagram_iter"},
+			{"skb_copy_datagram_from_iter"}},
 	[GROUP_KFN] = {{"anon_pipe_read", "pipe_read"},
 		       {"anon_pipe_write", "pipe_write"},
 		       {"unix_stream_sendmsg"},
@@ -45,7 +49,8 @@ static struct bpf_program *slot_prog(struct ipcprof_bpf *skel, int g, int i, boo
 	struct bpf_program *fentry[GROUP_COUNT][PLAN_MAX_SLOTS] = {
 		[GROUP_COPY] = {skel->progs.copy_fentry_0, skel->progs.copy_fentry_1,
 				skel->progs.copy_fentry_2, skel->progs.copy_fentry_3,
-				skel->progs.copy_fentry_4, skel->progs.copy_fentry_5},
+				skel->progs.copy_fentry_4, skel->progs.copy_fentry_5,
+				skel->progs.copy_fentry_6, skel->progs.copy_fentry_7},
 		[GROUP_KFN] = {skel->progs.kfn_fentry_0, skel->progs.kfn_fentry_1,
 			       skel->progs.kfn_fentry_2, skel->progs.kfn_fentry_3,
 			       skel->progs.kfn_fentry_4, skel->progs.kfn_fentry_5},
@@ -56,7 +61,8 @@ static struct bpf_program *slot_prog(struct ipcprof_bpf *skel, int g, int i, boo
 	struct bpf_program *fexit[GROUP_COUNT][PLAN_MAX_SLOTS] = {
 		[GROUP_COPY] = {skel->progs.copy_fexit_0, skel->progs.copy_fexit_1,
 				skel->progs.copy_fexit_2, skel->progs.copy_fexit_3,
-				skel->progs.copy_fexit_4, skel->progs.copy_fexit_5},
+				skel->progs.copy_fexit_4, skel->progs.copy_fexit_5,
+				skel->progs.copy_fexit_6, skel->progs.copy_fexit_7},
 		[GROUP_KFN] = {skel->progs.kfn_fexit_0, skel->progs.kfn_fexit_1,
 			       skel->progs.kfn_fexit_2, skel->progs.kfn_fexit_3,
 			       skel->progs.kfn_fexit_4, skel->progs.kfn_fexit_5},
@@ -274,6 +280,40 @@ void probe_plan_attach(struct probe_plan *plan, struct ipcprof_bpf *skel)
 			s->attached = true;
 		}
 	}
+}
+
+bool probe_plan_copy_covers(const struct probe_plan *plan, int family)
+{
+	/*
+	 * Which copy routine carries the bulk bytes of a family. Pipes copy
+	 * with copy_page_{to,from}_iter, unix sockets with
+	 * skb_copy_datagram_{iter,from_iter}; both end in _copy_{to,from}_iter.
+	 * _copy_{to,from}_user move only small structs here. Both directions
+	 * must be covered.
+	 */
+	static const char *const pipe_fns[2][3] = {
+		{"copy_page_to_iter", "_copy_to_iter"},
+		{"copy_page_from_iter", "_copy_from_iter"},
+	};
+	static const char *const sock_fns[2][3] = {
+		{"skb_copy_datagram_iter", "_copy_to_iter"},
+		{"skb_copy_datagram_from_iter", "_copy_from_iter"},
+	};
+	const char *const(*fns)[3] = family == FAM_PIPE ? pipe_fns : sock_fns;
+
+	for (int dir = 0; dir < 2; dir++) {
+		bool covered = false;
+
+		for (int i = 0; i < plan->n_slots[GROUP_COPY]; i++) {
+			const struct probe_slot *s = &plan->slots[GROUP_COPY][i];
+
+			for (int f = 0; f < 3 && fns[dir][f] && s->attached; f++)
+				covered = covered || !strcmp(s->func, fns[dir][f]);
+		}
+		if (!covered)
+			return false;
+	}
+	return true;
 }
 
 enum probe_method probe_plan_method(const struct probe_plan *plan, enum probe_group g)

@@ -37,7 +37,7 @@ enum probe_group {
 	GROUP_COUNT,
 };
 
-#define PLAN_MAX_SLOTS 6
+#define PLAN_MAX_SLOTS 8
 
 struct probe_slot {
 	const char *func; /* chosen function name, NULL when none exists */
@@ -64,6 +64,10 @@ int probe_plan_prepare(struct probe_plan *plan, struct ipcprof_bpf *skel, enum p
 
 /* After load and skeleton attach: attach the kprobes, record outcomes. */
 void probe_plan_attach(struct probe_plan *plan, struct ipcprof_bpf *skel);
+
+/* Do the attached copy probes see every copy of this channel family
+ * (enum ipc_family)? If not, that family's copy time stays sampled. */
+bool probe_plan_copy_covers(const struct probe_plan *plan, int family);
 
 /* The method that measured a group: the one used by its attached slots. */
 enum probe_method probe_plan_method(const struct probe_plan *plan, enum probe_group g);

@@ -42,9 +42,11 @@ struct proc_row {
 	uint64_t phase_ns[PH_COUNT];
 	uint64_t serialize_calls, deserialize_calls;
 	uint64_t ipc_calls, ipc_oncpu_ns, bytes_read, bytes_written;
+	uint64_t ipc_oncpu_fam_ns[FAM_COUNT];
 	uint64_t fork_calls, first_run_ns;
 	uint64_t mmap_calls, mmap_bytes;
-	uint64_t ipc_kernel_ns; /* in pipe/unix-socket code (precise probes only) */
+	uint64_t ipc_kernel_ns;	  /* in pipe/unix-socket code (precise probes only) */
+	uint64_t copy_sampled_ns; /* the sampled copy estimate, even when copy is exact */
 	uint64_t samples_total, samples_ipc, samples_copy;
 	/* page faults by what the thread was doing (enum activity) */
 	uint64_t faults[ACT_COUNT][FT_COUNT];
@@ -78,7 +80,7 @@ struct channel {
 /* How the counters were measured: which precise probes fed them. */
 struct measure {
 	uint32_t sample_hz; /* converts samples outside timed activities to time */
-	bool exact_copy;    /* copy_exact_ns from fentry/kprobe */
+	bool exact_copy[FAM_COUNT]; /* copy_exact_fam_ns from fentry/kprobe */
 	bool exact_fault;   /* fault_exact_ns from fentry/kprobe */
 	bool exact_fork;    /* fork_kernel_ns from fentry/kprobe */
 	bool exact_mmap;    /* mmap_kernel_ns from fentry/kprobe */
@@ -103,6 +105,7 @@ struct report {
 	uint64_t map_full;    /* entries the kernel side could not create */
 
 	const char *methods[PH_COUNT];
+	const char *ipc_kernel_method; /* pipe/unix code timing: fentry, kprobe or NULL */
 	char **probes; /* "path:symbol (serialize)" per serializer uprobe */
 	int n_probes;
 	char **notes; /* caveats to print (e.g. no serializer symbols) */

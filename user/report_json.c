@@ -68,6 +68,8 @@ static json_object *proc_json(const struct proc_row *r, bool with_identity)
 	for (int p = 0; p < PH_COUNT; p++)
 		add_u64(o, phase_fields[p], r->phase_ns[p]);
 	add_u64(o, "ipc_oncpu_ns", r->ipc_oncpu_ns);
+	add_u64(o, "ipc_kernel_ns", r->ipc_kernel_ns);
+	add_u64(o, "copy_sampled_ns", r->copy_sampled_ns);
 	add_u64(o, "serialize_calls", r->serialize_calls);
 	add_u64(o, "deserialize_calls", r->deserialize_calls);
 	add_u64(o, "ipc_calls", r->ipc_calls);
@@ -148,6 +150,9 @@ int report_write_json(const struct report *rep, FILE *out)
 		json_object_object_add(
 		    methods, phase_names[p],
 		    json_object_new_string(rep->methods[p] ? rep->methods[p] : "unavailable"));
+	json_object_object_add(methods, "ipc_kernel",
+			       json_object_new_string(rep->ipc_kernel_method ? rep->ipc_kernel_method
+									      : "unavailable"));
 	json_object_object_add(root, "methods", methods);
 	json_object_object_add(root, "totals", proc_json(&rep->totals, false));
 	for (int i = 0; i < rep->n_procs; i++)

@@ -362,7 +362,8 @@ struct measure tracer_measure(const struct tracer *t)
 {
 	struct measure m = {
 		.sample_hz = t->opts.sample_hz,
-		.exact_copy = probe_plan_method(&t->probes, GROUP_COPY) != METHOD_NONE,
+		.exact_copy = {probe_plan_copy_covers(&t->probes, FAM_PIPE),
+			       probe_plan_copy_covers(&t->probes, FAM_SOCK)},
 		.exact_fault = probe_plan_method(&t->probes, GROUP_FAULT) != METHOD_NONE,
 		.exact_fork = probe_plan_method(&t->probes, GROUP_FORK) != METHOD_NONE,
 		.exact_mmap = probe_plan_method(&t->probes, GROUP_MMAP) != METHOD_NONE,

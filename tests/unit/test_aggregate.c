@@ -10,6 +10,9 @@
 
 #include "report.h"
 
+/* sampled measurement, one sample per ms */
+static const struct measure sampled_1khz = {.sample_hz = 1000};
+
 static struct proc_stats busy_proc(void)
 {
 	struct proc_stats s = {0};
@@ -28,6 +31,9 @@ static struct proc_stats busy_proc(void)
 	s.mmap_ns = 250000;
 	s.samples_ipc = 40;
 	s.samples_copy = 10;
+	s.ipc_oncpu_fam_ns[FAM_PIPE] = s.ipc_oncpu_ns;
+	s.samples_ipc_fam[FAM_PIPE] = 40;
+	s.samples_copy_fam[FAM_PIPE] = 10;
 	return s;
 }
 
@@ -38,7 +44,7 @@ static void test_phases_sum_to_thread_time(void **state)
 	uint64_t sum = 0;
 
 	(void)state;
-	proc_row_from_stats(&r, 42, &s, NULL, 0, 1000);
+	proc_row_from_stats(&r, 42, &s, NULL, 0, &sampled_1khz);
 	for (int p = 0; p < PH_COUNT; p++)
 		sum += r.phase_ns[p];
 	assert_int_equal(sum, r.thread_ns);
@@ -62,7 +68,7 @@ static void test_live_process_uses_end_time(void **state)
 	(void)state;
 	s.exit_ns = 0;
 	s.thread_ns = 0;
-	proc_row_from_stats(&r, 7, &s, &live, 1000 + 50000000, 1000);
+	proc_row_from_stats(&r, 7, &s, &live, 1000 + 50000000, &sampled_1khz);
 	assert_false(r.exited);
 	assert_int_equal(r.wall_ns, 50000000);
 	assert_int_equal(r.thread_ns, 50000000);
@@ -76,9 +82,11 @@ static void test_no_samples_means_no_copy(void **state)
 	struct proc_row r;
 
 	(void)state;
-	s.samples_ipc = 0;
+s.samples_ipc = 0;
 	s.samples_copy = 0;
-	proc_row_from_stats(&r, 1, &s, NULL, 0, 1000);
+	s.samples_ipc_fam[FAM_PIPE] = 0;
+	s.samples_copy_fam[FAM_PIPE] = 0;
+	proc_row_from_stats(&r, 1, &s, NULL, 0, &sampled_1khz);
 	assert_int_equal(r.phase_ns[PH_COPY], 0);
 	assert_int_equal(r.phase_ns[PH_SYSCALL], 8000000);
 }
@@ -98,7 +106,7 @@ static void test_faults_are_carved_out_of_activities(void **state)
 	s.fault_samples[ACT_OTHER] = 3;
 	s.faults[ACT_SERIALIZE][FT_COW] = 1200;
 	s.faults[ACT_DESERIALIZE][FT_NOT_PRESENT] = 38000;
-	proc_row_from_stats(&r, 9, &s, NULL, 0, 1000);
+	proc_row_from_stats(&r, 9, &s, NULL, 0, &sampled_1khz);
 	assert_int_equal(r.fault_ns[ACT_SERIALIZE], 5000000);
 	assert_int_equal(r.phase_ns[PH_SERIALIZE], 15000000);
 	assert_int_equal(r.fault_ns[ACT_DESERIALIZE], 10000000);
@@ -130,12 +138,35 @@ static void test_loose_faults_never_exceed_lifetime(void **state)
 	 * twice when capping */
 	s.fault_samples[ACT_SERIALIZE] = 5;
 	s.fault_samples[ACT_IPC] = 40;
-	proc_row_from_stats(&r, 9, &s, NULL, 0, 1000);
+	proc_row_from_stats(&r, 9, &s, NULL, 0, &sampled_1khz);
 	for (int p = 0; p < PH_COUNT; p++)
 		sum += r.phase_ns[p];
 	assert_int_equal(sum, r.thread_ns);
 	assert_int_equal(r.phase_ns[PH_OTHER], 0);
 	assert_int_equal(r.fault_ns[ACT_OTHER], r.fault_ns[ACT_POST_FORK]);
+}
+
+static void test_exact_copy_only_where_covered(void **state)
+{
+	struct measure m = {.sample_hz = 1000, .exact_copy = {false, true}};
+	struct proc_stats s = busy_proc();
+	struct proc_row r;
+
+	(void)state;
+	/* 8 ms on CPU: 5 ms in pipe calls (sampled: 10 of 20 samples copying),
+	 * 3 ms in socket calls (exact: 1.25 ms copying) */
+	s.ipc_oncpu_fam_ns[FAM_PIPE] = 5000000;
+	s.ipc_oncpu_fam_ns[FAM_SOCK] = 3000000;
+	s.samples_ipc_fam[FAM_PIPE] = 20;
+	s.samples_copy_fam[FAM_PIPE] = 10;
+	s.samples_ipc_fam[FAM_SOCK] = 20;
+	s.samples_copy_fam[FAM_SOCK] = 0; /* ignored: exact */
+	s.copy_exact_fam_ns[FAM_SOCK] = 1250000;
+	proc_row_from_stats(&r, 5, &s, NULL, 0, &m);
+	assert_int_equal(r.phase_ns[PH_COPY], 2500000 + 1250000);
+	assert_int_equal(r.phase_ns[PH_SYSCALL], 8000000 - 3750000);
+	/* the sampled estimate is kept beside: 10 of 40 IPC samples */
+	assert_int_equal(r.copy_sampled_ns, 2000000);
 }
 
 static void test_channels_group_by_inode(void **state)
@@ -190,9 +221,9 @@ static void test_totals_add_up(void **state)
 	struct proc_row r;
 
 	(void)state;
-	proc_row_from_stats(&r, 3, &s, NULL, 0, 1000);
+	proc_row_from_stats(&r, 3, &s, NULL, 0, &sampled_1khz);
 	report_add_proc(&rep, &r);
-	proc_row_from_stats(&r, 2, &s, NULL, 0, 1000);
+	proc_row_from_stats(&r, 2, &s, NULL, 0, &sampled_1khz);
 	report_add_proc(&rep, &r);
 	report_finish(&rep);
 	assert_int_equal(rep.procs[0].pid, 2);
@@ -212,6 +243,7 @@ int main(void)
 	    cmocka_unit_test(test_no_samples_means_no_copy),
 	    cmocka_unit_test(test_faults_are_carved_out_of_activities),
 	    cmocka_unit_test(test_loose_faults_never_exceed_lifetime),
+cmocka_unit_test(test_exact_copy_only_where_covered),
 	    cmocka_unit_test(test_channels_group_by_inode),
 	    cmocka_unit_test(test_socket_names_show_both_ends),
 	    cmocka_unit_test(test_totals_add_up),

@@ -14,6 +14,7 @@
 #include "report.h"
 
 static struct report rep;
+static const struct measure m = {.sample_hz = 4999};
 
 static int setup(void **state)
 {
@@ -45,7 +46,7 @@ static int setup(void **state)
 	parent.ipc_oncpu_ns = 1000000;
 	parent.ipc_blocked_ns = 50000000;
 	parent.bytes_written = 4871356;
-	proc_row_from_stats(&row, 100, &parent, NULL, 0, 4999);
+	proc_row_from_stats(&row, 100, &parent, NULL, 0, &m);
 	report_add_proc(&rep, &row);
 
 	child.start_ns = 100000000;
@@ -56,7 +57,7 @@ static int setup(void **state)
 	child.deserialize_ns = 24000000;
 	child.deserialize_calls = 1;
 	child.bytes_read = 4871356;
-	proc_row_from_stats(&row, 101, &child, NULL, 0, 4999);
+	proc_row_from_stats(&row, 101, &child, NULL, 0, &m);
 	report_add_proc(&rep, &row);
 
 	report_add_chan(&rep, &wk, &ws);
