@@ -17,9 +17,9 @@
 #include "fdkind.bpf.h"
 #include "ipcprof.h"
 
-#define MAX_PROCS    8192
-#define MAX_THREADS  16384
-#define MAX_CHANS    4096
+#define MAX_PROCS   8192
+#define MAX_THREADS 16384
+#define MAX_CHANS   4096
 /* fault handling sits ~10 frames under the leaf (clear_page <- ... <- exc_page_fault) */
 #define STACK_DEPTH  24
 #define CLONE_THREAD 0x00010000

@@ -108,9 +108,9 @@ struct proc_stats {
 
 	__u64 wait_ns; /* off CPU outside IPC syscalls and serializers */
 
-	__u64 samples_total; /* perf samples taken on CPU in this process */
-	__u64 samples_ipc;   /* ... inside IPC syscalls */
-	__u64 samples_copy;  /* ... of which in user-copy routines */
+	__u64 samples_total;		   /* perf samples taken on CPU in this process */
+	__u64 samples_ipc;		   /* ... inside IPC syscalls */
+	__u64 samples_copy;		   /* ... of which in user-copy routines */
 	__u64 ipc_oncpu_fam_ns[FAM_COUNT]; /* ipc_oncpu_ns by channel family */
 	__u64 samples_ipc_fam[FAM_COUNT];
 	__u64 samples_copy_fam[FAM_COUNT];
@@ -118,12 +118,12 @@ struct proc_stats {
 	__u64 user_samples[ACT_COUNT];	/* samples in user mode */
 
 	/* from precise probes (fentry/kprobe), 0 where they are not attached */
-	__u64 copy_exact_ns;		   /* in user-copy routines */
+	__u64 copy_exact_ns;		    /* in user-copy routines */
 	__u64 copy_exact_fam_ns[FAM_COUNT]; /* ... by channel family */
-	__u64 fault_exact_ns[ACT_COUNT];   /* in handle_mm_fault */
-	__u64 ipc_kernel_ns;		   /* in pipe/unix-socket read/write code */
-	__u64 fork_kernel_ns;		   /* in kernel_clone */
-	__u64 mmap_kernel_ns;		   /* in do_mmap of shared mappings */
+	__u64 fault_exact_ns[ACT_COUNT];    /* in handle_mm_fault */
+	__u64 ipc_kernel_ns;		    /* in pipe/unix-socket read/write code */
+	__u64 fork_kernel_ns;		    /* in kernel_clone */
+	__u64 mmap_kernel_ns;		    /* in do_mmap of shared mappings */
 
 	__u64 faults[ACT_COUNT][FT_COUNT]; /* exact, from the fault tracepoints */
 	__u64 faults_kernel;		   /* of those, taken in kernel mode */

@@ -9,15 +9,15 @@
 #include "report.h"
 
 const char *const phase_names[PH_COUNT] = {
-	"serialize", "deserialize", "syscall", "blocked", "copy",  "fault",
-	"fork",	     "mmap",	    "wait",    "compute", "other",
+    "serialize", "deserialize", "syscall", "blocked", "copy",  "fault",
+    "fork",	 "mmap",	"wait",	   "compute", "other",
 };
 const char *const phase_fields[PH_COUNT] = {
-	"serialize_ns", "deserialize_ns", "syscall_ns", "blocked_ns", "copy_ns",  "fault_ns",
-	"fork_ns",	"mmap_ns",	  "wait_ns",	"compute_ns", "other_ns",
+    "serialize_ns", "deserialize_ns", "syscall_ns", "blocked_ns", "copy_ns",  "fault_ns",
+    "fork_ns",	    "mmap_ns",	      "wait_ns",    "compute_ns", "other_ns",
 };
 const char *const activity_names[ACT_COUNT] = {
-	"serialize", "deserialize", "ipc", "post_fork", "other",
+    "serialize", "deserialize", "ipc", "post_fork", "other",
 };
 
 static uint64_t share(uint64_t total, uint64_t part, uint64_t whole)
@@ -44,7 +44,7 @@ static void estimate_faults(struct proc_row *r, const struct proc_stats *s, cons
 			r->fault_ns[a] = s->fault_exact_ns[a];
 	} else {
 		r->fault_ns[ACT_IPC] =
-			share(s->ipc_oncpu_ns, s->fault_samples[ACT_IPC], s->samples_ipc);
+		    share(s->ipc_oncpu_ns, s->fault_samples[ACT_IPC], s->samples_ipc);
 		for (int a = 0; a < ACT_COUNT; a++)
 			if (a != ACT_IPC)
 				r->fault_ns[a] = s->fault_samples[a] * period;
@@ -107,7 +107,7 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	 * code) comes out of what is left; scaled down should sampling noise
 	 * ever make it exceed that. */
 	r->phase_ns[PH_COMPUTE] =
-		(s->user_samples[ACT_POST_FORK] + s->user_samples[ACT_OTHER]) * period;
+	    (s->user_samples[ACT_POST_FORK] + s->user_samples[ACT_OTHER]) * period;
 	rest = r->thread_ns > sum ? r->thread_ns - sum : 0;
 	loose = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER] + r->phase_ns[PH_COMPUTE];
 	if (loose > rest) {

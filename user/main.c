@@ -59,7 +59,7 @@ static const char doc_top[] =
     "USAGE:\n"
     "  ipcprof run [OPTIONS] -- CMD [ARGS...]\n"
     "  ipcprof attach -p PID[,PID...] [-d SECONDS] [OPTIONS]\n"
-	"  ipcprof probe [--probe-mode MODE]   (how each phase is measured on this kernel)\n"
+    "  ipcprof probe [--probe-mode MODE]   (how each phase is measured on this kernel)\n"
     "\n"
     "EXAMPLES:\n"
     "  ipcprof run -- python3 scripts/bench/seed_transfer.py queue\n"
@@ -84,7 +84,7 @@ enum {
 	OPT_NO_FOLLOW = 0x100,
 	OPT_UPROBE,
 	OPT_SAMPLE_HZ,
-OPT_USER,
+	OPT_USER,
 	OPT_PROBE_MODE,
 };
 
@@ -100,10 +100,10 @@ static const struct argp_option run_opts[] = {
     {"pid", 'p', "PID[,PID]", 0, "attach: processes to trace", 0},
     {"duration", 'd', "SECONDS", 0, "attach: stop after SECONDS", 0},
     {"probe-mode", OPT_PROBE_MODE, "MODE", 0,
-	 "Precise kernel probes: auto (fentry, else kprobe; default), fentry, kprobe, or "
-	 "fallback (sampled/tracepoint only)",
-	 0},
-	{"verbose", 'v', NULL, 0, "Show libbpf's messages", 0},
+     "Precise kernel probes: auto (fentry, else kprobe; default), fentry, kprobe, or "
+     "fallback (sampled/tracepoint only)",
+     0},
+    {"verbose", 'v', NULL, 0, "Show libbpf's messages", 0},
     {0},
 };
 
@@ -186,7 +186,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (errno || *end || !(env.duration_s > 0) || env.duration_s > 1e7)
 			die_usage(state, "-d '%s': expected a positive number of seconds", arg);
 		break;
-case OPT_PROBE_MODE:
+	case OPT_PROBE_MODE:
 		if (!strcmp(arg, "auto"))
 			env.probe_mode = PROBE_AUTO;
 		else if (!strcmp(arg, "fentry"))
@@ -270,10 +270,11 @@ static const char *copy_method(struct report *rep, const struct tracer *t)
 			any_exact = true;
 		} else {
 			any_sampled = true;
-			report_add_note(rep,
-					"copy time for %s is sampled: no probe-able routine carries "
-					"all their copies on this kernel (see ipcprof probe)",
-					fam_names[f]);
+			report_add_note(
+			    rep,
+			    "copy time for %s is sampled: no probe-able routine carries "
+			    "all their copies on this kernel (see ipcprof probe)",
+			    fam_names[f]);
 		}
 	}
 	if (!any_sampled)
@@ -302,12 +303,12 @@ static void set_methods(struct report *rep, const struct ser_plan *plan, const s
 	rep->methods[PH_DESERIALIZE] = have[1] ? "uprobe" : "unavailable";
 	rep->methods[PH_SYSCALL] = "tracepoint";
 	rep->methods[PH_BLOCKED] = "tracepoint";
-rep->methods[PH_COPY] = copy_method(rep, t);
+	rep->methods[PH_COPY] = copy_method(rep, t);
 	rep->ipc_kernel_method = precise_or(t, GROUP_KFN, NULL);
 	rep->methods[PH_FAULT] = precise_or(t, GROUP_FAULT, "sampled");
 	rep->methods[PH_WAIT] = "tracepoint";
 	rep->methods[PH_COMPUTE] = "sampled";
-rep->methods[PH_FORK] = precise_or(t, GROUP_FORK, "tracepoint");
+	rep->methods[PH_FORK] = precise_or(t, GROUP_FORK, "tracepoint");
 	rep->methods[PH_MMAP] = precise_or(t, GROUP_MMAP, "tracepoint");
 	rep->methods[PH_OTHER] = "derived";
 	if (!have[0] || !have[1]) {
@@ -472,7 +473,9 @@ static int cmd_attach(struct tracer *t, struct report *rep, char *err, size_t er
 			return 1;
 		}
 		for (size_t i = 0; i < env.pids.n && !alive; i++)
-			alive = !tracer_exited(t, env.pids.pids[i]);
+			/* /proc too: a target may have died before we hooked in */
+			alive = !tracer_exited(t, env.pids.pids[i]) &&
+				proc_alive("/proc", env.pids.pids[i]);
 		if (!alive || (end && now_ns() >= end))
 			break;
 	}
@@ -503,14 +506,14 @@ int main(int argc, char **argv)
 		env.mode = MODE_RUN;
 		argp_sub.doc = doc_run;
 		argp_sub.args_doc = "-- CMD [ARGS...]";
-} else if (!strcmp(argv[1], "attach")) {
+	} else if (!strcmp(argv[1], "attach")) {
 		env.mode = MODE_ATTACH;
 		argp_sub.doc = doc_attach;
 	} else if (!strcmp(argv[1], "probe")) {
 		env.mode = MODE_PROBE;
 		argp_sub.doc = doc_probe;
 	} else {
-fprintf(stderr, "ipcprof: unknown subcommand '%s' (run, attach or probe)\n",
+		fprintf(stderr, "ipcprof: unknown subcommand '%s' (run, attach or probe)\n",
 			argv[1]);
 		return 2;
 	}
@@ -527,7 +530,7 @@ fprintf(stderr, "ipcprof: unknown subcommand '%s' (run, attach or probe)\n",
 		for (size_t i = 0; i < env.pids.n; i++)
 			snprintf(target + strlen(target), sizeof(target) - strlen(target), "%s%d",
 				 i ? "," : " ", env.pids.pids[i]);
-} else if (env.mode == MODE_RUN) {
+	} else if (env.mode == MODE_RUN) {
 		char *path = find_in_path(env.cmd[0]);
 
 		if (!path) {
@@ -555,7 +558,7 @@ fprintf(stderr, "ipcprof: unknown subcommand '%s' (run, attach or probe)\n",
 	topts.follow = env.follow;
 	topts.sample_hz = env.sample_hz;
 	topts.verbose = env.verbose;
-topts.plan = &plan;
+	topts.plan = &plan;
 	topts.probe_mode = env.probe_mode;
 	if (tracer_open(&t, &topts, err, sizeof(err))) {
 		fprintf(stderr, "ipcprof: %s\n", err);
@@ -592,7 +595,7 @@ topts.plan = &plan;
 		rc = 1;
 		goto cleanup;
 	}
-set_methods(&rep, &plan, t);
+	set_methods(&rep, &plan, t);
 	report_finish(&rep);
 	if (write_report(&rep) && !rc)
 		rc = 1;

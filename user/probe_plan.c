@@ -25,50 +25,50 @@ const char *const group_names[GROUP_COUNT] = {"copy", "ipc-code", "fault", "fork
  * configuration (some are inlined away).
  */
 static const char *const candidates[GROUP_COUNT][PLAN_MAX_SLOTS][3] = {
-	[GROUP_COPY] = {{"copy_page_to_iter"},
-			{"copy_page_from_iter"},
-			{"_copy_to_iter"},
-			{"_copy_from_iter"},
-			{"_copy_to_user"},
-			{"_copy_from_user"},
-			{"skb_copy_datagram_iter"},
-			{"skb_copy_datagram_from_iter"}},
-	[GROUP_KFN] = {{"anon_pipe_read", "pipe_read"},
-		       {"anon_pipe_write", "pipe_write"},
-		       {"unix_stream_sendmsg"},
-		       {"unix_stream_recvmsg"},
-		       {"unix_dgram_sendmsg"},
-		       {"unix_dgram_recvmsg"}},
-	[GROUP_FAULT] = {{"handle_mm_fault"}},
-	[GROUP_FORK] = {{"kernel_clone", "_do_fork"}},
-	[GROUP_MMAP] = {{"do_mmap"}},
+    [GROUP_COPY] = {{"copy_page_to_iter"},
+		    {"copy_page_from_iter"},
+		    {"_copy_to_iter"},
+		    {"_copy_from_iter"},
+		    {"_copy_to_user"},
+		    {"_copy_from_user"},
+		    {"skb_copy_datagram_iter"},
+		    {"skb_copy_datagram_from_iter"}},
+    [GROUP_KFN] = {{"anon_pipe_read", "pipe_read"},
+		   {"anon_pipe_write", "pipe_write"},
+		   {"unix_stream_sendmsg"},
+		   {"unix_stream_recvmsg"},
+		   {"unix_dgram_sendmsg"},
+		   {"unix_dgram_recvmsg"}},
+    [GROUP_FAULT] = {{"handle_mm_fault"}},
+    [GROUP_FORK] = {{"kernel_clone", "_do_fork"}},
+    [GROUP_MMAP] = {{"do_mmap"}},
 };
 
 static struct bpf_program *slot_prog(struct ipcprof_bpf *skel, int g, int i, bool exit)
 {
 	struct bpf_program *fentry[GROUP_COUNT][PLAN_MAX_SLOTS] = {
-		[GROUP_COPY] = {skel->progs.copy_fentry_0, skel->progs.copy_fentry_1,
-				skel->progs.copy_fentry_2, skel->progs.copy_fentry_3,
-				skel->progs.copy_fentry_4, skel->progs.copy_fentry_5,
-				skel->progs.copy_fentry_6, skel->progs.copy_fentry_7},
-		[GROUP_KFN] = {skel->progs.kfn_fentry_0, skel->progs.kfn_fentry_1,
-			       skel->progs.kfn_fentry_2, skel->progs.kfn_fentry_3,
-			       skel->progs.kfn_fentry_4, skel->progs.kfn_fentry_5},
-		[GROUP_FAULT] = {skel->progs.fault_fentry_0},
-		[GROUP_FORK] = {skel->progs.fork_fentry_0},
-		[GROUP_MMAP] = {skel->progs.mmap_fentry_0},
+	    [GROUP_COPY] = {skel->progs.copy_fentry_0, skel->progs.copy_fentry_1,
+			    skel->progs.copy_fentry_2, skel->progs.copy_fentry_3,
+			    skel->progs.copy_fentry_4, skel->progs.copy_fentry_5,
+			    skel->progs.copy_fentry_6, skel->progs.copy_fentry_7},
+	    [GROUP_KFN] = {skel->progs.kfn_fentry_0, skel->progs.kfn_fentry_1,
+			   skel->progs.kfn_fentry_2, skel->progs.kfn_fentry_3,
+			   skel->progs.kfn_fentry_4, skel->progs.kfn_fentry_5},
+	    [GROUP_FAULT] = {skel->progs.fault_fentry_0},
+	    [GROUP_FORK] = {skel->progs.fork_fentry_0},
+	    [GROUP_MMAP] = {skel->progs.mmap_fentry_0},
 	};
 	struct bpf_program *fexit[GROUP_COUNT][PLAN_MAX_SLOTS] = {
-		[GROUP_COPY] = {skel->progs.copy_fexit_0, skel->progs.copy_fexit_1,
-				skel->progs.copy_fexit_2, skel->progs.copy_fexit_3,
-				skel->progs.copy_fexit_4, skel->progs.copy_fexit_5,
-				skel->progs.copy_fexit_6, skel->progs.copy_fexit_7},
-		[GROUP_KFN] = {skel->progs.kfn_fexit_0, skel->progs.kfn_fexit_1,
-			       skel->progs.kfn_fexit_2, skel->progs.kfn_fexit_3,
-			       skel->progs.kfn_fexit_4, skel->progs.kfn_fexit_5},
-		[GROUP_FAULT] = {skel->progs.fault_fexit_0},
-		[GROUP_FORK] = {skel->progs.fork_fexit_0},
-		[GROUP_MMAP] = {skel->progs.mmap_fexit_0},
+	    [GROUP_COPY] = {skel->progs.copy_fexit_0, skel->progs.copy_fexit_1,
+			    skel->progs.copy_fexit_2, skel->progs.copy_fexit_3,
+			    skel->progs.copy_fexit_4, skel->progs.copy_fexit_5,
+			    skel->progs.copy_fexit_6, skel->progs.copy_fexit_7},
+	    [GROUP_KFN] = {skel->progs.kfn_fexit_0, skel->progs.kfn_fexit_1,
+			   skel->progs.kfn_fexit_2, skel->progs.kfn_fexit_3,
+			   skel->progs.kfn_fexit_4, skel->progs.kfn_fexit_5},
+	    [GROUP_FAULT] = {skel->progs.fault_fexit_0},
+	    [GROUP_FORK] = {skel->progs.fork_fexit_0},
+	    [GROUP_MMAP] = {skel->progs.mmap_fexit_0},
 	};
 
 	return exit ? fexit[g][i] : fentry[g][i];
@@ -77,11 +77,11 @@ static struct bpf_program *slot_prog(struct ipcprof_bpf *skel, int g, int i, boo
 static struct bpf_program *kprobe_prog(struct ipcprof_bpf *skel, int g, bool ret)
 {
 	struct bpf_program *p[GROUP_COUNT][2] = {
-		[GROUP_COPY] = {skel->progs.copy_kprobe, skel->progs.copy_kretprobe},
-		[GROUP_KFN] = {skel->progs.kfn_kprobe, skel->progs.kfn_kretprobe},
-		[GROUP_FAULT] = {skel->progs.fault_kprobe, skel->progs.fault_kretprobe},
-		[GROUP_FORK] = {skel->progs.fork_kprobe, skel->progs.fork_kretprobe},
-		[GROUP_MMAP] = {skel->progs.mmap_kprobe, skel->progs.mmap_kretprobe},
+	    [GROUP_COPY] = {skel->progs.copy_kprobe, skel->progs.copy_kretprobe},
+	    [GROUP_KFN] = {skel->progs.kfn_kprobe, skel->progs.kfn_kretprobe},
+	    [GROUP_FAULT] = {skel->progs.fault_kprobe, skel->progs.fault_kretprobe},
+	    [GROUP_FORK] = {skel->progs.fork_kprobe, skel->progs.fork_kretprobe},
+	    [GROUP_MMAP] = {skel->progs.mmap_kprobe, skel->progs.mmap_kretprobe},
 	};
 
 	return p[g][ret];
@@ -93,8 +93,8 @@ static struct bpf_program *kprobe_prog(struct ipcprof_bpf *skel, int g, bool ret
 static int try_fentry(int btf_id, char *why, size_t len)
 {
 	const struct bpf_insn insns[] = {
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
-		{.code = BPF_JMP | BPF_EXIT},
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+	    {.code = BPF_JMP | BPF_EXIT},
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY,
 		    .attach_btf_id = btf_id);
@@ -133,9 +133,9 @@ static int kprobe_pmu_type(void)
 static int try_kprobe(int pmu, const char *func, char *why, size_t len)
 {
 	struct perf_event_attr attr = {
-		.size = sizeof(attr),
-		.type = (uint32_t)pmu,
-		.config1 = (uint64_t)(uintptr_t)func,
+	    .size = sizeof(attr),
+	    .type = (uint32_t)pmu,
+	    .config1 = (uint64_t)(uintptr_t)func,
 	};
 	int fd = (int)syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
 
@@ -162,8 +162,8 @@ int probe_plan_prepare(struct probe_plan *plan, struct ipcprof_bpf *skel, enum p
 	if (!plan->kprobe_ok && mode != PROBE_AUTO && mode != PROBE_KPROBE)
 		snprintf(plan->kprobe_why, sizeof(plan->kprobe_why), "kprobe: not tried");
 	if (!btf)
-		snprintf(plan->fentry_why, sizeof(plan->fentry_why),
-			 "fentry: no kernel BTF (%s)", strerror(errno));
+		snprintf(plan->fentry_why, sizeof(plan->fentry_why), "fentry: no kernel BTF (%s)",
+			 strerror(errno));
 
 	for (int g = 0; g < GROUP_COUNT; g++) {
 		for (int i = 0; i < PLAN_MAX_SLOTS && candidates[g][i][0]; i++) {
@@ -261,7 +261,8 @@ void probe_plan_attach(struct probe_plan *plan, struct ipcprof_bpf *skel)
 			}
 			if (s->method != METHOD_KPROBE)
 				continue;
-			in = bpf_program__attach_kprobe(kprobe_prog(skel, g, false), false, s->func);
+			in =
+			    bpf_program__attach_kprobe(kprobe_prog(skel, g, false), false, s->func);
 			out = in ? bpf_program__attach_kprobe(kprobe_prog(skel, g, true), true,
 							      s->func)
 				 : NULL;
@@ -292,12 +293,12 @@ bool probe_plan_copy_covers(const struct probe_plan *plan, int family)
 	 * must be covered.
 	 */
 	static const char *const pipe_fns[2][3] = {
-		{"copy_page_to_iter", "_copy_to_iter"},
-		{"copy_page_from_iter", "_copy_from_iter"},
+	    {"copy_page_to_iter", "_copy_to_iter"},
+	    {"copy_page_from_iter", "_copy_from_iter"},
 	};
 	static const char *const sock_fns[2][3] = {
-		{"skb_copy_datagram_iter", "_copy_to_iter"},
-		{"skb_copy_datagram_from_iter", "_copy_from_iter"},
+	    {"skb_copy_datagram_iter", "_copy_to_iter"},
+	    {"skb_copy_datagram_from_iter", "_copy_from_iter"},
 	};
 	const char *const(*fns)[3] = family == FAM_PIPE ? pipe_fns : sock_fns;
 
@@ -338,16 +339,16 @@ const char *method_name(enum probe_method m)
 void probe_plan_print(const struct probe_plan *plan, FILE *out)
 {
 	static const char *const fallback[GROUP_COUNT] = {
-		"sampled (cpu-clock perf events, kernel stacks vs kallsyms)",
-		"not measured (syscall tracepoints time the whole call)",
-		"sampled (kernel stacks through exc_page_fault)",
-		"tracepoint (clone/fork syscall enter/exit)",
-		"tracepoint (mmap syscall enter/exit)",
+	    "sampled (cpu-clock perf events, kernel stacks vs kallsyms)",
+	    "not measured (syscall tracepoints time the whole call)",
+	    "sampled (kernel stacks through exc_page_fault)",
+	    "tracepoint (clone/fork syscall enter/exit)",
+	    "tracepoint (mmap syscall enter/exit)",
 	};
 	static const char *const mode_names[] = {"auto", "fentry", "kprobe", "fallback"};
 
 	fprintf(out, "probe mode: %s\n", mode_names[plan->mode]);
-fprintf(out, "fentry/fexit: %s%s%s\n", plan->fentry_ok ? "available" : "unavailable (",
+	fprintf(out, "fentry/fexit: %s%s%s\n", plan->fentry_ok ? "available" : "unavailable (",
 		plan->fentry_ok ? "" : (plan->fentry_why[0] ? plan->fentry_why : "not tried"),
 		plan->fentry_ok ? "" : ")");
 	fprintf(out, "kprobe:       %s%s%s\n", plan->kprobe_ok ? "available" : "unavailable (",

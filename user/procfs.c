@@ -62,6 +62,22 @@ bool proc_exists(const char *root, pid_t pid)
 	return access(path, F_OK) == 0;
 }
 
+static int read_line(const char *path, char *buf, size_t len);
+
+bool proc_alive(const char *root, pid_t pid)
+{
+	char path[PATH_MAX], line[1024], state = 0;
+	const char *p;
+
+	snprintf(path, sizeof(path), "%s/%d/stat", root, pid);
+	if (pid <= 0 || read_line(path, line, sizeof(line)))
+		return false;
+	p = strrchr(line, ')');
+	if (!p || sscanf(p + 1, " %c", &state) != 1)
+		return false;
+	return state != 'Z' && state != 'X' && state != 'x';
+}
+
 static int read_line(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "r");

@@ -23,6 +23,8 @@ void pid_list_free(struct pid_list *l);
 int proc_parse_stat_ppid(const char *stat, pid_t *ppid);
 
 bool proc_exists(const char *root, pid_t pid);
+/* Running or sleeping: exists and is neither a zombie nor dead. */
+bool proc_alive(const char *root, pid_t pid);
 int proc_comm(const char *root, pid_t pid, char *buf, size_t len);
 int proc_exe(const char *root, pid_t pid, char *buf, size_t len);
 

@@ -79,12 +79,12 @@ struct channel {
 
 /* How the counters were measured: which precise probes fed them. */
 struct measure {
-	uint32_t sample_hz; /* converts samples outside timed activities to time */
+	uint32_t sample_hz;	    /* converts samples outside timed activities to time */
 	bool exact_copy[FAM_COUNT]; /* copy_exact_fam_ns from fentry/kprobe */
-	bool exact_fault;   /* fault_exact_ns from fentry/kprobe */
-	bool exact_fork;    /* fork_kernel_ns from fentry/kprobe */
-	bool exact_mmap;    /* mmap_kernel_ns from fentry/kprobe */
-	bool ipc_kernel;    /* ipc_kernel_ns measured */
+	bool exact_fault;	    /* fault_exact_ns from fentry/kprobe */
+	bool exact_fork;	    /* fork_kernel_ns from fentry/kprobe */
+	bool exact_mmap;	    /* mmap_kernel_ns from fentry/kprobe */
+	bool ipc_kernel;	    /* ipc_kernel_ns measured */
 };
 
 struct report {
@@ -106,7 +106,7 @@ struct report {
 
 	const char *methods[PH_COUNT];
 	const char *ipc_kernel_method; /* pipe/unix code timing: fentry, kprobe or NULL */
-	char **probes; /* "path:symbol (serialize)" per serializer uprobe */
+	char **probes;		       /* "path:symbol (serialize)" per serializer uprobe */
 	int n_probes;
 	char **notes; /* caveats to print (e.g. no serializer symbols) */
 	int n_notes;

@@ -151,8 +151,9 @@ int report_write_json(const struct report *rep, FILE *out)
 		    methods, phase_names[p],
 		    json_object_new_string(rep->methods[p] ? rep->methods[p] : "unavailable"));
 	json_object_object_add(methods, "ipc_kernel",
-			       json_object_new_string(rep->ipc_kernel_method ? rep->ipc_kernel_method
-									      : "unavailable"));
+			       json_object_new_string(rep->ipc_kernel_method
+							  ? rep->ipc_kernel_method
+							  : "unavailable"));
 	json_object_object_add(root, "methods", methods);
 	json_object_object_add(root, "totals", proc_json(&rep->totals, false));
 	for (int i = 0; i < rep->n_procs; i++)
@@ -208,17 +209,17 @@ int report_write_csv(const struct report *rep, FILE *out)
 			(unsigned long long)r->wall_ns, (unsigned long long)r->thread_ns);
 		for (int p = 0; p < PH_COUNT; p++)
 			fprintf(out, ",%llu", (unsigned long long)r->phase_ns[p]);
-		fprintf(out, ",%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n",
-			(unsigned long long)r->serialize_calls,
-			(unsigned long long)r->deserialize_calls, (unsigned long long)r->ipc_calls,
-			(unsigned long long)r->bytes_written, (unsigned long long)r->bytes_read,
-			(unsigned long long)r->fork_calls, (unsigned long long)r->mmap_calls,
-			(unsigned long long)r->mmap_bytes, (unsigned long long)r->samples_ipc,
-			(unsigned long long)r->samples_copy,
-			(unsigned long long)sum_faults(r, FT_COW),
-			(unsigned long long)sum_faults(r, FT_NOT_PRESENT),
-			(unsigned long long)sum_faults(r, FT_OTHER),
-			(unsigned long long)r->faults_kernel);
+		fprintf(
+		    out, ",%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n",
+		    (unsigned long long)r->serialize_calls,
+		    (unsigned long long)r->deserialize_calls, (unsigned long long)r->ipc_calls,
+		    (unsigned long long)r->bytes_written, (unsigned long long)r->bytes_read,
+		    (unsigned long long)r->fork_calls, (unsigned long long)r->mmap_calls,
+		    (unsigned long long)r->mmap_bytes, (unsigned long long)r->samples_ipc,
+		    (unsigned long long)r->samples_copy, (unsigned long long)sum_faults(r, FT_COW),
+		    (unsigned long long)sum_faults(r, FT_NOT_PRESENT),
+		    (unsigned long long)sum_faults(r, FT_OTHER),
+		    (unsigned long long)r->faults_kernel);
 	}
 	return ferror(out) ? -1 : 0;
 }

@@ -25,7 +25,7 @@ static void method_detail(const struct report *rep, int p, char *buf, size_t len
 		snprintf(buf, len,
 			 "%s, %llu calls; its page faults: %s more (%llu CoW, %llu first-touch)", m,
 			 (unsigned long long)(p == PH_SERIALIZE ? t->serialize_calls
-								 : t->deserialize_calls),
+								: t->deserialize_calls),
 			 fmt_ns(t->fault_ns[a], fb, sizeof(fb)),
 			 (unsigned long long)t->faults[a][FT_COW],
 			 (unsigned long long)t->faults[a][FT_NOT_PRESENT]);
@@ -51,8 +51,8 @@ static void method_detail(const struct report *rep, int p, char *buf, size_t len
 				n[f] += t->faults[a][f];
 			samples += t->fault_samples[a];
 		}
-		snprintf(buf, len, "%s, %llu samples; %llu CoW + %llu first-touch faults (exact)", m,
-			 (unsigned long long)samples, (unsigned long long)n[FT_COW],
+		snprintf(buf, len, "%s, %llu samples; %llu CoW + %llu first-touch faults (exact)",
+			 m, (unsigned long long)samples, (unsigned long long)n[FT_COW],
 			 (unsigned long long)n[FT_NOT_PRESENT]);
 		break;
 	}
@@ -193,7 +193,7 @@ static void write_chans(const struct report *rep, FILE *out)
 static void write_faults(const struct report *rep, FILE *out)
 {
 	static const char *const label[ACT_COUNT] = {
-		"serialize", "deserialize", "IPC syscalls", "post-fork", "other",
+	    "serialize", "deserialize", "IPC syscalls", "post-fork", "other",
 	};
 	const struct proc_row *t = &rep->totals;
 	char b1[32], b2[32];
@@ -212,8 +212,9 @@ static void write_faults(const struct report *rep, FILE *out)
 			(unsigned long long)n[FT_COW], (unsigned long long)n[FT_NOT_PRESENT],
 			(unsigned long long)n[FT_OTHER], (unsigned long long)t->fault_samples[a]);
 	}
-	fprintf(out, "  %llu of these faults were taken in kernel mode (copying to/from user "
-		     "memory)\n",
+	fprintf(out,
+		"  %llu of these faults were taken in kernel mode (copying to/from user "
+		"memory)\n",
 		(unsigned long long)t->faults_kernel);
 }
 

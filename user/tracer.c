@@ -361,13 +361,13 @@ const struct probe_plan *tracer_probe_plan(const struct tracer *t)
 struct measure tracer_measure(const struct tracer *t)
 {
 	struct measure m = {
-		.sample_hz = t->opts.sample_hz,
-		.exact_copy = {probe_plan_copy_covers(&t->probes, FAM_PIPE),
-			       probe_plan_copy_covers(&t->probes, FAM_SOCK)},
-		.exact_fault = probe_plan_method(&t->probes, GROUP_FAULT) != METHOD_NONE,
-		.exact_fork = probe_plan_method(&t->probes, GROUP_FORK) != METHOD_NONE,
-		.exact_mmap = probe_plan_method(&t->probes, GROUP_MMAP) != METHOD_NONE,
-		.ipc_kernel = probe_plan_method(&t->probes, GROUP_KFN) != METHOD_NONE,
+	    .sample_hz = t->opts.sample_hz,
+	    .exact_copy = {probe_plan_copy_covers(&t->probes, FAM_PIPE),
+			   probe_plan_copy_covers(&t->probes, FAM_SOCK)},
+	    .exact_fault = probe_plan_method(&t->probes, GROUP_FAULT) != METHOD_NONE,
+	    .exact_fork = probe_plan_method(&t->probes, GROUP_FORK) != METHOD_NONE,
+	    .exact_mmap = probe_plan_method(&t->probes, GROUP_MMAP) != METHOD_NONE,
+	    .ipc_kernel = probe_plan_method(&t->probes, GROUP_KFN) != METHOD_NONE,
 	};
 
 	return m;

@@ -78,8 +78,11 @@ class Lifecycle(BPFTestCase):
             out = os.path.join(d, "r.json")
             p = subprocess.Popen([IPCPROF, "run", "--format", "json", "-o", out, "--",
                                   "sleep", "30"], stderr=subprocess.PIPE, text=True)
-            time.sleep(1.5)
+            deadline = time.monotonic() + 120  # loading is slow under TCG
+            while not OUR_PROGRAMS & bpf_program_names() and time.monotonic() < deadline:
+                time.sleep(0.2)
             self.assertTrue(OUR_PROGRAMS & bpf_program_names(), "programs not loaded")
+            time.sleep(0.5)
             p.send_signal(signal.SIGINT)
             rc = p.wait(20)
             with open(out) as f:
@@ -109,13 +112,30 @@ class Lifecycle(BPFTestCase):
         self.assert_no_programs_left()
 
     def test_target_exiting_mid_trace_ends_attach(self):
-        target = subprocess.Popen(["sleep", "1"])
-        r = ipcprof("attach", "-p", str(target.pid), "--format", "json")
+        with tempfile.TemporaryDirectory() as d:
+            go = os.path.join(d, "go")
+            target = subprocess.Popen(["sh", "-c", f"while [ ! -e {go} ]; do sleep 0.05; done"])
+            prof = subprocess.Popen([IPCPROF, "attach", "-p", str(target.pid), "--format",
+                                     "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True)
+            self.assertIn("tracing", prof.stderr.readline())
+            open(go, "w").close()
+            out, err = prof.communicate(timeout=120)
         target.wait()
-        self.assertEqual(r.returncode, 0, r.stderr)
-        rep = json.loads(r.stdout)
+        self.assertEqual(prof.returncode, 0, err)
+        rep = json.loads(out)
         self.assertTrue(rep["processes"][0]["exited"])
         self.assertFalse(rep["interrupted"])
+        self.assert_no_programs_left()
+
+    def test_target_dead_before_attach_completes(self):
+        # a zombie: /proc still has it, but it will never run again
+        target = subprocess.Popen(["true"])
+        time.sleep(0.5)
+        r = ipcprof("attach", "-p", str(target.pid), "--format", "json", timeout=120)
+        target.wait()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(json.loads(r.stdout)["interrupted"])
         self.assert_no_programs_left()
 
 

@@ -82,7 +82,7 @@ static void test_no_samples_means_no_copy(void **state)
 	struct proc_row r;
 
 	(void)state;
-s.samples_ipc = 0;
+	s.samples_ipc = 0;
 	s.samples_copy = 0;
 	s.samples_ipc_fam[FAM_PIPE] = 0;
 	s.samples_copy_fam[FAM_PIPE] = 0;
@@ -100,9 +100,9 @@ static void test_faults_are_carved_out_of_activities(void **state)
 	(void)state;
 	s.wait_ns = 5000000;
 	/* 1000 Hz: one sample stands for 1 ms outside IPC syscalls */
-	s.fault_samples[ACT_SERIALIZE] = 5;	 /* 5 ms of the 20 ms serializing */
+	s.fault_samples[ACT_SERIALIZE] = 5;    /* 5 ms of the 20 ms serializing */
 	s.fault_samples[ACT_DESERIALIZE] = 50; /* more than it lasted: capped */
-	s.fault_samples[ACT_IPC] = 8;		 /* 8 of 40 IPC samples: 1.6 ms */
+	s.fault_samples[ACT_IPC] = 8;	       /* 8 of 40 IPC samples: 1.6 ms */
 	s.fault_samples[ACT_OTHER] = 3;
 	s.faults[ACT_SERIALIZE][FT_COW] = 1200;
 	s.faults[ACT_DESERIALIZE][FT_NOT_PRESENT] = 38000;
@@ -243,7 +243,7 @@ int main(void)
 	    cmocka_unit_test(test_no_samples_means_no_copy),
 	    cmocka_unit_test(test_faults_are_carved_out_of_activities),
 	    cmocka_unit_test(test_loose_faults_never_exceed_lifetime),
-cmocka_unit_test(test_exact_copy_only_where_covered),
+	    cmocka_unit_test(test_exact_copy_only_where_covered),
 	    cmocka_unit_test(test_channels_group_by_inode),
 	    cmocka_unit_test(test_socket_names_show_both_ends),
 	    cmocka_unit_test(test_totals_add_up),

@@ -48,6 +48,7 @@ static int setup(void **state)
 	put("102/stat", "102 (sh) S 100 100 100 0 -1\n");
 	put("103/stat", "103 (cat) S 101 100 100 0 -1\n");
 	put("200/stat", "200 (other) S 1 200 200 0 -1\n");
+	put("300/stat", "300 (gone) Z 1 300 300 0 -1\n");
 	put("100/comm", "python3\n");
 	put("100/task/100/stat", "");
 	put("100/task/104/stat", "");
@@ -113,6 +114,10 @@ static void test_tasks_comm_exists(void **state)
 	assert_true(proc_exists(root, 100));
 	assert_false(proc_exists(root, 999));
 	assert_false(proc_exists(root, -1));
+	assert_true(proc_alive(root, 100));
+	assert_true(proc_alive(root, 101));
+	assert_false(proc_alive(root, 300)); /* zombie */
+	assert_false(proc_alive(root, 999));
 	assert_int_equal(proc_tasks(root, 999, &l), -ENOENT);
 }
 
