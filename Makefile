@@ -40,7 +40,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
 
-.PHONY: all deps demo test unit integration fixtures clean format
+.PHONY: all deps demo test check unit integration vmtest fixtures clean format
 all: ipcprof
 
 deps:
@@ -93,9 +93,21 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory ipcprof
 	$(Q)scripts/demo.sh
 
+# The whole suite: unit, integration on this kernel, integration in the VM.
 test: deps
 	$(Q)$(MAKE) --no-print-directory ipcprof fixtures $(UNIT_BINS)
+	$(Q)IPCPROF_VMTEST=1 tests/run-all.sh $(UNIT_BINS)
+
+# Quicker: without the VM.
+check: deps
+	$(Q)$(MAKE) --no-print-directory ipcprof fixtures $(UNIT_BINS)
 	$(Q)tests/run-all.sh $(UNIT_BINS)
+
+# The integration tests again inside Debian's stock 6.1 kernel under qemu,
+# where fentry/fexit and kprobes work (scripts/vm/vmtest.sh fetches it).
+vmtest: deps
+	$(Q)$(MAKE) --no-print-directory ipcprof fixtures
+	$(Q)scripts/vm/vmtest.sh
 
 format:
 	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h include/*.h tests/unit/*.c tests/fixtures/*.c

@@ -560,6 +560,9 @@ int main(int argc, char **argv)
 	topts.verbose = env.verbose;
 	topts.plan = &plan;
 	topts.probe_mode = env.probe_mode;
+	/* from here on Ctrl-C means: stop and report (loading takes a while) */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	if (tracer_open(&t, &topts, err, sizeof(err))) {
 		fprintf(stderr, "ipcprof: %s\n", err);
 		rc = 1;
@@ -579,8 +582,12 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto cleanup;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	if (exiting) {
+		/* Ctrl-C while loading: nothing was traced yet */
+		fprintf(stderr, "ipcprof: interrupted before tracing started\n");
+		rc = 130;
+		goto cleanup;
+	}
 
 	rep.target = target;
 	err[0] = '\0';

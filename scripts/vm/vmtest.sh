@@ -18,9 +18,10 @@ CMD=${*:-python3 tests/integration/run.py --vm}
 mkdir -p "$VMDIR"
 
 need_pkgs=""
-command -v qemu-system-x86_64 >/dev/null || need_pkgs="$need_pkgs qemu-system-x86"
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx insmod &&
-	file -L /bin/busybox 2>/dev/null | grep -q static || need_pkgs="$need_pkgs busybox-static"
+for p in qemu-system-x86 busybox-static; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		need_pkgs="$need_pkgs $p"
+done
 if [ -n "$need_pkgs" ]; then
 	echo "vmtest: installing$need_pkgs" >&2
 	apt-get update -qq

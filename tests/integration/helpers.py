@@ -1,7 +1,6 @@
 """Shared helpers for the integration tests: run ipcprof, read its JSON."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile

@@ -11,6 +11,12 @@ from helpers import (BPFTestCase, IPCPROF, OUR_PROGRAMS, bpf_program_names, fixt
                      run_traced)
 
 
+def child_running(pid):
+    """Has `pid` a child that already exec'ed `sleep` (the traced command)?"""
+    r = subprocess.run(["pgrep", "-P", str(pid), "-x", "sleep"], capture_output=True)
+    return r.returncode == 0
+
+
 def ipcprof(*args, timeout=60):
     return subprocess.run([IPCPROF, *args], capture_output=True, text=True, timeout=timeout)
 
@@ -78,11 +84,11 @@ class Lifecycle(BPFTestCase):
             out = os.path.join(d, "r.json")
             p = subprocess.Popen([IPCPROF, "run", "--format", "json", "-o", out, "--",
                                   "sleep", "30"], stderr=subprocess.PIPE, text=True)
-            deadline = time.monotonic() + 120  # loading is slow under TCG
-            while not OUR_PROGRAMS & bpf_program_names() and time.monotonic() < deadline:
+deadline = time.monotonic() + 120  # loading is slow under TCG
+            while not child_running(p.pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
+            self.assertTrue(child_running(p.pid), "command not started")
             self.assertTrue(OUR_PROGRAMS & bpf_program_names(), "programs not loaded")
-            time.sleep(0.5)
             p.send_signal(signal.SIGINT)
             rc = p.wait(20)
             with open(out) as f:

@@ -3,7 +3,7 @@ import json
 
 import os
 
-from helpers import BPFTestCase, PHASES, PYTHON, SEED, fixture, run_traced
+from helpers import BPFTestCase, PHASES, fixture, run_traced
 
 IN_VM = os.environ.get("IPCPROF_IN_VM") == "1"
 
@@ -48,19 +48,3 @@ class Faults(BPFTestCase):
         self.assertGreaterEqual(act["fault_ns"], 0.5 * act["activity_ns"])
         self.assertLessEqual(act["fault_ns"], act["activity_ns"])
         self.assertEqual(p["deserialize_ns"] + act["fault_ns"], act["activity_ns"])
-
-
-class InheritedData(BPFTestCase):
-    def child_cow(self, kind):
-        t = run_traced([PYTHON, SEED, kind])
-        self.assertEqual(json.loads(t.stdout)["experiment"], kind)
-        (child,) = t.children(t.root()["pid"])
-        return child["faults_cow"]
-
-    def test_touching_inherited_data_unshares_it(self):
-        plain = self.child_cow("inherit")
-        iterate = self.child_cow("inherit-iterate")
-        # 1M int objects of 32 bytes sit on ~7800 pages; iterating writes
-        # each refcount
-        self.assertGreaterEqual(iterate - plain, 6000, (plain, iterate))
-        self.assertLess(plain, 3000)
