@@ -84,7 +84,7 @@ class Lifecycle(BPFTestCase):
             out = os.path.join(d, "r.json")
             p = subprocess.Popen([IPCPROF, "run", "--format", "json", "-o", out, "--",
                                   "sleep", "30"], stderr=subprocess.PIPE, text=True)
-deadline = time.monotonic() + 120  # loading is slow under TCG
+            deadline = time.monotonic() + 120  # loading is slow under TCG
             while not child_running(p.pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
             self.assertTrue(child_running(p.pid), "command not started")
