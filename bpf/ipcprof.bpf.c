@@ -736,16 +736,23 @@ static __always_inline __u32 activity(struct thread_state *t, struct proc_stats 
 	return ACT_OTHER;
 }
 
+/* The current thread's state and its process's totals, if traced. */
+static __always_inline bool current_traced(struct thread_state **t, struct proc_stats **ps)
+{
+	*t = current_thread();
+	if (!*t)
+		return false;
+	*ps = current_proc();
+	return *ps != NULL;
+}
+
 static __always_inline int count_fault(unsigned long error_code, bool kernel)
 {
-	struct thread_state *t = current_thread();
+	struct thread_state *t;
 	struct proc_stats *ps;
 	__u32 act, type;
 
-	if (!t)
-		return 0;
-	ps = current_proc();
-	if (!ps)
+	if (!current_traced(&t, &ps))
 		return 0;
 	act = activity(t, ps, bpf_ktime_get_ns());
 	/* bit 0: the page was present (protection fault); bit 1: a write */
@@ -795,15 +802,12 @@ SEC("perf_event")
 int sample_cpu(struct bpf_perf_event_data *ctx)
 {
 	__u64 stack[STACK_DEPTH];
-	struct thread_state *t = current_thread();
+	struct thread_state *t;
 	struct proc_stats *ps;
 	__u32 act;
 	long n;
 
-	if (!t)
-		return 0;
-	ps = current_proc();
-	if (!ps)
+	if (!current_traced(&t, &ps))
 		return 0;
 	act = activity(t, ps, bpf_ktime_get_ns());
 	__sync_fetch_and_add(&ps->samples_total, 1);

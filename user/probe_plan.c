@@ -234,19 +234,6 @@ int probe_plan_prepare(struct probe_plan *plan, struct ipcprof_bpf *skel, enum p
 	return 0;
 }
 
-static int add_link(struct probe_plan *plan, struct bpf_link *l)
-{
-	struct bpf_link **tmp = realloc(plan->links, (plan->n_links + 1) * sizeof(*tmp));
-
-	if (!tmp) {
-		bpf_link__destroy(l);
-		return -ENOMEM;
-	}
-	plan->links = tmp;
-	plan->links[plan->n_links++] = l;
-	return 0;
-}
-
 void probe_plan_attach(struct probe_plan *plan, struct ipcprof_bpf *skel)
 {
 	for (int g = 0; g < GROUP_COUNT; g++) {
@@ -274,7 +261,7 @@ void probe_plan_attach(struct probe_plan *plan, struct ipcprof_bpf *skel)
 				bpf_link__destroy(in);
 				continue;
 			}
-			if (add_link(plan, in) || add_link(plan, out)) {
+			if (link_list_add(&plan->links, in) || link_list_add(&plan->links, out)) {
 				s->method = METHOD_NONE;
 				continue;
 			}
@@ -373,9 +360,5 @@ void probe_plan_print(const struct probe_plan *plan, FILE *out)
 
 void probe_plan_free(struct probe_plan *plan)
 {
-	for (int i = 0; i < plan->n_links; i++)
-		bpf_link__destroy(plan->links[i]);
-	free(plan->links);
-	plan->links = NULL;
-	plan->n_links = 0;
+	link_list_destroy(&plan->links);
 }

@@ -11,8 +11,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "links.h"
+
 struct ipcprof_bpf;
-struct bpf_link;
 
 enum probe_mode {
 	PROBE_AUTO,	/* fentry, else kprobe, else fallback */
@@ -53,8 +54,7 @@ struct probe_plan {
 	char fentry_why[128], kprobe_why[128];
 	struct probe_slot slots[GROUP_COUNT][PLAN_MAX_SLOTS];
 	int n_slots[GROUP_COUNT];
-	struct bpf_link **links;
-	int n_links;
+	struct link_list links; /* the kprobes we attached */
 };
 
 extern const char *const group_names[GROUP_COUNT];

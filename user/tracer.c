@@ -17,14 +17,14 @@
 
 #include "ipcprof.skel.h"
 #include "kallsyms.h"
+#include "links.h"
 #include "procfs.h"
 #include "util.h"
 
 struct tracer {
 	struct ipcprof_bpf *skel;
 	struct ring_buffer *rb;
-	struct bpf_link **links; /* uprobes and perf events we attached */
-	int n_links;
+	struct link_list links; /* uprobes and perf events we attached */
 	int *perf_fds;
 	int n_perf;
 	struct tracer_opts opts;
@@ -54,19 +54,6 @@ static void ensure_tracefs(void)
 		return;
 	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) && verbose_print)
 		fprintf(stderr, "ipcprof: cannot mount tracefs: %s\n", strerror(errno));
-}
-
-static int add_link(struct tracer *t, struct bpf_link *l)
-{
-	struct bpf_link **tmp = realloc(t->links, (t->n_links + 1) * sizeof(*tmp));
-
-	if (!tmp) {
-		bpf_link__destroy(l);
-		return -ENOMEM;
-	}
-	t->links = tmp;
-	t->links[t->n_links++] = l;
-	return 0;
 }
 
 static int open_samplers(struct tracer *t, char *err, size_t errlen)
@@ -105,7 +92,7 @@ static int open_samplers(struct tracer *t, char *err, size_t errlen)
 			snprintf(err, errlen, "attaching the copy sampler: %s", strerror(errno));
 			return -1;
 		}
-		if (add_link(t, l))
+		if (link_list_add(&t->links, l))
 			return -1;
 	}
 	return 0;
@@ -135,7 +122,7 @@ static int attach_new_probes(struct tracer *t)
 			bpf_link__destroy(l1);
 			continue;
 		}
-		if (add_link(t, l1) || add_link(t, l2))
+		if (link_list_add(&t->links, l1) || link_list_add(&t->links, l2))
 			return -ENOMEM;
 	}
 	return 0;
@@ -379,9 +366,7 @@ void tracer_close(struct tracer *t)
 		return;
 	probe_plan_free(&t->probes);
 	ring_buffer__free(t->rb);
-	for (int i = 0; i < t->n_links; i++)
-		bpf_link__destroy(t->links[i]);
-	free(t->links);
+	link_list_destroy(&t->links);
 	for (int i = 0; i < t->n_perf; i++)
 		close(t->perf_fds[i]);
 	free(t->perf_fds);

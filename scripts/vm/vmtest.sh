@@ -74,6 +74,7 @@ cp "$VMDIR"/modules/*.ko "$ird/modules/"
 cat >"$ird/cmd" <<CMDEOF
 cd '$ROOT' || exit 1
 export HOME=/root PATH='$PATH' LANG=C.UTF-8 IPCPROF_IN_VM=1 PYTHONDONTWRITEBYTECODE=1
+export TMPDIR=/run/vmtmp
 $CMD
 CMDEOF
 cat >"$ird/init" <<'INITEOF'
@@ -90,12 +91,14 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroo
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
-mount -t tmpfs tmp /host/tmp
+# writable scratch space; the host's /tmp stays visible (the project may
+# live there), read-only like the rest
 mount -t tmpfs run /host/run
+mkdir -p /host/run/vmtmp
 mount -t tracefs tracefs /host/sys/kernel/tracing
-cp /cmd /host/tmp/vmtest-cmd
+cp /cmd /host/run/vmtest-cmd
 echo "vmtest-guest: kernel $(cat /proc/sys/kernel/osrelease), running the command"
-chroot /host /bin/sh /tmp/vmtest-cmd
+chroot /host /bin/sh /run/vmtest-cmd
 echo "vmtest-guest: exit status $?"
 poweroff -f
 INITEOF
