@@ -312,7 +312,22 @@ void report_free(struct report *rep)
 	for (int i = 0; i < rep->n_probes; i++)
 		free(rep->probes[i]);
 	free(rep->probes);
+	for (int i = 0; i < rep->n_owned; i++)
+		free(rep->owned[i]);
+	free(rep->owned);
 	memset(rep, 0, sizeof(*rep));
+}
+
+char *report_own(struct report *rep, char *s)
+{
+	if (!s)
+		return NULL;
+	if (!GROW(rep->owned, rep->n_owned)) {
+		free(s);
+		return NULL;
+	}
+	rep->owned[rep->n_owned++] = s;
+	return s;
 }
 
 const char *chan_kind_name(uint8_t kind)

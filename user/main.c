@@ -17,15 +17,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "compare.h"
 #include "elfsym.h"
 #include "launch.h"
 #include "procfs.h"
+#include "record.h"
 #include "report.h"
 #include "serializers.h"
 #include "tracer.h"
 #include "util.h"
 
-enum mode { MODE_NONE, MODE_RUN, MODE_ATTACH, MODE_PROBE };
+enum mode { MODE_NONE, MODE_RUN, MODE_RECORD, MODE_ATTACH, MODE_PROBE, MODE_REPORT, MODE_COMPARE };
 enum format { FMT_TEXT, FMT_JSON, FMT_CSV };
 
 static struct env {
@@ -42,6 +44,9 @@ static struct env {
 	double duration_s; /* attach: 0 = until targets exit or Ctrl-C */
 	char **cmd;
 	enum probe_mode probe_mode;
+	const char *svg;      /* --svg FILE */
+	const char *files[2]; /* report, compare: recordings */
+	int n_files;
 } env = {
     .follow = true,
     .sample_hz = 4999,
@@ -59,6 +64,9 @@ static const char doc_top[] =
     "USAGE:\n"
     "  ipcprof run [OPTIONS] -- CMD [ARGS...]\n"
     "  ipcprof attach -p PID[,PID...] [-d SECONDS] [OPTIONS]\n"
+    "  ipcprof record [OPTIONS] -o FILE.ipcp -- CMD [ARGS...]\n"
+    "  ipcprof report [--format FMT] FILE.ipcp\n"
+    "  ipcprof compare A.ipcp B.ipcp\n"
     "  ipcprof probe [--probe-mode MODE]   (how each phase is measured on this kernel)\n"
     "\n"
     "EXAMPLES:\n"
@@ -68,6 +76,11 @@ static const char doc_top[] =
     "  ipcprof run --uprobe ./app:encode_msg=serialize -- ./app\n"
     "\n"
     "Run 'ipcprof run --help' or 'ipcprof attach --help' for the options.";
+static const char doc_record[] = "Like run, and also save the report to a recording (-o FILE, "
+				 "default ipcprof.ipcp) for ipcprof report and compare.";
+static const char doc_report[] = "Print a recording, in any --format, as the live run would have.";
+static const char doc_compare[] = "Two recordings side by side: phases, bytes, faults and the "
+				  "ratio B/A. --format text (default) or json.";
 static const char doc_probe[] = "Print how each phase would be measured on this kernel: the attach "
 				"points, fentry/fexit or kprobe or the fallback, and why "
 				"alternatives were rejected.";
@@ -86,12 +99,14 @@ enum {
 	OPT_SAMPLE_HZ,
 	OPT_USER,
 	OPT_PROBE_MODE,
+	OPT_SVG,
 };
 
 static const struct argp_option run_opts[] = {
     {"output", 'o', "FILE", 0, "Write the report to FILE instead of stdout", 0},
     {"format", OPT_FORMAT, "FMT", 0, "Report format: text (default), json or csv", 0},
     {"no-follow", OPT_NO_FOLLOW, NULL, 0, "Do not follow child processes", 0},
+    {"svg", OPT_SVG, "FILE", 0, "Also draw the breakdown as stacked bars into FILE (SVG)", 0},
     {"uprobe", OPT_UPROBE, "BIN:SYM=KIND", 0,
      "Count time in function SYM of BIN as KIND (serialize or deserialize); repeatable", 0},
     {"sample-hz", OPT_SAMPLE_HZ, "HZ", 0,
@@ -105,6 +120,22 @@ static const struct argp_option run_opts[] = {
      0},
     {"verbose", 'v', NULL, 0, "Show libbpf's messages", 0},
     {0},
+};
+
+static const char doc_run[], doc_attach[], doc_probe[];
+
+static const struct {
+	const char *name;
+	enum mode mode;
+	const char *doc;
+	const char *args_doc;
+} subcommands[] = {
+    {"run", MODE_RUN, doc_run, "-- CMD [ARGS...]"},
+    {"record", MODE_RECORD, doc_record, "-- CMD [ARGS...]"},
+    {"attach", MODE_ATTACH, doc_attach, NULL},
+    {"report", MODE_REPORT, doc_report, "FILE.ipcp"},
+    {"compare", MODE_COMPARE, doc_compare, "A.ipcp B.ipcp"},
+    {"probe", MODE_PROBE, doc_probe, NULL},
 };
 
 static void die_usage(struct argp_state *state, const char *fmt, const char *arg)
@@ -153,6 +184,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NO_FOLLOW:
 		env.follow = false;
+		break;
+	case OPT_SVG:
+		env.svg = arg;
 		break;
 	case OPT_UPROBE: {
 		const char **tmp = realloc(env.uprobes, (env.n_uprobes + 1) * sizeof(*tmp));
@@ -203,16 +237,26 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		env.verbose = true;
 		break;
 	case ARGP_KEY_ARG:
-		if (env.mode != MODE_RUN)
+		if ((env.mode == MODE_REPORT && env.n_files < 1) ||
+		    (env.mode == MODE_COMPARE && env.n_files < 2)) {
+			env.files[env.n_files++] = arg;
+			break;
+		}
+		if (env.mode != MODE_RUN && env.mode != MODE_RECORD)
 			die_usage(state, "unexpected argument '%s'", arg);
 		/* CMD and everything after it belong to the command */
 		env.cmd = &state->argv[state->next - 1];
 		state->next = state->argc;
 		break;
 	case ARGP_KEY_END:
-		if (env.mode == MODE_RUN && !env.cmd)
+		if ((env.mode == MODE_RUN || env.mode == MODE_RECORD) && !env.cmd)
+			argp_error(state, "missing command: ipcprof %s [OPTIONS] -- CMD [ARGS...]",
+				   env.mode == MODE_RUN ? "run" : "record");
+		if (env.mode == MODE_REPORT && env.n_files != 1)
+			argp_error(state, "missing recording: ipcprof report FILE.ipcp");
+		if (env.mode == MODE_COMPARE && env.n_files != 2)
 			argp_error(state,
-				   "missing command: ipcprof run [OPTIONS] -- CMD [ARGS...]");
+				   "compare needs two recordings: ipcprof compare A.ipcp B.ipcp");
 		if (env.mode == MODE_ATTACH && !env.pids.n)
 			argp_error(state, "missing -p PID");
 		break;
@@ -358,6 +402,14 @@ static int write_report(const struct report *rep)
 		fflush(stdout);
 	if (rc)
 		fprintf(stderr, "ipcprof: writing the report failed\n");
+	if (env.svg) {
+		FILE *svg = fopen(env.svg, "w");
+
+		if (!svg || report_write_svg(rep, svg) || fclose(svg)) {
+			fprintf(stderr, "ipcprof: cannot write %s: %s\n", env.svg, strerror(errno));
+			rc = -1;
+		}
+	}
 	return rc;
 }
 
@@ -484,6 +536,45 @@ static int cmd_attach(struct tracer *t, struct report *rep, char *err, size_t er
 	return 0;
 }
 
+/* report and compare: no BPF, just recordings */
+static int cmd_read_recordings(void)
+{
+	struct report reps[2] = {{0}};
+	char err[512];
+	FILE *out = stdout;
+	int rc = 1;
+
+	for (int i = 0; i < env.n_files; i++) {
+		if (record_read(env.files[i], &reps[i], err, sizeof(err))) {
+			fprintf(stderr, "ipcprof: %s\n", err);
+			goto cleanup;
+		}
+	}
+	if (env.mode == MODE_REPORT) {
+		rc = write_report(&reps[0]) ? 1 : 0;
+		goto cleanup;
+	}
+	if (env.format == FMT_CSV) {
+		fprintf(stderr, "ipcprof: compare writes text or json, not csv\n");
+		rc = 2;
+		goto cleanup;
+	}
+	if (env.output && !(out = fopen(env.output, "w"))) {
+		fprintf(stderr, "ipcprof: cannot write %s: %s\n", env.output, strerror(errno));
+		goto cleanup;
+	}
+	rc = (env.format == FMT_JSON ? compare_write_json : compare_write_text)(
+		 &reps[0], env.files[0], &reps[1], env.files[1], out)
+		 ? 1
+		 : 0;
+	if (out != stdout && fclose(out))
+		rc = 1;
+cleanup:
+	report_free(&reps[0]);
+	report_free(&reps[1]);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct argp argp_top = {run_opts, parse_opt, NULL, doc_top, NULL, NULL, NULL};
@@ -502,23 +593,24 @@ int main(int argc, char **argv)
 			"ipcprof: missing subcommand (run or attach); see ipcprof --help\n");
 		return 2;
 	}
-	if (!strcmp(argv[1], "run")) {
-		env.mode = MODE_RUN;
-		argp_sub.doc = doc_run;
-		argp_sub.args_doc = "-- CMD [ARGS...]";
-	} else if (!strcmp(argv[1], "attach")) {
-		env.mode = MODE_ATTACH;
-		argp_sub.doc = doc_attach;
-	} else if (!strcmp(argv[1], "probe")) {
-		env.mode = MODE_PROBE;
-		argp_sub.doc = doc_probe;
-	} else {
-		fprintf(stderr, "ipcprof: unknown subcommand '%s' (run, attach or probe)\n",
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+		if (!strcmp(argv[1], subcommands[i].name)) {
+			env.mode = subcommands[i].mode;
+			argp_sub.doc = subcommands[i].doc;
+			argp_sub.args_doc = subcommands[i].args_doc;
+		}
+	}
+	if (env.mode == MODE_NONE) {
+		fprintf(stderr,
+			"ipcprof: unknown subcommand '%s' (run, record, attach, report, compare or "
+			"probe)\n",
 			argv[1]);
 		return 2;
 	}
 	if (argp_parse(&argp_sub, argc - 1, argv + 1, ARGP_IN_ORDER, NULL, NULL))
 		return 2;
+	if (env.mode == MODE_REPORT || env.mode == MODE_COMPARE)
+		return cmd_read_recordings();
 
 	if (env.mode == MODE_ATTACH) {
 		for (size_t i = 0; i < env.pids.n; i++)
@@ -530,7 +622,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < env.pids.n; i++)
 			snprintf(target + strlen(target), sizeof(target) - strlen(target), "%s%d",
 				 i ? "," : " ", env.pids.pids[i]);
-	} else if (env.mode == MODE_RUN) {
+	} else if (env.mode == MODE_RUN || env.mode == MODE_RECORD) {
 		char *path = find_in_path(env.cmd[0]);
 
 		if (!path) {
@@ -591,8 +683,8 @@ int main(int argc, char **argv)
 
 	rep.target = target;
 	err[0] = '\0';
-	rc = env.mode == MODE_RUN ? cmd_run(t, &rep, err, sizeof(err))
-				  : cmd_attach(t, &rep, err, sizeof(err));
+	rc = env.mode == MODE_ATTACH ? cmd_attach(t, &rep, err, sizeof(err))
+				     : cmd_run(t, &rep, err, sizeof(err));
 	if (err[0]) {
 		fprintf(stderr, "ipcprof: %s\n", err);
 		goto cleanup;
@@ -604,8 +696,23 @@ int main(int argc, char **argv)
 	}
 	set_methods(&rep, &plan, t);
 	report_finish(&rep);
-	if (write_report(&rep) && !rc)
+	if (env.mode == MODE_RECORD) {
+		const char *out = env.output ? env.output : "ipcprof.ipcp";
+
+		/* the live report too, so it can be checked against `report` */
+		env.output = NULL;
+		if (write_report(&rep) && !rc)
+			rc = 1;
+		if (record_write(&rep, out, err, sizeof(err))) {
+			fprintf(stderr, "ipcprof: %s\n", err);
+			rc = rc ? rc : 1;
+		} else {
+			fprintf(stderr, "ipcprof: recorded %d processes, %d channels to %s\n",
+				rep.n_procs, rep.n_chans, out);
+		}
+	} else if (write_report(&rep) && !rc) {
 		rc = 1;
+	}
 	if (rep.lost_events || rep.map_full)
 		fprintf(stderr, "ipcprof: warning: %llu events lost\n",
 			(unsigned long long)(rep.lost_events + rep.map_full));

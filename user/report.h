@@ -110,6 +110,8 @@ struct report {
 	int n_probes;
 	char **notes; /* caveats to print (e.g. no serializer symbols) */
 	int n_notes;
+	char **owned; /* strings the report owns (read from a recording) */
+	int n_owned;
 };
 
 /* What the kernel side cannot know of threads still alive at the end. */
@@ -129,6 +131,8 @@ int report_add_probe(struct report *rep, const char *desc);
 /* Sort, total and derive what needs every row. */
 void report_finish(struct report *rep);
 void report_free(struct report *rep);
+/* Keep `s` (malloc'ed) until report_free; returns it, NULL if s was NULL. */
+char *report_own(struct report *rep, char *s);
 
 const char *chan_kind_name(uint8_t kind);
 /* "pipe:[123]", "socket:[5]->[6]", "fifo:[8:1234]" */
@@ -138,5 +142,6 @@ const struct proc_row *report_find_proc(const struct report *rep, uint32_t pid);
 int report_write_text(const struct report *rep, FILE *out);
 int report_write_json(const struct report *rep, FILE *out);
 int report_write_csv(const struct report *rep, FILE *out);
+int report_write_svg(const struct report *rep, FILE *out);
 
 #endif

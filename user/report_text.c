@@ -22,6 +22,10 @@ static void method_detail(const struct report *rep, int p, char *buf, size_t len
 		int a = p == PH_SERIALIZE ? ACT_SERIALIZE : ACT_DESERIALIZE;
 		char fb[32];
 
+		if (!strcmp(m, "unavailable")) {
+			snprintf(buf, len, "unavailable (see note)");
+			break;
+		}
 		snprintf(buf, len,
 			 "%s, %llu calls; its page faults: %s more (%llu CoW, %llu first-touch)", m,
 			 (unsigned long long)(p == PH_SERIALIZE ? t->serialize_calls

@@ -1,0 +1,79 @@
+"""record / report / compare on real traces."""
+import json
+import os
+import subprocess
+import tempfile
+
+from helpers import BPFTestCase, IPCPROF, fixture
+
+
+def ipcprof(*args):
+    return subprocess.run([IPCPROF, *args], capture_output=True, text=True, timeout=120)
+
+
+class Recordings(BPFTestCase):
+    def test_report_prints_what_the_live_run_printed(self):
+        with tempfile.TemporaryDirectory() as d:
+            for fmt in ("text", "json", "csv"):
+                with self.subTest(fmt=fmt):
+                    rec = os.path.join(d, f"{fmt}.ipcp")
+                    live = ipcprof("record", "--format", fmt, "-o", rec, "--",
+                                   fixture("ipc_bytes"), "socketpair", "300000", "4096")
+                    self.assertEqual(live.returncode, 0, live.stderr)
+                    self.assertIn(f"to {rec}", live.stderr)
+                    again = ipcprof("report", "--format", fmt, rec)
+                    self.assertEqual(again.returncode, 0, again.stderr)
+                    # the command's own output line precedes the report
+                    self.assertTrue(live.stdout.endswith(again.stdout))
+                    self.assertGreater(len(again.stdout), 100)
+
+    def test_compare_two_recordings(self):
+        with tempfile.TemporaryDirectory() as d:
+            a, b = os.path.join(d, "a.ipcp"), os.path.join(d, "b.ipcp")
+            for path, n in ((a, "100000"), (b, "400000")):
+                r = ipcprof("record", "-o", path, "--format", "csv", "--",
+                            fixture("ipc_bytes"), "pipe", n, "1000")
+                self.assertEqual(r.returncode, 0, r.stderr)
+            r = ipcprof("compare", "--format", "json", a, b)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            cmp = json.loads(r.stdout)
+            self.assertEqual(cmp["a_values"]["bytes written"], 100000)
+            self.assertEqual(cmp["b_values"]["bytes written"], 400000)
+            self.assertAlmostEqual(cmp["ratio_b_over_a"]["bytes written"], 4.0)
+            text = ipcprof("compare", a, b).stdout
+            self.assertRegex(text, r"\nbytes written +100\.0 kB +400\.0 kB +4\.00x\n")
+
+    def test_damaged_recording_is_a_clear_error(self):
+        with tempfile.TemporaryDirectory() as d:
+            rec = os.path.join(d, "r.ipcp")
+            r = ipcprof("record", "-o", rec, "--", "true")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            data = open(rec, "rb").read()
+            open(rec, "wb").write(data[: len(data) // 2])
+            r = ipcprof("report", rec)
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual(r.stderr.strip().count("\n"), 0)
+            self.assertIn("truncated or corrupt recording", r.stderr)
+
+
+class Svg(BPFTestCase):
+    def test_svg_renders_and_shows_every_process(self):
+        with tempfile.TemporaryDirectory() as d:
+            svg, png = os.path.join(d, "r.svg"), os.path.join(d, "r.png")
+            r = ipcprof("run", "--svg", svg, "--format", "json", "--",
+                        fixture("ipc_bytes"), "pipe", "2000000", "65536", "50")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            rep = json.loads(r.stdout[r.stdout.index("{"):])
+            text = open(svg).read()
+            for p in rep["processes"]:
+                self.assertIn(f">{p['pid']} {p['comm']}</text>", text)
+            self.assertIn(f"{rep['channels'][0]['name']} 2.00 MB", text)
+            for phase, method in rep["methods"].items():
+                if phase != "ipc_kernel":
+                    self.assertIn(f">{phase} ({method})</text>", text)
+            # a real renderer must accept it
+            subprocess.run(["rsvg-convert", "-o", png, svg], check=True)
+            with open(png, "rb") as f:
+                head = f.read(24)
+            self.assertEqual(head[:8], b"\x89PNG\r\n\x1a\n")
+            self.assertEqual(int.from_bytes(head[16:20], "big"), 960)

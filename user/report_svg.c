@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+/* --svg: one stacked bar per process (its phases) and per channel (on CPU vs
+ * blocked), scaled to the longest, with a legend; readable without a terminal. */
+#include <string.h>
+
+#include "report.h"
+#include "util.h"
+
+static const char *const colors[PH_COUNT] = {
+    "#4e79a7", "#a0cbe8", "#f28e2b", "#ffbe7d", "#59a14f", "#e15759",
+    "#b07aa1", "#9c755f", "#bab0ac", "#76b7b2", "#d4d4d4",
+};
+
+#define WIDTH	 960
+#define LABEL_W	 230
+#define BAR_W	 (WIDTH - LABEL_W - 120)
+#define BAR_H	 18
+#define ROW_H	 26
+#define MAX_ROWS 20
+
+static void xml_text(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '<')
+			fputs("&lt;", out);
+		else if (*s == '>')
+			fputs("&gt;", out);
+		else if (*s == '&')
+			fputs("&amp;", out);
+		else if (*s == '"')
+			fputs("&quot;", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+static void bar(FILE *out, double y, const uint64_t *parts, const int *color_of, int n,
+		uint64_t scale, const char *label, const char *total)
+{
+	double x = LABEL_W;
+
+	fprintf(out, "<text x=\"%d\" y=\"%.0f\" class=\"l\">", LABEL_W - 8, y + 13);
+	xml_text(out, label);
+	fprintf(out, "</text>\n");
+	for (int i = 0; i < n; i++) {
+		double w = scale ? (double)BAR_W * (double)parts[i] / (double)scale : 0;
+
+		if (w < 0.05)
+			continue;
+		fprintf(out,
+			"<rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%d\" fill=\"%s\"/>\n",
+			x, y, w, BAR_H, colors[color_of[i]]);
+		x += w;
+	}
+	fprintf(out, "<text x=\"%.0f\" y=\"%.0f\" class=\"v\">%s</text>\n", x + 6, y + 13, total);
+}
+
+int report_write_svg(const struct report *rep, FILE *out)
+{
+	int n_procs = rep->n_procs < MAX_ROWS ? rep->n_procs : MAX_ROWS;
+	int n_chans = rep->n_chans < MAX_ROWS ? rep->n_chans : MAX_ROWS;
+	int phase_idx[PH_COUNT], chan_idx[2] = {PH_SYSCALL, PH_BLOCKED};
+	uint64_t scale = 1;
+	double y = 70;
+	int height = 150 + (n_procs + n_chans) * ROW_H + 60;
+	char label[96], total[32];
+
+	for (int p = 0; p < PH_COUNT; p++)
+		phase_idx[p] = p;
+	for (int i = 0; i < n_procs; i++)
+		if (rep->procs[i].thread_ns > scale)
+			scale = rep->procs[i].thread_ns;
+	fprintf(out,
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+		"font-family=\"sans-serif\" font-size=\"12\">\n"
+		"<style>.l{text-anchor:end}.v{fill:#333}.h{font-weight:bold;font-size:14px}"
+		"</style>\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+		WIDTH, height);
+	fprintf(out, "<text x=\"10\" y=\"22\" class=\"h\">ipcprof: ");
+	xml_text(out, rep->target);
+	fprintf(out, "</text>\n<text x=\"10\" y=\"50\" class=\"h\">Processes: where each "
+		     "one's thread time went</text>\n");
+	for (int i = 0; i < n_procs; i++, y += ROW_H) {
+		const struct proc_row *r = &rep->procs[i];
+
+		snprintf(label, sizeof(label), "%u %s", r->pid, r->comm);
+		bar(out, y, r->phase_ns, phase_idx, PH_COUNT, scale, label,
+		    fmt_ns(r->thread_ns, total, sizeof(total)));
+	}
+	y += 20;
+	fprintf(out,
+		"<text x=\"10\" y=\"%.0f\" class=\"h\">Channels: time in their IPC calls "
+		"(same scale)</text>\n",
+		y);
+	y += 20;
+	for (int i = 0; i < n_chans; i++, y += ROW_H) {
+		const struct channel *c = &rep->chans[i];
+		uint64_t parts[2] = {c->oncpu_ns, c->blocked_ns};
+		char name[64], bytes[32];
+
+		snprintf(label, sizeof(label), "%s %s", chan_name(c, name, sizeof(name)),
+			 fmt_bytes(c->bytes_written, bytes, sizeof(bytes)));
+		bar(out, y, parts, chan_idx, 2, scale, label,
+		    fmt_ns(c->oncpu_ns + c->blocked_ns, total, sizeof(total)));
+	}
+	y += 16;
+	for (int p = 0; p < PH_COUNT; p++) {
+		double x = 10 + (p % 5) * 185, ly = y + (p / 5) * 20;
+
+		fprintf(out,
+			"<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+			"<text x=\"%.0f\" y=\"%.0f\">%s (%s)</text>\n",
+			x, ly, colors[p], x + 16, ly + 11, phase_names[p],
+			rep->methods[p] ? rep->methods[p] : "unavailable");
+	}
+	fprintf(out, "</svg>\n");
+	return ferror(out) ? -1 : 0;
+}
