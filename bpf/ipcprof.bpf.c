@@ -30,6 +30,7 @@
 const volatile bool follow_children = true;
 const volatile bool stop_on_exec = false;
 const volatile __u64 post_fork_ns = 100000000;
+const volatile bool timeline = false; /* stream slices for --timeline */
 const volatile __u32 n_code_ranges = 0;
 const volatile struct code_range code_ranges[IPCPROF_MAX_COPY_RANGES] = {};
 
@@ -135,6 +136,37 @@ static __always_inline __u32 log2_slot(__u64 v)
 		slot++;
 	}
 	return slot;
+}
+
+/* --timeline: one interval of the current thread. */
+static __always_inline struct slice_event *slice_begin(__u32 kind, __u64 start, __u64 end)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct slice_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		__sync_fetch_and_add(&lost_events, 1);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = EV_SLICE;
+	e->kind = kind;
+	e->tgid = id >> 32;
+	e->tid = (__u32)id;
+	e->start_ns = start;
+	e->end_ns = end;
+	return e;
+}
+
+static __always_inline void emit_slice(__u32 kind, __u64 start, __u64 end)
+{
+	struct slice_event *e;
+
+	if (!timeline)
+		return;
+	e = slice_begin(kind, start, end);
+	if (e)
+		bpf_ringbuf_submit(e, 0);
 }
 
 static __always_inline struct thread_state *current_thread(void)
@@ -248,6 +280,18 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	return 0;
 }
 
+/* sched_switch runs on the previous task: name the woken one explicitly */
+static __always_inline void emit_blocked(struct task_struct *task, __u64 start, __u64 end)
+{
+	struct slice_event *e = slice_begin(SL_BLOCKED, start, end);
+
+	if (!e)
+		return;
+	e->tgid = task->tgid;
+	e->tid = task->pid;
+	bpf_ringbuf_submit(e, 0);
+}
+
 /*
  * Off-CPU time of traced threads: inside an IPC syscall it is blocked time,
  * outside syscalls and serializers it is wait time.
@@ -273,6 +317,8 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 	if (t->off_start) {
 		__u64 delta = now - t->off_start;
 
+		if (t->sys_class == SYS_IPC && timeline)
+			emit_blocked(next, t->off_start, now);
 		t->off_start = 0;
 		if (t->sys_class != SYS_NONE) {
 			t->off_ns += delta; /* blocked inside a syscall we time */
@@ -412,6 +458,27 @@ static __always_inline void add_shm(__u32 tgid, __u64 addr, __u64 len)
 		__sync_fetch_and_add(&map_full, 1);
 }
 
+static __always_inline void emit_syscall(struct thread_state *t, long ret, __u64 now, __u64 off)
+{
+	__u32 kind = t->sys_class == SYS_IPC	? SL_IPC
+		     : t->sys_class == SYS_FORK ? SL_FORK
+						: SL_MMAP;
+	struct slice_event *e = slice_begin(kind, t->sys_start, now);
+
+	if (!e)
+		return;
+	e->ret = ret;
+	e->off_ns = off;
+	if (kind == SL_IPC) {
+		/* the same channel key as account_channel() */
+		e->chan_ino = t->dir == DIR_READ && t->ep.peer_ino ? t->ep.peer_ino : t->ep.ino;
+		e->chan_dev = t->ep.dev;
+		e->chan_kind = t->ep.kind;
+		e->dir = t->dir;
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
 static __always_inline int sys_exit(long ret)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -479,6 +546,8 @@ static __always_inline int sys_exit(long ret)
 		break;
 	}
 	}
+	if (timeline && t->sys_class != SYS_MUNMAP && t->sys_class != SYS_MREMAP)
+		emit_syscall(t, ret, now, off);
 	/* Keep phases disjoint: a syscall inside the serializer is not
 	 * serialization time. */
 	if (t->ser_depth)
@@ -677,7 +746,7 @@ static __always_inline int ser_exit(void)
 {
 	struct thread_state *t = current_thread();
 	struct proc_stats *ps;
-	__u64 dur;
+	__u64 dur, now;
 
 	/* depth 0: we attached while the call was already running */
 	if (!t || t->ser_depth == 0)
@@ -687,7 +756,9 @@ static __always_inline int ser_exit(void)
 	ps = current_proc();
 	if (!ps)
 		return 0;
-	dur = bpf_ktime_get_ns() - t->ser_start;
+	now = bpf_ktime_get_ns();
+	emit_slice(t->ser_kind == SER_SERIALIZE ? SL_SERIALIZE : SL_DESERIALIZE, t->ser_start, now);
+	dur = now - t->ser_start;
 	dur = dur > t->ser_nested ? dur - t->ser_nested : 0;
 	if (t->ser_kind == SER_SERIALIZE) {
 		__sync_fetch_and_add(&ps->serialize_ns, dur);
@@ -874,11 +945,13 @@ static __always_inline int copy_enter(void)
 static __always_inline int copy_exit(void)
 {
 	struct thread_state *t = current_thread();
-	__u64 dur;
+	__u64 dur, now;
 
 	if (!t || !t->copy_depth || --t->copy_depth)
 		return 0;
-	dur = bpf_ktime_get_ns() - t->copy_start;
+	now = bpf_ktime_get_ns();
+	emit_slice(SL_COPY, t->copy_start, now);
+	dur = now - t->copy_start;
 	t->copy_acc += dur > t->copy_fault ? dur - t->copy_fault : 0;
 	return 0;
 }

@@ -204,6 +204,36 @@ struct thread_state {
 
 enum event_type {
 	EV_EXEC = 1,
+	EV_SLICE = 2, /* --timeline only */
+};
+
+/* What a timeline slice shows. */
+enum slice_kind {
+	SL_SERIALIZE = 0,
+	SL_DESERIALIZE = 1,
+	SL_IPC = 2,	/* one IPC syscall */
+	SL_BLOCKED = 3, /* off CPU inside it */
+	SL_COPY = 4,	/* user copy inside it (precise probes only) */
+	SL_FORK = 5,
+	SL_MMAP = 6,
+	SL_COUNT = 7,
+};
+
+/* One interval of one thread, for --timeline. */
+struct slice_event {
+	__u32 type; /* EV_SLICE */
+	__u32 kind; /* enum slice_kind */
+	__u32 tgid;
+	__u32 tid;
+	__u64 start_ns;
+	__u64 end_ns;
+	__s64 ret;	/* SL_IPC: bytes moved or -errno */
+	__u64 off_ns;	/* SL_IPC: off CPU inside */
+	__u64 chan_ino; /* SL_IPC: the channel (as in struct chan_key) */
+	__u32 chan_dev;
+	__u8 chan_kind;
+	__u8 dir;
+	__u16 pad;
 };
 
 /* Sent through the ring buffer: userspace must act on these right away. */

@@ -24,6 +24,7 @@
 #include "record.h"
 #include "report.h"
 #include "serializers.h"
+#include "timeline.h"
 #include "tracer.h"
 #include "util.h"
 
@@ -45,6 +46,7 @@ static struct env {
 	char **cmd;
 	enum probe_mode probe_mode;
 	const char *svg;      /* --svg FILE */
+	const char *timeline; /* --timeline FILE */
 	const char *files[2]; /* report, compare: recordings */
 	int n_files;
 } env = {
@@ -100,6 +102,7 @@ enum {
 	OPT_USER,
 	OPT_PROBE_MODE,
 	OPT_SVG,
+	OPT_TIMELINE,
 };
 
 static const struct argp_option run_opts[] = {
@@ -107,6 +110,8 @@ static const struct argp_option run_opts[] = {
     {"format", OPT_FORMAT, "FMT", 0, "Report format: text (default), json or csv", 0},
     {"no-follow", OPT_NO_FOLLOW, NULL, 0, "Do not follow child processes", 0},
     {"svg", OPT_SVG, "FILE", 0, "Also draw the breakdown as stacked bars into FILE (SVG)", 0},
+    {"timeline", OPT_TIMELINE, "FILE", 0,
+     "run/record/attach: also write a Chrome/Perfetto trace-event timeline to FILE", 0},
     {"uprobe", OPT_UPROBE, "BIN:SYM=KIND", 0,
      "Count time in function SYM of BIN as KIND (serialize or deserialize); repeatable", 0},
     {"sample-hz", OPT_SAMPLE_HZ, "HZ", 0,
@@ -187,6 +192,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_SVG:
 		env.svg = arg;
+		break;
+	case OPT_TIMELINE:
+		env.timeline = arg;
 		break;
 	case OPT_UPROBE: {
 		const char **tmp = realloc(env.uprobes, (env.n_uprobes + 1) * sizeof(*tmp));
@@ -652,6 +660,7 @@ int main(int argc, char **argv)
 	topts.verbose = env.verbose;
 	topts.plan = &plan;
 	topts.probe_mode = env.probe_mode;
+	topts.timeline = env.timeline != NULL;
 	/* from here on Ctrl-C means: stop and report (loading takes a while) */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -696,6 +705,15 @@ int main(int argc, char **argv)
 	}
 	set_methods(&rep, &plan, t);
 	report_finish(&rep);
+	if (env.timeline) {
+		size_t n;
+		const struct slice_event *s = tracer_slices(t, &n);
+
+		if (timeline_write(env.timeline, &rep, s, n, err, sizeof(err))) {
+			fprintf(stderr, "ipcprof: %s\n", err);
+			rc = rc ? rc : 1;
+		}
+	}
 	if (env.mode == MODE_RECORD) {
 		const char *out = env.output ? env.output : "ipcprof.ipcp";
 

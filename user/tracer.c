@@ -30,6 +30,8 @@ struct tracer {
 	struct tracer_opts opts;
 	int n_attached; /* probes of opts.plan already attached */
 	struct probe_plan probes;
+	struct slice_event *slices; /* --timeline */
+	size_t n_slices, cap_slices;
 	bool verbose;
 };
 
@@ -135,6 +137,19 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
+	if (e->type == EV_SLICE && size >= sizeof(struct slice_event)) {
+		if (t->n_slices == t->cap_slices) {
+			size_t cap = t->cap_slices ? t->cap_slices * 2 : 4096;
+			struct slice_event *p = realloc(t->slices, cap * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			t->slices = p;
+			t->cap_slices = cap;
+		}
+		t->slices[t->n_slices++] = *(const struct slice_event *)data;
+		return 0;
+	}
 	if (e->type == EV_EXEC) {
 		tracer_plan_process(t, (pid_t)e->tgid);
 		/* the kernel side stopped it at exec until its probes exist */
@@ -175,6 +190,9 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, siz
 	t->skel->rodata->n_code_ranges = (__u32)n;
 	memcpy((void *)t->skel->rodata->code_ranges, ranges, n * sizeof(ranges[0]));
 	probe_plan_prepare(&t->probes, t->skel, o->probe_mode);
+	t->skel->rodata->timeline = o->timeline;
+	if (o->timeline) /* room for bursts of per-call records */
+		bpf_map__set_max_entries(t->skel->maps.events, 16 << 20);
 
 	rc = ipcprof_bpf__load(t->skel);
 	if (rc) {
@@ -340,6 +358,12 @@ int tracer_collect(struct tracer *t, struct report *rep)
 	return 0;
 }
 
+const struct slice_event *tracer_slices(const struct tracer *t, size_t *n)
+{
+	*n = t->n_slices;
+	return t->slices;
+}
+
 const struct probe_plan *tracer_probe_plan(const struct tracer *t)
 {
 	return &t->probes;
@@ -365,6 +389,7 @@ void tracer_close(struct tracer *t)
 	if (!t)
 		return;
 	probe_plan_free(&t->probes);
+	free(t->slices);
 	ring_buffer__free(t->rb);
 	link_list_destroy(&t->links);
 	for (int i = 0; i < t->n_perf; i++)

@@ -17,6 +17,7 @@ struct tracer_opts {
 	uint32_t sample_hz; /* perf-event sampling rate for the copy estimate */
 	bool verbose;
 	enum probe_mode probe_mode; /* fentry/kprobe/fallback choice */
+	bool timeline;		    /* stream per-call slices (--timeline) */
 	struct ser_plan *plan;	    /* holds --uprobe probes; grows as processes exec */
 };
 
@@ -44,6 +45,9 @@ int tracer_collect(struct tracer *t, struct report *rep);
 /* What the precise probes attached to, and how each phase is measured. */
 const struct probe_plan *tracer_probe_plan(const struct tracer *t);
 struct measure tracer_measure(const struct tracer *t);
+
+/* --timeline: the slices received so far. */
+const struct slice_event *tracer_slices(const struct tracer *t, size_t *n);
 
 void tracer_close(struct tracer *t);
 
