@@ -418,6 +418,11 @@ static __always_inline void account_channel(struct thread_state *t, __u32 tgid, 
 		cs->peer_ino = t->ep.peer_ino ? t->ep.ino : 0;
 	else
 		cs->peer_ino = t->ep.peer_ino;
+	/* racy between threads, but only widens the span by one call */
+	if (!cs->first_ns)
+		cs->first_ns = t->sys_start;
+	if (t->sys_start + dur > cs->last_ns)
+		cs->last_ns = t->sys_start + dur;
 	__sync_fetch_and_add(&cs->calls, 1);
 	__sync_fetch_and_add(&cs->oncpu_ns, dur - off);
 	__sync_fetch_and_add(&cs->blocked_ns, off);

@@ -146,6 +146,8 @@ struct chan_stats {
 	__u64 oncpu_ns;
 	__u64 blocked_ns;
 	__u64 peer_ino;				/* sockets: the receiving end's inode, else 0 */
+	__u64 first_ns;				/* start of the first call */
+	__u64 last_ns;				/* end of the last call */
 	__u64 size_hist[IPCPROF_HIST_SLOTS];	/* log2 of bytes per call */
 	__u64 latency_hist[IPCPROF_HIST_SLOTS]; /* log2 of ns per call */
 };

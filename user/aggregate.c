@@ -186,7 +186,15 @@ int report_add_chan(struct report *rep, const struct chan_key *k, const struct c
 	e->s = *s;
 	if (s->peer_ino)
 		c->peer_ino = s->peer_ino;
-	if (k->dir == DIR_WRITE) {
+	channel_account(c, e);
+	return 0;
+}
+
+void channel_account(struct channel *c, const struct chan_end *e)
+{
+	const struct chan_stats *s = &e->s;
+
+	if (e->dir == DIR_WRITE) {
 		c->bytes_written += s->bytes;
 		c->write_calls += s->calls;
 	} else {
@@ -195,7 +203,10 @@ int report_add_chan(struct report *rep, const struct chan_key *k, const struct c
 	}
 	c->oncpu_ns += s->oncpu_ns;
 	c->blocked_ns += s->blocked_ns;
-	return 0;
+	if (s->first_ns && (!c->first_ns || s->first_ns < c->first_ns))
+		c->first_ns = s->first_ns;
+	if (s->last_ns > c->last_ns)
+		c->last_ns = s->last_ns;
 }
 
 static int add_str(char ***v, int *n, const char *s)
@@ -365,6 +376,15 @@ const char *chan_name(const struct channel *c, char *buf, size_t len)
 			snprintf(buf, len, "socket:[%llu]", ino);
 	}
 	return buf;
+}
+
+double chan_rate(const struct channel *c)
+{
+	uint64_t bytes = c->bytes_read ? c->bytes_read : c->bytes_written;
+
+	if (c->last_ns <= c->first_ns)
+		return 0;
+	return (double)bytes / ((double)(c->last_ns - c->first_ns) / 1e9);
 }
 
 const struct proc_row *report_find_proc(const struct report *rep, uint32_t pid)

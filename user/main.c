@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bandwidth.h"
 #include "compare.h"
 #include "elfsym.h"
 #include "launch.h"
@@ -691,6 +692,10 @@ int main(int argc, char **argv)
 	}
 
 	rep.target = target;
+	/* this machine's limits, beside which each channel's rate is shown;
+	 * ipcprof itself is not traced, so this costs the target nothing */
+	rep.memcpy_bps = measure_memcpy_bps();
+	rep.pipe_bps = measure_pipe_bps();
 	err[0] = '\0';
 	rc = env.mode == MODE_ATTACH ? cmd_attach(t, &rep, err, sizeof(err))
 				     : cmd_run(t, &rep, err, sizeof(err));

@@ -86,6 +86,8 @@ static void encode(const struct report *rep, struct wbuf *b)
 	PUT(b, exit_status);
 	PUT(b, rep->lost_events);
 	PUT(b, rep->map_full);
+	PUT(b, rep->memcpy_bps);
+	PUT(b, rep->pipe_bps);
 	for (int p = 0; p < PH_COUNT; p++)
 		put_str(b, rep->methods[p]);
 	put_str(b, rep->ipc_kernel_method);
@@ -240,6 +242,8 @@ static void decode(struct rbuf *b, struct report *rep)
 	rep->exit_status = exit_status;
 	GET(b, rep->lost_events);
 	GET(b, rep->map_full);
+	GET(b, rep->memcpy_bps);
+	GET(b, rep->pipe_bps);
 	for (int p = 0; p < PH_COUNT; p++)
 		rep->methods[p] = get_str(b, rep);
 	rep->ipc_kernel_method = get_str(b, rep);
@@ -272,19 +276,8 @@ static void decode(struct rbuf *b, struct report *rep)
 		c->ends = get_array(b, n_ends, sizeof(*c->ends));
 		c->n_ends = c->ends ? (int)n_ends : 0;
 		rep->n_chans = (int)i + 1;
-		for (int e = 0; e < c->n_ends; e++) {
-			const struct chan_stats *s = &c->ends[e].s;
-
-			if (c->ends[e].dir == DIR_WRITE) {
-				c->bytes_written += s->bytes;
-				c->write_calls += s->calls;
-			} else {
-				c->bytes_read += s->bytes;
-				c->read_calls += s->calls;
-			}
-			c->oncpu_ns += s->oncpu_ns;
-			c->blocked_ns += s->blocked_ns;
-		}
+		for (int e = 0; e < c->n_ends; e++)
+			channel_account(c, &c->ends[e]);
 	}
 	if (!b->bad && b->off != b->len)
 		b->bad = true; /* trailing bytes: not what we wrote */

@@ -75,6 +75,7 @@ struct channel {
 	int n_ends;
 	uint64_t bytes_written, bytes_read, write_calls, read_calls;
 	uint64_t oncpu_ns, blocked_ns;
+	uint64_t first_ns, last_ns; /* span of all calls on it */
 };
 
 /* How the counters were measured: which precise probes fed them. */
@@ -101,6 +102,9 @@ struct report {
 	int n_chans;
 	struct proc_row totals;
 
+	/* this machine's limits, measured at start: bytes per second */
+	double memcpy_bps, pipe_bps;
+
 	uint64_t lost_events; /* ring buffer records dropped */
 	uint64_t map_full;    /* entries the kernel side could not create */
 
@@ -126,6 +130,8 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 
 int report_add_proc(struct report *rep, const struct proc_row *row);
 int report_add_chan(struct report *rep, const struct chan_key *k, const struct chan_stats *s);
+/* Add one end's counts into its channel's totals. */
+void channel_account(struct channel *c, const struct chan_end *e);
 int report_add_note(struct report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int report_add_probe(struct report *rep, const char *desc);
 /* Sort, total and derive what needs every row. */
@@ -138,6 +144,8 @@ const char *chan_kind_name(uint8_t kind);
 /* "pipe:[123]", "socket:[5]->[6]", "fifo:[8:1234]" */
 const char *chan_name(const struct channel *c, char *buf, size_t len);
 const struct proc_row *report_find_proc(const struct report *rep, uint32_t pid);
+/* Bytes delivered over the channel's active span, per second (0: unknown). */
+double chan_rate(const struct channel *c);
 
 int report_write_text(const struct report *rep, FILE *out);
 int report_write_json(const struct report *rep, FILE *out);

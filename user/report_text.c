@@ -172,7 +172,7 @@ static void write_ends(const struct report *rep, const struct channel *c, int di
 
 static void write_chans(const struct report *rep, FILE *out)
 {
-	char name[64], b1[32], b2[32], b3[32];
+	char name[64], b1[32], b2[32], b3[32], b4[32], b5[32];
 
 	fprintf(out, "\nCHANNELS (most bytes first)\n");
 	if (!rep->n_chans)
@@ -189,6 +189,15 @@ static void write_chans(const struct report *rep, FILE *out)
 			(unsigned long long)c->write_calls,
 			fmt_bytes(c->bytes_read, b2, sizeof(b2)), (unsigned long long)c->read_calls,
 			fmt_ns(c->blocked_ns, b3, sizeof(b3)));
+		if (c->last_ns > c->first_ns && c->bytes_written >= 4096)
+			fprintf(out, "  %28s %s in %s = %s (single pipe here: %s, memcpy: %s)\n",
+				"",
+				fmt_bytes(c->bytes_read ? c->bytes_read : c->bytes_written, b1,
+					  sizeof(b1)),
+				fmt_ns(c->last_ns - c->first_ns, b2, sizeof(b2)),
+				fmt_rate(chan_rate(c), b3, sizeof(b3)),
+				fmt_rate(rep->pipe_bps, b4, sizeof(b4)),
+				fmt_rate(rep->memcpy_bps, b5, sizeof(b5)));
 	}
 	if (rep->n_chans > 20)
 		fprintf(out, "  ... %d more channels (see --format json)\n", rep->n_chans - 20);

@@ -58,6 +58,15 @@ const char *fmt_bytes(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
+const char *fmt_rate(double bps, char *buf, size_t len)
+{
+	char b[32];
+
+	fmt_bytes((uint64_t)bps, b, sizeof(b));
+	snprintf(buf, len, "%s/s", b);
+	return buf;
+}
+
 char *find_in_path(const char *cmd)
 {
 	const char *path = getenv("PATH");

@@ -16,6 +16,7 @@ bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Human readable duration ("12.3 ms") and size ("4.87 MB", SI units). */
 const char *fmt_ns(uint64_t ns, char *buf, size_t len);
 const char *fmt_bytes(uint64_t bytes, char *buf, size_t len);
+const char *fmt_rate(double bytes_per_s, char *buf, size_t len); /* "43.2 MB/s" */
 
 /* Resolve a command name through $PATH like execvp would; NULL if none.
  * The result is malloc'ed. */

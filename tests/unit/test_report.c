@@ -21,7 +21,11 @@ static int setup(void **state)
 	struct proc_stats parent = {0}, child = {0};
 	struct chan_key wk = {.ino = 8448, .tgid = 100, .dir = DIR_WRITE, .kind = IPC_PIPE};
 	struct chan_key rk = {.ino = 8448, .tgid = 101, .dir = DIR_READ, .kind = IPC_PIPE};
-	struct chan_stats ws = {.calls = 2, .bytes = 4871356}, rs = {.calls = 76, .bytes = 4871356};
+	/* the pickle crosses the pipe in 112 ms: 43.5 MB/s */
+	struct chan_stats ws = {
+	    .calls = 2, .bytes = 4871356, .first_ns = 1000000, .last_ns = 100000000};
+	struct chan_stats rs = {
+	    .calls = 76, .bytes = 4871356, .first_ns = 2000000, .last_ns = 113000000};
 	struct proc_row row;
 
 	(void)state;
@@ -31,6 +35,8 @@ static int setup(void **state)
 	rep.end_ns = 200000000;
 	rep.sample_hz = 4999;
 	rep.exit_status = 0;
+	rep.memcpy_bps = 9e9;
+	rep.pipe_bps = 3.1e9;
 	for (int p = 0; p < PH_COUNT; p++)
 		rep.methods[p] = "tracepoint";
 	rep.methods[PH_SERIALIZE] = rep.methods[PH_DESERIALIZE] = "uprobe";
@@ -135,6 +141,9 @@ static void test_json_schema_and_values(void **state)
 	assert_string_equal(json_object_get_string(get(chan, "name")), "pipe:[8448]");
 	assert_int_equal(get_u64(chan, "bytes_read"), 4871356);
 	assert_int_equal(get_u64(chan, "read_calls"), 76);
+	assert_int_equal(get_u64(chan, "span_ns"), 112000000);
+	assert_int_equal(get_u64(chan, "bytes_per_s"), 43494250);
+	assert_int_equal(get_u64(root, "pipe_bytes_per_s"), 3100000000);
 	assert_int_equal(json_object_get_uint64(json_object_array_get_idx(get(chan, "writers"), 0)),
 			 100);
 	assert_int_equal(json_object_get_uint64(json_object_array_get_idx(get(chan, "readers"), 0)),
@@ -156,6 +165,9 @@ static void test_text_is_readable(void **state)
 	assert_non_null(strstr(text, "pipe:[8448]"));
 	assert_non_null(strstr(text, "100 (py,thon) -> 101 (python3): 4.87 MB in 2 writes, "
 				     "4.87 MB in 76 reads"));
+	assert_non_null(strstr(text,
+			       "4.87 MB in 112.0 ms = 43.49 MB/s (single pipe here: 3.10 GB/s, "
+			       "memcpy: 9.00 GB/s)"));
 	assert_non_null(strstr(text, "note: note 1"));
 	assert_non_null(strstr(text, "lost events: 0"));
 	free(text);
