@@ -21,6 +21,7 @@
 #include "compare.h"
 #include "elfsym.h"
 #include "launch.h"
+#include "live.h"
 #include "procfs.h"
 #include "record.h"
 #include "report.h"
@@ -48,6 +49,7 @@ static struct env {
 	enum probe_mode probe_mode;
 	const char *svg;      /* --svg FILE */
 	const char *timeline; /* --timeline FILE */
+	bool live;	      /* attach --live */
 	const char *files[2]; /* report, compare: recordings */
 	int n_files;
 } env = {
@@ -104,6 +106,7 @@ enum {
 	OPT_PROBE_MODE,
 	OPT_SVG,
 	OPT_TIMELINE,
+	OPT_LIVE,
 };
 
 static const struct argp_option run_opts[] = {
@@ -120,6 +123,7 @@ static const struct argp_option run_opts[] = {
     {"user", OPT_USER, "NAME", 0, "run: run CMD as NAME (default: the sudo caller)", 0},
     {"pid", 'p', "PID[,PID]", 0, "attach: processes to trace", 0},
     {"duration", 'd', "SECONDS", 0, "attach: stop after SECONDS", 0},
+    {"live", OPT_LIVE, NULL, 0, "attach: refresh a top-like view every second", 0},
     {"probe-mode", OPT_PROBE_MODE, "MODE", 0,
      "Precise kernel probes: auto (fentry, else kprobe; default), fentry, kprobe, or "
      "fallback (sampled/tracepoint only)",
@@ -196,6 +200,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_TIMELINE:
 		env.timeline = arg;
+		break;
+	case OPT_LIVE:
+		if (env.mode != MODE_ATTACH)
+			die_usage(state, "%s only applies to 'attach'", "--live");
+		env.live = true;
 		break;
 	case OPT_UPROBE: {
 		const char **tmp = realloc(env.uprobes, (env.n_uprobes + 1) * sizeof(*tmp));
@@ -432,6 +441,8 @@ static int status_code(int st)
 }
 
 /* Wait for the launched command, handling kernel events meanwhile. */
+static struct live lv;
+
 static int wait_command(struct tracer *t, pid_t pid, int *status)
 {
 	uint64_t grace_end = 0;
@@ -440,6 +451,7 @@ static int wait_command(struct tracer *t, pid_t pid, int *status)
 		pid_t r;
 		int rc = tracer_poll(t, 100);
 
+		live_tick(&lv, t);
 		if (rc < 0) {
 			fprintf(stderr, "ipcprof: polling events: %s\n", strerror(-rc));
 			return -1;
@@ -533,6 +545,7 @@ static int cmd_attach(struct tracer *t, struct report *rep, char *err, size_t er
 			snprintf(err, errlen, "polling events: %s", strerror(-rc));
 			return 1;
 		}
+		live_tick(&lv, t);
 		for (size_t i = 0; i < env.pids.n && !alive; i++)
 			/* /proc too: a target may have died before we hooked in */
 			alive = !tracer_exited(t, env.pids.pids[i]) &&
@@ -697,8 +710,14 @@ int main(int argc, char **argv)
 	rep.memcpy_bps = measure_memcpy_bps();
 	rep.pipe_bps = measure_pipe_bps();
 	err[0] = '\0';
+	lv.view = env.live;
+	lv.progress = !env.live && isatty(STDERR_FILENO);
+	lv.start_ns = now_ns();
+	lv.next_ns = lv.start_ns + 1000000000ull;
+	lv.target = target;
 	rc = env.mode == MODE_ATTACH ? cmd_attach(t, &rep, err, sizeof(err))
 				     : cmd_run(t, &rep, err, sizeof(err));
+	live_done(&lv);
 	if (err[0]) {
 		fprintf(stderr, "ipcprof: %s\n", err);
 		goto cleanup;

@@ -12,6 +12,7 @@ Experiments (fork start method, one transfer each unless --repeats):
   argument  the list is the Process target's argument (fork: no pickling)
   queue     multiprocessing.Queue (an os.pipe underneath, feeder thread)
   pipe      multiprocessing.Pipe() (duplex: a unix socketpair)
+  pool      a 100 MB bytes object to a Pool worker and back (apply_async)
   pickle    explicit pickle.dumps + Connection.send_bytes, recv_bytes +
             pickle.loads; times its own pickling with perf_counter_ns
 
@@ -53,6 +54,10 @@ def receive_pipe(conn):
     conn.recv()
 
 
+def identity(x):
+    return x
+
+
 def receive_pickled(conn, report):
     payload = conn.recv_bytes()
     t0 = time.perf_counter_ns()
@@ -83,6 +88,13 @@ def run_once(kind, payload):
         p = mp.Process(target=receive_pipe, args=(child,))
         p.start()
         parent.send(payload)
+    elif kind == "pool":
+        blob = b"0" * 100_000_000
+        with mp.Pool(1) as pool:
+            t0 = time.perf_counter_ns()
+            back = pool.apply_async(identity, (blob,)).get()
+            extra = {"roundtrip_ns": time.perf_counter_ns() - t0, "payload_bytes": len(back)}
+        return extra
     elif kind == "pickle":
         parent, child = mp.Pipe()
         rep_r, rep_w = mp.Pipe(duplex=False)
@@ -103,7 +115,7 @@ def run_once(kind, payload):
     return extra
 
 
-EXPERIMENTS = ("inherit", "inherit-iterate", "argument", "queue", "pipe", "pickle")
+EXPERIMENTS = ("inherit", "inherit-iterate", "argument", "queue", "pipe", "pool", "pickle")
 
 
 def main():

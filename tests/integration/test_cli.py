@@ -168,3 +168,33 @@ class Privileges(BPFTestCase):
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 2)
         self.assertEqual(r.stderr.strip(), "ipcprof: --user no-such-user-x: no such user")
+
+
+class Terminal(BPFTestCase):
+    """Progress line and live view appear only on a terminal (a pty here)."""
+
+    def in_pty(self, cmd):
+        r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True,
+                           text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r.stdout
+
+    def test_progress_line_on_a_terminal_only(self):
+        out = self.in_pty(f"{IPCPROF} run -o /dev/null -- sleep 2.4")
+        # (text mode turns the carriage return into a newline)
+        self.assertRegex(out, r"\n\x1b\[Kipcprof: [12]\.\d+ s, 1 processes, 0 B moved")
+        plain = subprocess.run([IPCPROF, "run", "-o", "/dev/null", "--", "sleep", "1.5"],
+                               capture_output=True, text=True, timeout=120)
+        self.assertNotIn("moved through", plain.stderr)
+
+    def test_live_view_refreshes_every_second(self):
+        target = subprocess.Popen(["sleep", "30"])
+        try:
+            out = self.in_pty(f"{IPCPROF} attach -p {target.pid} -d 3.5 --live -o /dev/null")
+        finally:
+            target.kill()
+            target.wait()
+        frames = out.count("\x1b[H\x1b[2Jipcprof live: attach -p")
+        self.assertGreaterEqual(frames, 2)
+        self.assertLessEqual(frames, 4)
+        self.assertIn(f"{target.pid} sleep", out)
