@@ -91,6 +91,8 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroo
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
+mkdir -p /host/dev/pts
+mount -t devpts devpts /host/dev/pts # tests run programs on a pseudo-terminal
 # writable scratch space; the host's /tmp stays visible (the project may
 # live there), read-only like the rest
 mount -t tmpfs run /host/run
