@@ -243,14 +243,16 @@ int BPF_PROG(handle_exec, struct task_struct *p)
 	e->tgid = tgid;
 	e->ts_ns = bpf_ktime_get_ns();
 	__builtin_memcpy(e->comm, ps->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
 	/*
 	 * Hold the new image before its first instruction until userspace has
 	 * attached the uprobes it needs (it sends SIGCONT); otherwise the
-	 * serializer could run before its probes exist.
+	 * serializer could run before its probes exist. The stop is queued
+	 * before the event is visible, so the SIGCONT answering the event can
+	 * never come first. No event (ring buffer full), no stop.
 	 */
 	if (stop_on_exec)
 		bpf_send_signal(SIGSTOP);
+	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
 

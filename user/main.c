@@ -502,6 +502,7 @@ static int cmd_run(struct tracer *t, struct report *rep, char *err, size_t errle
 static int cmd_attach(struct tracer *t, struct report *rep, char *err, size_t errlen)
 {
 	struct pid_list all = {0};
+	size_t n_traced = 0;
 	uint64_t end;
 	int rc = 0;
 
@@ -526,15 +527,21 @@ static int cmd_attach(struct tracer *t, struct report *rep, char *err, size_t er
 			proc_parse_stat_ppid(line, &ppid);
 		fclose(f);
 		rc = tracer_add_process(t, all.pids[i], ppid, rep->start_ns);
-		if (!rc)
+		if (rc == -ESRCH) { /* exited while we looked: nothing to trace */
+			rc = 0;
+			continue;
+		}
+		if (!rc) {
 			tracer_plan_process(t, all.pids[i]);
+			n_traced++;
+		}
 	}
 	if (rc) {
 		pid_list_free(&all);
 		snprintf(err, errlen, "registering processes: %s", strerror(-rc));
 		return 1;
 	}
-	fprintf(stderr, "ipcprof: tracing %zu processes; Ctrl-C to stop\n", all.n);
+	fprintf(stderr, "ipcprof: tracing %zu processes; Ctrl-C to stop\n", n_traced);
 	pid_list_free(&all);
 	end = env.duration_s > 0 ? now_ns() + (uint64_t)(env.duration_s * 1e9) : 0;
 	while (!exiting) {

@@ -30,6 +30,7 @@ struct tracer {
 	struct tracer_opts opts;
 	int n_attached; /* probes of opts.plan already attached */
 	struct probe_plan probes;
+	bool closing;		    /* only continue stopped execs, plan nothing */
 	struct slice_event *slices; /* --timeline */
 	size_t n_slices, cap_slices;
 	bool verbose;
@@ -142,8 +143,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 			size_t cap = t->cap_slices ? t->cap_slices * 2 : 4096;
 			struct slice_event *p = realloc(t->slices, cap * sizeof(*p));
 
-			if (!p)
-				return -ENOMEM;
+			if (!p) /* keep draining: exec events may follow */
+				return 0;
 			t->slices = p;
 			t->cap_slices = cap;
 		}
@@ -151,7 +152,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	if (e->type == EV_EXEC) {
-		tracer_plan_process(t, (pid_t)e->tgid);
+		if (!t->closing)
+			tracer_plan_process(t, (pid_t)e->tgid);
 		/* the kernel side stopped it at exec until its probes exist */
 		kill((pid_t)e->tgid, SIGCONT);
 	}
@@ -248,6 +250,12 @@ int tracer_add_process(struct tracer *t, pid_t pid, pid_t ppid, uint64_t start_n
 	if (rc)
 		return -errno;
 	rc = proc_tasks("/proc", pid, &tids);
+	if (rc == -ENOENT) {
+		/* gone between finding it and registering it: forget it */
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.traced), &key);
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.procs), &key);
+		return -ESRCH;
+	}
 	for (size_t i = 0; !rc && i < tids.n; i++) {
 		struct thread_state ts = {.start_ns = now, .tgid = (__u32)pid};
 		__u32 tid = (__u32)tids.pids[i];
@@ -388,6 +396,15 @@ void tracer_close(struct tracer *t)
 {
 	if (!t)
 		return;
+	/* Stop holding execs, then release every process still held: no
+	 * traced process is ever left stopped behind us. */
+	if (t->skel && t->skel->links.handle_exec) {
+		bpf_link__destroy(t->skel->links.handle_exec);
+		t->skel->links.handle_exec = NULL;
+	}
+	t->closing = true;
+	if (t->rb)
+		ring_buffer__consume(t->rb);
 	probe_plan_free(&t->probes);
 	free(t->slices);
 	ring_buffer__free(t->rb);

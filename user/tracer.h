@@ -27,7 +27,8 @@ struct tracer;
  * seen. On failure writes a one-line reason to err. */
 int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, size_t errlen);
 
-/* Start tracing a live process (and its current threads) from start_ns on. */
+/* Start tracing a live process (and its current threads) from start_ns on.
+ * -ESRCH: it exited meanwhile and is not traced. */
 int tracer_add_process(struct tracer *t, pid_t pid, pid_t ppid, uint64_t start_ns);
 
 /* Plan and attach serializer uprobes for what `pid` runs now. */

@@ -198,3 +198,25 @@ class Terminal(BPFTestCase):
         self.assertGreaterEqual(frames, 2)
         self.assertLessEqual(frames, 4)
         self.assertIn(f"{target.pid} sleep", out)
+
+
+class Churn(BPFTestCase):
+    def test_attach_while_children_come_and_go(self):
+        # short-lived children appear and vanish while ipcprof registers them
+        target = subprocess.Popen(["sh", "-c", "while :; do /bin/true; done"])
+        try:
+            for _ in range(3):
+                r = ipcprof("attach", "-p", str(target.pid), "-d", "0.5", "--format", "json",
+                            timeout=120)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                rep = json.loads(r.stdout)
+                self.assertIn(target.pid, [p["pid"] for p in rep["processes"]])
+                self.assertGreater(len(rep["processes"]), 1)  # followed new children
+                # no child was left held at exec (stopped) after ipcprof left
+                time.sleep(0.2)
+                stopped = subprocess.run(["ps", "-o", "stat=", "--ppid", str(target.pid)],
+                                         capture_output=True, text=True).stdout.split()
+                self.assertNotIn("T", [s[0] for s in stopped])
+        finally:
+            target.kill()
+            target.wait()
