@@ -13,7 +13,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VMDIR=${VMDIR:-$ROOT/.output/vm}
 MEM=${VM_MEM:-2048}
-TIMEOUT=${VM_TIMEOUT:-1500}
+TIMEOUT=${VM_TIMEOUT:-1200}
 CMD=${*:-python3 tests/integration/run.py --vm}
 mkdir -p "$VMDIR"
 
@@ -108,13 +108,43 @@ chmod +x "$ird/init"
 (cd "$ird" && find . | /bin/busybox cpio -o -H newc 2>/dev/null | gzip -1) >"$VMDIR/initramfs.gz"
 
 # --- boot ----------------------------------------------------------------
+# Under TCG the 6.1 guest has, rarely, hit a soft lockup that never clears
+# (seen once in ~10 runs, not reproducible). A guest that reports one, or
+# stays silent past the timeout, is booted once more; the log of every
+# attempt is kept.
 log="$VMDIR/console.log"
-echo "vmtest: booting $(cat "$VMDIR/kernel-version") under qemu TCG" >&2
-timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$MEM" -nographic -no-reboot \
-	-kernel "$VMDIR/vmlinuz" -initrd "$VMDIR/initramfs.gz" \
-	-append "console=ttyS0 panic=-1 quiet loglevel=3" \
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	</dev/null 2>&1 | tee "$log"
+boot() {
+	qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$MEM" -nographic -no-reboot \
+		-kernel "$VMDIR/vmlinuz" -initrd "$VMDIR/initramfs.gz" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=3" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		</dev/null >"$log" 2>&1 &
+	qpid=$!
+	tail -n +1 -f "$log" --pid="$qpid" &
+	tpid=$!
+	deadline=$(($(date +%s) + TIMEOUT))
+	while kill -0 "$qpid" 2>/dev/null; do
+		if grep -q "soft lockup" "$log" || [ "$(date +%s)" -ge "$deadline" ]; then
+			kill "$qpid" 2>/dev/null
+			wait "$qpid" 2>/dev/null
+			kill "$tpid" 2>/dev/null
+			return 1
+		fi
+		sleep 2
+	done
+	wait "$qpid" 2>/dev/null
+	sleep 0.5
+	kill "$tpid" 2>/dev/null
+	return 0
+}
+for attempt in 1 2; do
+	echo "vmtest: booting $(cat "$VMDIR/kernel-version") under qemu TCG (attempt $attempt)" >&2
+	if boot; then
+		break
+	fi
+	cp "$log" "$VMDIR/console-attempt$attempt.log"
+	echo "vmtest: guest hung (soft lockup or ${TIMEOUT}s timeout), see console-attempt$attempt.log" >&2
+done
 status=$(sed -n 's/^vmtest-guest: exit status \([0-9]*\).*/\1/p' "$log" | tail -n 1)
 if [ -z "$status" ]; then
 	echo "vmtest: the guest did not finish (see $log)" >&2
