@@ -6,8 +6,9 @@ import sys
 
 ROWS = [("wall", "duration_ns"), ("serialize", "serialize_ns"),
         ("deserialize", "deserialize_ns"), ("syscall", "syscall_ns"),
-        ("blocked", "blocked_ns"), ("copy", "copy_ns"), ("fork", "fork_ns"),
-        ("mmap", "mmap_ns"), ("other", "other_ns")]
+        ("blocked", "blocked_ns"), ("copy", "copy_ns"), ("fault", "fault_ns"),
+        ("fork", "fork_ns"), ("mmap", "mmap_ns"), ("wait", "wait_ns"),
+        ("compute", "compute_ns"), ("other", "other_ns")]
 
 
 def ms(ns):
