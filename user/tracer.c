@@ -293,26 +293,53 @@ bool tracer_exited(struct tracer *t, pid_t pid)
 	return ps.exit_ns != 0;
 }
 
-/* What only the end of tracing settles for threads still alive. */
-static struct live_threads live_threads(struct tracer *t, __u32 tgid, uint64_t end)
+struct live_proc {
+	__u32 tgid;
+	struct live_threads live;
+};
+
+/*
+ * What only the end of tracing settles for threads still alive, summed per
+ * process in one pass over the threads map (collect runs every second
+ * under --live or the progress line). Returns the count, or -ENOMEM.
+ */
+static int live_threads(struct tracer *t, uint64_t end, struct live_proc **out)
 {
-	int fd = bpf_map__fd(t->skel->maps.threads);
-	struct live_threads live = {0};
+	int fd = bpf_map__fd(t->skel->maps.threads), n = 0;
+	struct live_proc *v = NULL;
 	struct thread_state ts;
 	__u32 key, next, *prev = NULL;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct live_proc *p = NULL;
+
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &ts) || ts.tgid != tgid)
+		if (bpf_map_lookup_elem(fd, &key, &ts))
 			continue;
+		for (int i = n - 1; i >= 0 && !p; i--)
+			if (v[i].tgid == ts.tgid)
+				p = &v[i];
+		if (!p) {
+			struct live_proc *tmp = realloc(v, (n + 1) * sizeof(*v));
+
+			if (!tmp) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = tmp;
+			p = &v[n++];
+			memset(p, 0, sizeof(*p));
+			p->tgid = ts.tgid;
+		}
 		if (end > ts.start_ns)
-			live.thread_ns += end - ts.start_ns;
+			p->live.thread_ns += end - ts.start_ns;
 		/* asleep outside any syscall we time: waiting until now */
 		if (ts.off_start && !ts.sys_class && !ts.ser_depth && end > ts.off_start)
-			live.wait_ns += end - ts.off_start;
+			p->live.wait_ns += end - ts.off_start;
 	}
-	return live;
+	*out = v;
+	return n;
 }
 
 int tracer_collect(struct tracer *t, struct report *rep)
@@ -320,16 +347,20 @@ int tracer_collect(struct tracer *t, struct report *rep)
 	int pfd = bpf_map__fd(t->skel->maps.procs), cfd = bpf_map__fd(t->skel->maps.chans);
 	struct chan_key ck, cnext, *cprev = NULL;
 	__u32 key, next, *prev = NULL;
+	struct live_proc *lp = NULL;
 	struct chan_stats cs;
 	struct proc_stats ps;
 	uint64_t last_exit = 0;
 	bool all_exited = true;
-	int rc;
+	int rc, n_live;
 
 	rep->measure = tracer_measure(t);
 	/* events still queued, so every exec has been seen */
 	ring_buffer__consume(t->rb);
 	rep->end_ns = now_ns();
+	n_live = live_threads(t, rep->end_ns, &lp);
+	if (n_live < 0)
+		return n_live;
 	while (!bpf_map_get_next_key(pfd, prev, &next)) {
 		struct live_threads live = {0};
 		struct proc_row row;
@@ -338,16 +369,20 @@ int tracer_collect(struct tracer *t, struct report *rep)
 		prev = &key;
 		if (bpf_map_lookup_elem(pfd, &key, &ps))
 			continue;
-		if (!ps.exit_ns)
-			live = live_threads(t, key, rep->end_ns);
+		for (int i = 0; i < n_live && !ps.exit_ns; i++)
+			if (lp[i].tgid == key)
+				live = lp[i].live;
 		proc_row_from_stats(&row, key, &ps, &live, rep->end_ns, &rep->measure);
 		rc = report_add_proc(rep, &row);
-		if (rc)
+		if (rc) {
+			free(lp);
 			return rc;
+		}
 		all_exited = all_exited && ps.exit_ns;
 		if (ps.exit_ns > last_exit)
 			last_exit = ps.exit_ns;
 	}
+	free(lp);
 	/* The trace ended when its last process did, not when we noticed. */
 	if (all_exited && last_exit > rep->start_ns)
 		rep->end_ns = last_exit;
