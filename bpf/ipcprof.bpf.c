@@ -6,8 +6,14 @@
  * (procs) and per channel (chans); the ring buffer carries only exec
  * notifications, which userspace needs at once to plan uprobes.
  *
- * Works with tracepoints, tp_btf, uprobes and perf events only: the kernels
- * we target may have neither kprobes nor BPF trampolines.
+ * The core works with tp_btf, uprobes and perf events only: the kernels we
+ * target may have neither kprobes nor BPF trampolines. Where they exist, the
+ * precise probes at the end of this file time copies, faults, fork and mmap
+ * exactly (userspace picks fentry, kprobe or nothing per function).
+ *
+ * Syscalls go through one tp_btf/sys_enter + sys_exit pair and a table of
+ * syscall numbers: fewer links to attach and detach, and a cheaper exit for
+ * the syscalls and tasks we do not trace than per-syscall tracepoints.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -33,6 +39,7 @@ const volatile __u64 post_fork_ns = 100000000;
 const volatile bool timeline = false; /* stream slices for --timeline */
 const volatile __u32 n_code_ranges = 0;
 const volatile struct code_range code_ranges[IPCPROF_MAX_COPY_RANGES] = {};
+const volatile __u8 sys_kinds[IPCPROF_MAX_SYSCALLS] = {}; /* enum sys_kind */
 
 /* Health counters read by userspace at the end. */
 __u64 lost_events = 0; /* ring buffer full */
@@ -193,13 +200,22 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 tgid = child->tgid;
 	__u64 now = bpf_ktime_get_ns();
 	struct thread_state ts = {.start_ns = now, .tgid = tgid};
+	__u32 parent_tid = parent->pid;
+	struct thread_state *pt;
 	struct proc_stats *ps;
 	__u32 zero = 0;
 	__u8 one = 1;
 
 	if (!bpf_map_lookup_elem(&traced, &parent_tgid))
 		return 0;
-	if (tgid != parent_tgid) {
+	if (tgid == parent_tgid) {
+		/* a new thread: same process, same post-fork window */
+		pt = bpf_map_lookup_elem(&threads, &parent_tid);
+		if (pt) {
+			ts.proc_flags = pt->proc_flags;
+			ts.proc_start_ns = pt->proc_start_ns;
+		}
+	} else {
 		/* A new process: follow it unless told not to. */
 		if (!follow_children)
 			return 0;
@@ -217,6 +233,8 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 			return 0;
 		}
 		ts.first_run_ns = now;
+		ts.proc_flags = PROC_FORKED;
+		ts.proc_start_ns = now;
 	}
 	if (bpf_map_update_elem(&threads, &tid, &ts, BPF_ANY))
 		__sync_fetch_and_add(&map_full, 1);
@@ -270,6 +288,12 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	ps = bpf_map_lookup_elem(&procs, &tgid);
 	if (ps) {
 		__sync_fetch_and_add(&ps->thread_ns, now - t->start_ns);
+		for (int a = 0; a < ACT_COUNT; a++)
+			for (int f = 0; f < FT_COUNT; f++)
+				if (t->faults[a][f])
+					__sync_fetch_and_add(&ps->faults[a][f], t->faults[a][f]);
+		if (t->faults_kernel)
+			__sync_fetch_and_add(&ps->faults_kernel, t->faults_kernel);
 		/* signal->live drops to zero when the last thread exits. */
 		if (BPF_CORE_READ(p, signal, live.counter) == 0) {
 			ps->exit_ns = now;
@@ -359,15 +383,16 @@ static __always_inline struct thread_state *begin_syscall(struct thread_state *t
 	return t;
 }
 
-static __always_inline int ipc_enter(int fd, __u8 dir)
+/* Returns the thread's state when fd is an IPC endpoint of a traced thread. */
+static __always_inline struct thread_state *ipc_enter(int fd, __u8 dir)
 {
 	struct thread_state *t = current_thread();
 
 	if (!t)
-		return 0;
+		return NULL;
 	if (fd_classify(fd, &t->ep) == IPC_NONE) {
 		t->sys_class = SYS_NONE;
-		return 0;
+		return NULL;
 	}
 	begin_syscall(t, SYS_IPC);
 	t->dir = dir;
@@ -381,7 +406,7 @@ static __always_inline int ipc_enter(int fd, __u8 dir)
 				t->ep.peer_ino = *sender;
 		}
 	}
-	return 0;
+	return t;
 }
 
 static __always_inline void account_channel(struct thread_state *t, __u32 tgid, long ret, __u64 dur,
@@ -565,92 +590,40 @@ out:
 	return 0;
 }
 
-#define IPC_ENTER(name, fdarg, dir)                                                                \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                                \
-	int enter_##name(struct trace_event_raw_sys_enter *ctx)                                    \
-	{                                                                                          \
-		return ipc_enter((int)ctx->args[fdarg], dir);                                      \
-	}
-
-#define SYS_EXIT(name)                                                                             \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
-	int exit_##name(struct trace_event_raw_sys_exit *ctx)                                      \
-	{                                                                                          \
-		return sys_exit(ctx->ret);                                                         \
-	}
-
-IPC_ENTER(read, 0, DIR_READ)
-IPC_ENTER(readv, 0, DIR_READ)
-IPC_ENTER(recvmsg, 0, DIR_READ)
-IPC_ENTER(recvfrom, 0, DIR_READ)
-IPC_ENTER(write, 0, DIR_WRITE)
-IPC_ENTER(writev, 0, DIR_WRITE)
-IPC_ENTER(sendmsg, 0, DIR_WRITE)
-IPC_ENTER(sendto, 0, DIR_WRITE)
-SYS_EXIT(read)
-SYS_EXIT(readv)
-SYS_EXIT(recvmsg)
-SYS_EXIT(recvfrom)
-SYS_EXIT(write)
-SYS_EXIT(writev)
-SYS_EXIT(sendmsg)
-SYS_EXIT(sendto)
-SYS_EXIT(recvmmsg)
-SYS_EXIT(sendmmsg)
-SYS_EXIT(splice)
-SYS_EXIT(vmsplice)
-SYS_EXIT(clone)
-SYS_EXIT(clone3)
-SYS_EXIT(fork)
-SYS_EXIT(vfork)
-SYS_EXIT(mmap)
-SYS_EXIT(munmap)
-SYS_EXIT(mremap)
-
-static __always_inline int mmsg_enter(struct trace_event_raw_sys_enter *ctx, __u8 dir)
+/* sendmmsg/recvmmsg: remember the vector, the bytes are summed at exit. */
+static __always_inline int mmsg_enter(struct pt_regs *regs, __u8 dir)
 {
-	struct thread_state *t;
+	struct thread_state *t = ipc_enter((int)PT_REGS_PARM1_CORE_SYSCALL(regs), dir);
 
-	ipc_enter((int)ctx->args[0], dir);
-	t = current_thread();
-	if (t && t->sys_class == SYS_IPC) {
+	if (t) {
 		t->mmsg = 1;
-		t->arg0 = ctx->args[1];
+		t->arg0 = PT_REGS_PARM2_CORE_SYSCALL(regs);
 	}
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_recvmmsg")
-int enter_recvmmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return mmsg_enter(ctx, DIR_READ);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return mmsg_enter(ctx, DIR_WRITE);
-}
-
 /* splice(fd_in, off_in, fd_out, off_out, len, flags): the IPC end decides. */
-SEC("tracepoint/syscalls/sys_enter_splice")
-int enter_splice(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int splice_enter(struct pt_regs *regs)
 {
+	int fd_out = (int)PT_REGS_PARM3_CORE_SYSCALL(regs);
 	struct ipc_endpoint ep;
 
-	if (fd_classify((int)ctx->args[2], &ep) != IPC_NONE)
-		return ipc_enter((int)ctx->args[2], DIR_WRITE);
-	return ipc_enter((int)ctx->args[0], DIR_READ);
+	if (fd_classify(fd_out, &ep) != IPC_NONE)
+		ipc_enter(fd_out, DIR_WRITE);
+	else
+		ipc_enter((int)PT_REGS_PARM1_CORE_SYSCALL(regs), DIR_READ);
+	return 0;
 }
 
 /* vmsplice moves user pages into a pipe it can write, or out of one. */
-SEC("tracepoint/syscalls/sys_enter_vmsplice")
-int enter_vmsplice(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int vmsplice_enter(struct pt_regs *regs)
 {
+	int fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
 	struct ipc_endpoint ep;
 
-	fd_classify((int)ctx->args[0], &ep);
-	return ipc_enter((int)ctx->args[0], ep.writable ? DIR_WRITE : DIR_READ);
+	fd_classify(fd, &ep);
+	ipc_enter(fd, ep.writable ? DIR_WRITE : DIR_READ);
+	return 0;
 }
 
 static __always_inline int fork_syscall_enter(__u64 flags)
@@ -662,45 +635,25 @@ static __always_inline int fork_syscall_enter(__u64 flags)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_clone")
-int enter_clone(struct trace_event_raw_sys_enter *ctx)
-{
-	return fork_syscall_enter(ctx->args[0]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_clone3")
-int enter_clone3(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int clone3_enter(struct pt_regs *regs)
 {
 	__u64 flags = 0;
 
 	/* struct clone_args starts with its __u64 flags */
-	bpf_probe_read_user(&flags, sizeof(flags), (void *)ctx->args[0]);
+	bpf_probe_read_user(&flags, sizeof(flags), (void *)PT_REGS_PARM1_CORE_SYSCALL(regs));
 	return fork_syscall_enter(flags);
 }
 
-SEC("tracepoint/syscalls/sys_enter_fork")
-int enter_fork(struct trace_event_raw_sys_enter *ctx)
-{
-	return fork_syscall_enter(0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_vfork")
-int enter_vfork(struct trace_event_raw_sys_enter *ctx)
-{
-	return fork_syscall_enter(0);
-}
-
 /* mmap(addr, len, prot, flags, fd, off): only shared mappings are IPC. */
-SEC("tracepoint/syscalls/sys_enter_mmap")
-int enter_mmap(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int mmap_syscall_enter(struct pt_regs *regs)
 {
 	struct thread_state *t;
 
-	if (!(ctx->args[3] & MAP_SHARED))
+	if (!(PT_REGS_PARM4_CORE_SYSCALL(regs) & MAP_SHARED))
 		return 0;
 	t = begin_syscall(current_thread(), SYS_MMAP);
 	if (t)
-		t->arg1 = ctx->args[1];
+		t->arg1 = PT_REGS_PARM2_CORE_SYSCALL(regs);
 	return 0;
 }
 
@@ -720,17 +673,59 @@ static __always_inline int unmap_enter(__u8 cls, __u64 addr, __u64 new_len)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_munmap")
-int enter_munmap(struct trace_event_raw_sys_enter *ctx)
+/*
+ * Every syscall of every task passes here, so the common case (a syscall
+ * we do not time, or an untraced task) must leave after a table load and
+ * at most one hash lookup.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 {
-	return unmap_enter(SYS_MUNMAP, ctx->args[0], 0);
+	if ((unsigned long)id >= IPCPROF_MAX_SYSCALLS)
+		return 0;
+	switch (sys_kinds[id]) {
+	case SK_READ:
+		ipc_enter((int)PT_REGS_PARM1_CORE_SYSCALL(regs), DIR_READ);
+		return 0;
+	case SK_WRITE:
+		ipc_enter((int)PT_REGS_PARM1_CORE_SYSCALL(regs), DIR_WRITE);
+		return 0;
+	case SK_RECVMMSG:
+		return mmsg_enter(regs, DIR_READ);
+	case SK_SENDMMSG:
+		return mmsg_enter(regs, DIR_WRITE);
+	case SK_SPLICE:
+		return splice_enter(regs);
+	case SK_VMSPLICE:
+		return vmsplice_enter(regs);
+	case SK_CLONE:
+		return fork_syscall_enter(PT_REGS_PARM1_CORE_SYSCALL(regs));
+	case SK_CLONE3:
+		return clone3_enter(regs);
+	case SK_FORK:
+		return fork_syscall_enter(0);
+	case SK_MMAP:
+		return mmap_syscall_enter(regs);
+	case SK_MUNMAP:
+		return unmap_enter(SYS_MUNMAP, PT_REGS_PARM1_CORE_SYSCALL(regs), 0);
+	case SK_MREMAP: /* mremap(old_addr, old_len, new_len, flags, new_addr) */
+		return unmap_enter(SYS_MREMAP, PT_REGS_PARM1_CORE_SYSCALL(regs),
+				   PT_REGS_PARM3_CORE_SYSCALL(regs));
+	}
+	return 0;
 }
 
-/* mremap(old_addr, old_len, new_len, flags, new_addr) */
-SEC("tracepoint/syscalls/sys_enter_mremap")
-int enter_mremap(struct trace_event_raw_sys_enter *ctx)
+SEC("tp_btf/sys_exit")
+int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 {
-	return unmap_enter(SYS_MREMAP, ctx->args[0], ctx->args[2]);
+#if defined(__TARGET_ARCH_x86)
+	/* the number is at hand on x86: skip the lookup for other syscalls */
+	unsigned long id = BPF_CORE_READ(regs, orig_ax);
+
+	if (id >= IPCPROF_MAX_SYSCALLS || !sys_kinds[id])
+		return 0;
+#endif
+	return sys_exit(ret);
 }
 
 /* ---- serializers (uprobes) ----------------------------------------- */
@@ -803,13 +798,13 @@ int BPF_KRETPROBE(deserialize_exit)
 
 /* ---- page faults and sampling ------------------------------------ */
 
-static __always_inline __u32 activity(struct thread_state *t, struct proc_stats *ps, __u64 now)
+static __always_inline __u32 activity(struct thread_state *t)
 {
 	if (t->sys_class == SYS_IPC)
 		return ACT_IPC;
 	if (t->ser_depth)
 		return t->ser_kind == SER_SERIALIZE ? ACT_SERIALIZE : ACT_DESERIALIZE;
-	if ((ps->flags & PROC_FORKED) && now - ps->start_ns < post_fork_ns)
+	if ((t->proc_flags & PROC_FORKED) && bpf_ktime_get_ns() - t->proc_start_ns < post_fork_ns)
 		return ACT_POST_FORK;
 	return ACT_OTHER;
 }
@@ -824,15 +819,15 @@ static __always_inline bool current_traced(struct thread_state **t, struct proc_
 	return *ps != NULL;
 }
 
+/* Every page fault of every task passes here: one lookup, no atomics. */
 static __always_inline int count_fault(unsigned long error_code, bool kernel)
 {
-	struct thread_state *t;
-	struct proc_stats *ps;
+	struct thread_state *t = current_thread();
 	__u32 act, type;
 
-	if (!current_traced(&t, &ps))
+	if (!t)
 		return 0;
-	act = activity(t, ps, bpf_ktime_get_ns());
+	act = activity(t);
 	/* bit 0: the page was present (protection fault); bit 1: a write */
 	if (!(error_code & 1))
 		type = FT_NOT_PRESENT;
@@ -841,9 +836,9 @@ static __always_inline int count_fault(unsigned long error_code, bool kernel)
 	else
 		type = FT_OTHER;
 	if (act < ACT_COUNT && type < FT_COUNT)
-		__sync_fetch_and_add(&ps->faults[act][type], 1);
+		t->faults[act][type]++;
 	if (kernel)
-		__sync_fetch_and_add(&ps->faults_kernel, 1);
+		t->faults_kernel++;
 	return 0;
 }
 
@@ -859,13 +854,28 @@ int BPF_PROG(fault_kernel, unsigned long address, struct pt_regs *regs, unsigned
 	return count_fault(error_code, true);
 }
 
+/*
+ * Binary search of the ranges (sorted by start, disjoint): 5 steps per frame
+ * instead of a scan of all 32, which also cut the verifier's work on this
+ * program (and ipcprof's start-up) by tens of milliseconds.
+ */
 static __always_inline __u32 classify_ip(__u64 ip)
 {
-	for (__u32 i = 0; i < IPCPROF_MAX_COPY_RANGES; i++) {
-		if (i >= n_code_ranges)
-			break;
-		if (ip >= code_ranges[i].start && ip < code_ranges[i].end)
-			return code_ranges[i].cls;
+	__u32 lo = 0, hi = n_code_ranges;
+
+	if (hi > IPCPROF_MAX_COPY_RANGES)
+		hi = IPCPROF_MAX_COPY_RANGES;
+	for (int step = 0; step < 6 && lo < hi; step++) {
+		__u32 mid = (lo + hi) / 2;
+
+		if (mid >= IPCPROF_MAX_COPY_RANGES)
+			return 0;
+		if (ip < code_ranges[mid].start)
+			hi = mid;
+		else if (ip >= code_ranges[mid].end)
+			lo = mid + 1;
+		else
+			return code_ranges[mid].cls;
 	}
 	return 0;
 }
@@ -876,18 +886,53 @@ static __always_inline __u32 classify_ip(__u64 ip)
  * a page fault (counted against what the thread was doing). Userspace turns
  * these shares into shares of exactly measured times.
  */
+struct kstack {
+	__u64 ip[STACK_DEPTH];
+};
+
+/* One sample's kernel stack (too big for the BPF stack next to the rest). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kstack);
+} kstack_scratch SEC(".maps");
+
+struct classify_ctx {
+	__u32 n; /* frames in kstack_scratch */
+	__u32 cls;
+};
+
+/* bpf_loop body: the verifier checks it once, not once per frame. */
+static long classify_frame(__u32 i, void *arg)
+{
+	struct classify_ctx *c = arg;
+	__u32 zero = 0;
+	struct kstack *st;
+
+	st = bpf_map_lookup_elem(&kstack_scratch, &zero);
+	if (!st || i >= c->n)
+		return 1;
+	barrier_var(i); /* bound the register that indexes, not a copy */
+	if (i >= STACK_DEPTH)
+		return 1;
+	c->cls = classify_ip(st->ip[i]);
+	return c->cls ? 1 : 0;
+}
+
 SEC("perf_event")
 int sample_cpu(struct bpf_perf_event_data *ctx)
 {
-	__u64 stack[STACK_DEPTH];
+	struct classify_ctx c = {};
 	struct thread_state *t;
 	struct proc_stats *ps;
-	__u32 act;
+	struct kstack *st;
+	__u32 act, zero = 0;
 	long n;
 
 	if (!current_traced(&t, &ps))
 		return 0;
-	act = activity(t, ps, bpf_ktime_get_ns());
+	act = activity(t);
 	__sync_fetch_and_add(&ps->samples_total, 1);
 	if (act == ACT_IPC) {
 		__sync_fetch_and_add(&ps->samples_ipc, 1);
@@ -899,29 +944,22 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 			__sync_fetch_and_add(&ps->user_samples[act], 1);
 		return 0;
 	}
-	n = bpf_get_stack(ctx, stack, sizeof(stack), 0);
+	st = bpf_map_lookup_elem(&kstack_scratch, &zero);
+	if (!st)
+		return 0;
+	n = bpf_get_stack(ctx, st->ip, sizeof(st->ip), 0);
 	if (n <= 0)
 		return 0;
-	n /= sizeof(__u64);
-	for (int i = 0; i < STACK_DEPTH; i++) {
-		__u32 cls;
-
-		if (i >= n)
-			break;
-		cls = classify_ip(stack[i]);
-		if (cls == CODE_FAULT) {
-			/* a fault taken while copying is fault time, not copy */
-			if (act < ACT_COUNT)
-				__sync_fetch_and_add(&ps->fault_samples[act], 1);
-			break;
-		}
-		if (cls == CODE_COPY) {
-			if (act == ACT_IPC) {
-				__sync_fetch_and_add(&ps->samples_copy, 1);
-				__sync_fetch_and_add(&ps->samples_copy_fam[ipc_family(t) & 1], 1);
-			}
-			break;
-		}
+	c.n = (__u32)(n / sizeof(__u64));
+	/* the innermost known frame decides */
+	bpf_loop(STACK_DEPTH, classify_frame, &c, 0);
+	if (c.cls == CODE_FAULT) {
+		/* a fault taken while copying is fault time, not copy */
+		if (act < ACT_COUNT)
+			__sync_fetch_and_add(&ps->fault_samples[act], 1);
+	} else if (c.cls == CODE_COPY && act == ACT_IPC) {
+		__sync_fetch_and_add(&ps->samples_copy, 1);
+		__sync_fetch_and_add(&ps->samples_copy_fam[ipc_family(t) & 1], 1);
 	}
 	return 0;
 }
@@ -967,14 +1005,12 @@ static __always_inline int copy_exit(void)
 static __always_inline int fault_enter(void)
 {
 	struct thread_state *t = current_thread();
-	struct proc_stats *ps;
 
 	if (!t)
 		return 0;
 	if (t->fault_depth++ == 0) {
-		ps = current_proc();
 		t->fault_start = bpf_ktime_get_ns();
-		t->fault_act = ps ? activity(t, ps, t->fault_start) : ACT_OTHER;
+		t->fault_act = activity(t);
 	}
 	return 0;
 }

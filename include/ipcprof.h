@@ -14,6 +14,30 @@
 #define IPCPROF_COMM_LEN	16
 #define IPCPROF_HIST_SLOTS	32
 #define IPCPROF_MAX_COPY_RANGES 32
+#define IPCPROF_MAX_SYSCALLS	512
+
+/*
+ * What the two raw syscall hooks do with a syscall number. Userspace fills
+ * the table (rodata) from <sys/syscall.h>, so the BPF object carries no
+ * architecture's numbers, and one enter/exit pair replaces ~40 per-syscall
+ * tracepoints (each of which costs ~55 ms to detach on 6.18).
+ */
+enum sys_kind {
+	SK_NONE = 0,
+	SK_READ,     /* read, readv, recvmsg, recvfrom: fd in arg 0 */
+	SK_WRITE,    /* write, writev, sendmsg, sendto */
+	SK_RECVMMSG, /* returns a message count; bytes in msg_len */
+	SK_SENDMMSG,
+	SK_SPLICE,
+	SK_VMSPLICE,
+	SK_CLONE,  /* flags in arg 0 */
+	SK_CLONE3, /* flags in the struct clone_args arg 0 points to */
+	SK_FORK,   /* fork, vfork */
+	SK_MMAP,
+	SK_MUNMAP,
+	SK_MREMAP,
+	SK_COUNT,
+};
 
 /* What kind of IPC endpoint a file descriptor refers to. */
 enum ipc_kind {
@@ -202,6 +226,18 @@ struct thread_state {
 	__u32 ser_kind;
 	__u64 ser_start;
 	__u64 ser_nested; /* syscall time spent inside the serializer */
+
+	/*
+	 * Page faults of this thread, folded into its process when it exits
+	 * (and summed with the live threads' at collection): the fault hook
+	 * runs ~100k times a second under load, so it touches only this
+	 * entry, with no atomics and no process lookup.
+	 */
+	__u64 faults[ACT_COUNT][FT_COUNT];
+	__u64 faults_kernel;
+	__u64 proc_start_ns; /* its process's start, for ACT_POST_FORK */
+	__u32 proc_flags;    /* PROC_* of its process */
+	__u32 pad3;
 };
 
 enum event_type {

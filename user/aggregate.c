@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Building the report model from the kernel's per-process/channel maps. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,79 @@ static void estimate_faults(struct proc_row *r, const struct proc_stats *s, cons
 	r->activity_ns[ACT_SERIALIZE] = s->serialize_ns;
 	r->activity_ns[ACT_DESERIALIZE] = s->deserialize_ns;
 	r->activity_ns[ACT_IPC] = s->ipc_oncpu_ns;
+}
+
+/*
+ * Uncertainty of sampled estimates, 95% (z = 1.96).
+ * A share k/n of samples (copy within IPC time): the Wilson score interval,
+ * which stays honest for k = 0 or k = n and small n; returned as the larger
+ * distance of its bounds from k/n. With no samples at all, the share is
+ * anything in [0, 1].
+ */
+static double share_halfwidth(uint64_t k, uint64_t n)
+{
+	const double z = 1.96;
+	double p, denom, centre, spread;
+
+	if (!n)
+		return 1.0;
+	p = (double)k / (double)n;
+	denom = 1 + z * z / (double)n;
+	centre = (p + z * z / (2.0 * (double)n)) / denom;
+	spread = z * sqrt(p * (1 - p) / (double)n + z * z / (4.0 * (double)n * (double)n)) / denom;
+	return fmax(fabs(centre + spread - p), fabs(p - (centre - spread)));
+}
+
+/* k samples standing for k periods (a Poisson count): 1.96 sqrt(k), and 3
+ * for k = 0 (the 95% upper bound when nothing was seen). */
+static double count_halfwidth(uint64_t k)
+{
+	return k ? 1.96 * sqrt((double)k) : 3.0;
+}
+
+static uint64_t quad(double a, double b)
+{
+	return (uint64_t)sqrt(a * a + b * b);
+}
+
+static void estimate_ci95(struct proc_row *r, const struct proc_stats *s, const struct measure *m)
+{
+	double period = m->sample_hz ? 1e9 / m->sample_hz : 0, copy = 0, fault[ACT_COUNT] = {0};
+	double compute;
+
+	for (int f = 0; f < FAM_COUNT; f++) {
+		double u;
+
+		if (m->exact_copy[f] || !s->ipc_oncpu_fam_ns[f])
+			continue;
+		u = (double)s->ipc_oncpu_fam_ns[f] *
+		    share_halfwidth(s->samples_copy_fam[f], s->samples_ipc_fam[f]);
+		copy = sqrt(copy * copy + u * u);
+	}
+	if (!m->exact_fault) {
+		if (s->ipc_oncpu_ns)
+			fault[ACT_IPC] = (double)s->ipc_oncpu_ns *
+					 share_halfwidth(s->fault_samples[ACT_IPC], s->samples_ipc);
+		for (int a = 0; a < ACT_COUNT; a++)
+			if (a != ACT_IPC && (a == ACT_POST_FORK || a == ACT_OTHER ||
+					     r->activity_ns[a]))
+				fault[a] = fmin(count_halfwidth(s->fault_samples[a]) * period,
+						a == ACT_POST_FORK || a == ACT_OTHER
+						    ? (double)r->thread_ns
+						    : (double)r->activity_ns[a]);
+	}
+	compute = count_halfwidth(s->user_samples[ACT_POST_FORK] + s->user_samples[ACT_OTHER]) *
+		  period;
+	compute = fmin(compute, (double)r->thread_ns);
+	r->ci95_ns[PH_COPY] = (uint64_t)copy;
+	r->ci95_ns[PH_SYSCALL] = quad(copy, fault[ACT_IPC]);
+	r->ci95_ns[PH_SERIALIZE] = (uint64_t)fault[ACT_SERIALIZE];
+	r->ci95_ns[PH_DESERIALIZE] = (uint64_t)fault[ACT_DESERIALIZE];
+	r->ci95_ns[PH_FAULT] = 0;
+	for (int a = 0; a < ACT_COUNT; a++)
+		r->ci95_ns[PH_FAULT] = quad((double)r->ci95_ns[PH_FAULT], fault[a]);
+	r->ci95_ns[PH_COMPUTE] = (uint64_t)compute;
+	r->ci95_ns[PH_OTHER] = quad(quad(compute, fault[ACT_POST_FORK]), fault[ACT_OTHER]);
 }
 
 void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_stats *s,
@@ -142,6 +216,7 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	r->faults_kernel = s->faults_kernel;
 	memcpy(r->fault_samples, s->fault_samples, sizeof(r->fault_samples));
 	memcpy(r->user_samples, s->user_samples, sizeof(r->user_samples));
+	estimate_ci95(r, s, m);
 }
 
 #define GROW(arr, n)                                                                               \
@@ -280,8 +355,11 @@ void report_finish(struct report *rep)
 		const struct proc_row *r = &rep->procs[i];
 
 		t->thread_ns += r->thread_ns;
-		for (int p = 0; p < PH_COUNT; p++)
+		for (int p = 0; p < PH_COUNT; p++) {
 			t->phase_ns[p] += r->phase_ns[p];
+			/* independent per process: add in quadrature */
+			t->ci95_ns[p] = quad((double)t->ci95_ns[p], (double)r->ci95_ns[p]);
+		}
 		t->serialize_calls += r->serialize_calls;
 		t->deserialize_calls += r->deserialize_calls;
 		t->ipc_calls += r->ipc_calls;

@@ -10,4 +10,14 @@ double measure_memcpy_bps(void);
  * (best of 2). 0 when it cannot be measured. */
 double measure_pipe_bps(void);
 
+/*
+ * Both limits, measured once per boot: the first call measures (~0.1 s of
+ * both CPUs) and caches the result in `cache_dir` (root's, created 0700;
+ * NULL: no cache); later calls read it. Never called while a target is
+ * traced: the measurement would compete with it for the CPUs.
+ */
+void machine_limits(const char *cache_dir, double *memcpy_bps, double *pipe_bps);
+
+#define IPCPROF_CACHE_DIR "/run/ipcprof"
+
 #endif

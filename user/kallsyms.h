@@ -6,7 +6,7 @@
 #include "ipcprof.h"
 
 /*
- * Read a kallsyms file and fill `out` with the [start, end) ranges of the
+ * Read a kallsyms file and fill `out`, sorted by start, with the [start, end) ranges of the
  * known user-copy and page-fault routines that this kernel has; the end of a
  * routine is the next text symbol's address. Returns the number of ranges
  * found, or -errno (-EPERM when addresses are hidden by kptr_restrict).

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,7 +55,7 @@ static struct env {
 	int n_files;
 } env = {
     .follow = true,
-    .sample_hz = 4999,
+    .sample_hz = 99,
 };
 
 static volatile sig_atomic_t exiting;
@@ -119,7 +120,7 @@ static const struct argp_option run_opts[] = {
     {"uprobe", OPT_UPROBE, "BIN:SYM=KIND", 0,
      "Count time in function SYM of BIN as KIND (serialize or deserialize); repeatable", 0},
     {"sample-hz", OPT_SAMPLE_HZ, "HZ", 0,
-     "Kernel stack sampling rate for the copy estimate (default 4999)", 0},
+     "CPU sampling rate of the sampled phases (copy, fault time, compute; default 99: each sample costs ~50 us of timer interrupt in a VM)", 0},
     {"user", OPT_USER, "NAME", 0, "run: run CMD as NAME (default: the sudo caller)", 0},
     {"pid", 'p', "PID[,PID]", 0, "attach: processes to trace", 0},
     {"duration", 'd', "SECONDS", 0, "attach: stop after SECONDS", 0},
@@ -445,23 +446,29 @@ static struct live lv;
 
 static int wait_command(struct tracer *t, pid_t pid, int *status)
 {
+	/* readable when the command exits: the report follows at once */
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	uint64_t grace_end = 0;
+	int rc;
 
 	for (;;) {
 		pid_t r;
-		int rc = tracer_poll(t, 100);
 
+		rc = tracer_poll(t, pidfd, 100);
 		live_tick(&lv, t);
 		if (rc < 0) {
 			fprintf(stderr, "ipcprof: polling events: %s\n", strerror(-rc));
-			return -1;
+			break;
 		}
 		r = waitpid(pid, status, WNOHANG);
-		if (r == pid)
-			return 0;
+		if (r == pid) {
+			rc = 0;
+			break;
+		}
 		if (r < 0 && errno != EINTR) {
 			fprintf(stderr, "ipcprof: waitpid: %s\n", strerror(errno));
-			return -1;
+			rc = -1;
+			break;
 		}
 		if (exiting && !grace_end) {
 			/* Ctrl-C reached the command too; SIGTERM only us */
@@ -469,9 +476,14 @@ static int wait_command(struct tracer *t, pid_t pid, int *status)
 				kill(pid, SIGTERM);
 			grace_end = now_ns() + 2000000000ull;
 		}
-		if (grace_end && now_ns() > grace_end)
-			return 1; /* report what we have; the command lives on */
+		if (grace_end && now_ns() > grace_end) {
+			rc = 1; /* report what we have; the command lives on */
+			break;
+		}
 	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return rc < 0 ? -1 : rc;
 }
 
 static int cmd_run(struct tracer *t, struct report *rep, char *err, size_t errlen)
@@ -547,7 +559,7 @@ static int cmd_attach(struct tracer *t, struct report *rep, char *err, size_t er
 	while (!exiting) {
 		bool alive = false;
 
-		rc = tracer_poll(t, 100);
+		rc = tracer_poll(t, -1, 100);
 		if (rc < 0) {
 			snprintf(err, errlen, "polling events: %s", strerror(-rc));
 			return 1;
@@ -712,10 +724,6 @@ int main(int argc, char **argv)
 	}
 
 	rep.target = target;
-	/* this machine's limits, beside which each channel's rate is shown;
-	 * ipcprof itself is not traced, so this costs the target nothing */
-	rep.memcpy_bps = measure_memcpy_bps();
-	rep.pipe_bps = measure_pipe_bps();
 	err[0] = '\0';
 	lv.view = env.live;
 	lv.progress = !env.live && isatty(STDERR_FILENO);
@@ -725,6 +733,9 @@ int main(int argc, char **argv)
 	rc = env.mode == MODE_ATTACH ? cmd_attach(t, &rep, err, sizeof(err))
 				     : cmd_run(t, &rep, err, sizeof(err));
 	live_done(&lv);
+	/* the kernel frees programs a grace period after their links: start
+	 * that now, so it runs while we read the counters and write reports */
+	tracer_detach(t);
 	if (err[0]) {
 		fprintf(stderr, "ipcprof: %s\n", err);
 		goto cleanup;
@@ -735,6 +746,12 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	set_methods(&rep, &plan, t);
+	if (rep.n_chans) {
+		/* this machine's limits, beside which each channel's rate is
+		 * shown: measured after tracing (never beside a live target),
+		 * once per boot */
+		machine_limits(IPCPROF_CACHE_DIR, &rep.memcpy_bps, &rep.pipe_bps);
+	}
 	report_finish(&rep);
 	if (env.timeline) {
 		size_t n;

@@ -102,14 +102,18 @@ static int try_fentry(int btf_id, char *why, size_t len)
 
 	prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "ipcprof_try", "GPL", insns, 2, &opts);
 	if (prog < 0) {
-		snprintf(why, len, "fentry: load: %s", strerror(errno));
-		return -1;
+		int e = errno;
+
+		snprintf(why, len, "fentry: load: %s", strerror(e));
+		return -e;
 	}
 	link = bpf_link_create(prog, 0, BPF_TRACE_FENTRY, NULL);
 	if (link < 0) {
-		snprintf(why, len, "fentry: attach: %s", strerror(errno));
+		int e = errno;
+
+		snprintf(why, len, "fentry: attach: %s", strerror(e));
 		close(prog);
-		return -1;
+		return -e;
 	}
 	close(link);
 	close(prog);
@@ -149,9 +153,12 @@ static int try_kprobe(int pmu, const char *func, char *why, size_t len)
 
 int probe_plan_prepare(struct probe_plan *plan, struct ipcprof_bpf *skel, enum probe_mode mode)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
-	int pmu = kprobe_pmu_type();
+	bool want_fentry = mode == PROBE_AUTO || mode == PROBE_FENTRY;
+	bool want_kprobe = mode == PROBE_AUTO || mode == PROBE_KPROBE;
 	bool use_kprobe[GROUP_COUNT] = {false};
+	bool fentry_refused = false;
+	int pmu = kprobe_pmu_type();
+	struct btf *btf = NULL;
 
 	memset(plan, 0, sizeof(*plan));
 	plan->mode = mode;
@@ -159,11 +166,23 @@ int probe_plan_prepare(struct probe_plan *plan, struct ipcprof_bpf *skel, enum p
 	if (!plan->kprobe_ok)
 		snprintf(plan->kprobe_why, sizeof(plan->kprobe_why),
 			 "kprobe: not built into this kernel (no kprobe PMU)");
-	if (!plan->kprobe_ok && mode != PROBE_AUTO && mode != PROBE_KPROBE)
+	if (!plan->kprobe_ok && !want_kprobe)
 		snprintf(plan->kprobe_why, sizeof(plan->kprobe_why), "kprobe: not tried");
-	if (!btf)
-		snprintf(plan->fentry_why, sizeof(plan->fentry_why), "fentry: no kernel BTF (%s)",
-			 strerror(errno));
+	/*
+	 * A kernel that refuses fentry programs whatever their target (EPERM
+	 * even for BTF id 0, which is otherwise EINVAL) and has no kprobes
+	 * leaves nothing to choose: skip the ~40 ms walk of vmlinux BTF.
+	 */
+	if (want_fentry && try_fentry(0, plan->fentry_why, sizeof(plan->fentry_why)) == -EPERM)
+		fentry_refused = true;
+	else
+		plan->fentry_why[0] = '\0';
+	if ((want_fentry && !fentry_refused) || (want_kprobe && plan->kprobe_ok)) {
+		btf = btf__load_vmlinux_btf();
+		if (!btf)
+			snprintf(plan->fentry_why, sizeof(plan->fentry_why),
+				 "fentry: no kernel BTF (%s)", strerror(errno));
+	}
 
 	for (int g = 0; g < GROUP_COUNT; g++) {
 		for (int i = 0; i < PLAN_MAX_SLOTS && candidates[g][i][0]; i++) {
@@ -175,9 +194,11 @@ int probe_plan_prepare(struct probe_plan *plan, struct ipcprof_bpf *skel, enum p
 				id = btf ? btf__find_by_name_kind(btf, candidates[g][i][c],
 								  BTF_KIND_FUNC)
 					 : -1;
-				if (id > 0 || !btf)
+				if (id > 0)
 					s->func = candidates[g][i][c];
 			}
+			if (!btf) /* nothing to attach: name the first candidate */
+				s->func = candidates[g][i][0];
 			if (!s->func) {
 				s->func = candidates[g][i][0];
 				snprintf(s->why_not_fentry, sizeof(s->why_not_fentry),
@@ -186,16 +207,16 @@ int probe_plan_prepare(struct probe_plan *plan, struct ipcprof_bpf *skel, enum p
 					 s->why_not_fentry);
 				continue;
 			}
-			if (mode == PROBE_FALLBACK || mode == PROBE_KPROBE)
+			if (!want_fentry)
 				snprintf(s->why_not_fentry, sizeof(s->why_not_fentry),
 					 "fentry: not tried (--probe-mode)");
-			else if (!btf)
+			else if (!btf || fentry_refused)
 				snprintf(s->why_not_fentry, sizeof(s->why_not_fentry), "%s",
 					 plan->fentry_why);
 			else if (!try_fentry(id, s->why_not_fentry, sizeof(s->why_not_fentry)))
 				s->method = METHOD_FENTRY;
 			if (s->method == METHOD_NONE) {
-				if (mode == PROBE_FALLBACK || mode == PROBE_FENTRY)
+				if (!want_kprobe)
 					snprintf(s->why_not_kprobe, sizeof(s->why_not_kprobe),
 						 "kprobe: not tried (--probe-mode)");
 				else if (!plan->kprobe_ok)

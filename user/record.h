@@ -14,7 +14,7 @@
 
 #include "report.h"
 
-#define RECORD_VERSION 1
+#define RECORD_VERSION 2 /* 2: proc_row carries ci95_ns */
 
 int record_write(const struct report *rep, const char *path, char *err, size_t errlen);
 

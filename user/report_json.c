@@ -51,6 +51,17 @@ static json_object *faults_json(const struct proc_row *r)
 	return o;
 }
 
+/* phase -> 95% half-width, for the phases that carry sampling error */
+static json_object *ci95_json(const struct proc_row *r)
+{
+	json_object *o = json_object_new_object();
+
+	for (int p = 0; p < PH_COUNT; p++)
+		if (r->ci95_ns[p])
+			add_u64(o, phase_names[p], r->ci95_ns[p]);
+	return o;
+}
+
 static json_object *proc_json(const struct proc_row *r, bool with_identity)
 {
 	json_object *o = json_object_new_object();
@@ -67,6 +78,7 @@ static json_object *proc_json(const struct proc_row *r, bool with_identity)
 	add_u64(o, "thread_ns", r->thread_ns);
 	for (int p = 0; p < PH_COUNT; p++)
 		add_u64(o, phase_fields[p], r->phase_ns[p]);
+	json_object_object_add(o, "ci95_ns", ci95_json(r));
 	add_u64(o, "ipc_oncpu_ns", r->ipc_oncpu_ns);
 	add_u64(o, "ipc_kernel_ns", r->ipc_kernel_ns);
 	add_u64(o, "copy_sampled_ns", r->copy_sampled_ns);

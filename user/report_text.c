@@ -86,18 +86,27 @@ static void write_phases(const struct report *rep, FILE *out)
 	const struct proc_row *t = &rep->totals;
 	char tb[32], mb[128];
 
-	fprintf(out, "%-12s %10s %7s  %s\n", "PHASE", "TIME", "SHARE", "MEASURED BY");
+	char cb[32];
+
+	/* ±: 95% confidence from the sample counts, for sampled phases */
+	/* "±" is two bytes: one more column of width keeps the header aligned */
+	fprintf(out, "%-12s %10s %11s %7s  %s\n", "PHASE", "TIME", "±95%", "SHARE",
+		"MEASURED BY");
 	for (int p = 0; p < PH_COUNT; p++) {
 		method_detail(rep, p, mb, sizeof(mb));
-		if (rep->methods[p] && !strcmp(rep->methods[p], "unavailable"))
-			fprintf(out, "%-12s %10s %7s  %s\n", phase_names[p], "n/a", "", mb);
+		if (t->ci95_ns[p])
+			fmt_ns(t->ci95_ns[p], cb, sizeof(cb));
 		else
-			fprintf(out, "%-12s %10s %6.1f%%  %s\n", phase_names[p],
-				fmt_ns(t->phase_ns[p], tb, sizeof(tb)),
+			snprintf(cb, sizeof(cb), "-");
+		if (rep->methods[p] && !strcmp(rep->methods[p], "unavailable"))
+			fprintf(out, "%-12s %10s %10s %7s  %s\n", phase_names[p], "n/a", "", "", mb);
+		else
+			fprintf(out, "%-12s %10s %10s %6.1f%%  %s\n", phase_names[p],
+				fmt_ns(t->phase_ns[p], tb, sizeof(tb)), cb,
 				pct(t->phase_ns[p], t->thread_ns), mb);
 	}
-	fprintf(out, "%-12s %10s %6.1f%%  summed thread lifetimes\n", "total",
-		fmt_ns(t->thread_ns, tb, sizeof(tb)), 100.0);
+	fprintf(out, "%-12s %10s %10s %6.1f%%  summed thread lifetimes\n", "total",
+		fmt_ns(t->thread_ns, tb, sizeof(tb)), "", 100.0);
 }
 
 static uint64_t ipc_time(const struct proc_row *r)

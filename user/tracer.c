@@ -5,6 +5,8 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/perf_event.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +33,7 @@ struct tracer {
 	int n_attached; /* probes of opts.plan already attached */
 	struct probe_plan probes;
 	bool closing;		    /* only continue stopped execs, plan nothing */
+	bool detached;		    /* tracer_detach() done: counters are final */
 	struct slice_event *slices; /* --timeline */
 	size_t n_slices, cap_slices;
 	bool verbose;
@@ -57,6 +60,32 @@ static void ensure_tracefs(void)
 		return;
 	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) && verbose_print)
 		fprintf(stderr, "ipcprof: cannot mount tracefs: %s\n", strerror(errno));
+}
+
+/* The syscalls the kernel side times, by this architecture's numbers. */
+static void fill_syscall_table(volatile __u8 *kinds)
+{
+	static const struct {
+		long nr;
+		enum sys_kind kind;
+	} table[] = {
+	    {SYS_read, SK_READ},	 {SYS_readv, SK_READ},	     {SYS_recvmsg, SK_READ},
+	    {SYS_recvfrom, SK_READ},	 {SYS_write, SK_WRITE},	     {SYS_writev, SK_WRITE},
+	    {SYS_sendmsg, SK_WRITE},	 {SYS_sendto, SK_WRITE},     {SYS_recvmmsg, SK_RECVMMSG},
+	    {SYS_sendmmsg, SK_SENDMMSG}, {SYS_splice, SK_SPLICE},    {SYS_vmsplice, SK_VMSPLICE},
+	    {SYS_clone, SK_CLONE},	 {SYS_clone3, SK_CLONE3},    {SYS_mmap, SK_MMAP},
+	    {SYS_munmap, SK_MUNMAP},	 {SYS_mremap, SK_MREMAP},
+#ifdef SYS_fork /* not on arm64 */
+	    {SYS_fork, SK_FORK},
+#endif
+#ifdef SYS_vfork
+	    {SYS_vfork, SK_FORK},
+#endif
+	};
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].nr >= 0 && table[i].nr < IPCPROF_MAX_SYSCALLS)
+			kinds[table[i].nr] = (__u8)table[i].kind;
 }
 
 static int open_samplers(struct tracer *t, char *err, size_t errlen)
@@ -160,11 +189,28 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* /proc/kallsyms takes ~45 ms to generate: read it on the other CPU while
+ * this one parses BTF for the probe plan. */
+struct kallsyms_job {
+	struct code_range ranges[IPCPROF_MAX_COPY_RANGES];
+	int n;
+};
+
+static void *read_kallsyms(void *arg)
+{
+	struct kallsyms_job *job = arg;
+
+	job->n = kallsyms_code_ranges("/proc/kallsyms", job->ranges, IPCPROF_MAX_COPY_RANGES);
+	return NULL;
+}
+
 int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, size_t errlen)
 {
-	struct code_range ranges[IPCPROF_MAX_COPY_RANGES];
 	struct tracer *t = calloc(1, sizeof(*t));
-	int n, rc;
+	struct kallsyms_job ks = {.n = -EINVAL};
+	bool ks_running;
+	pthread_t ks_thread;
+	int rc;
 
 	*out = NULL;
 	if (!t) {
@@ -176,22 +222,28 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, siz
 	libbpf_set_print(libbpf_print);
 	ensure_tracefs();
 
-	n = kallsyms_code_ranges("/proc/kallsyms", ranges, IPCPROF_MAX_COPY_RANGES);
-	if (n < 0) {
-		snprintf(err, errlen, "reading /proc/kallsyms: %s", strerror(-n));
-		goto fail;
-	}
+	ks_running = pthread_create(&ks_thread, NULL, read_kallsyms, &ks) == 0;
+	if (!ks_running)
+		read_kallsyms(&ks);
 
 	t->skel = ipcprof_bpf__open();
+	if (t->skel)
+		probe_plan_prepare(&t->probes, t->skel, o->probe_mode);
+	if (ks_running)
+		pthread_join(ks_thread, NULL);
 	if (!t->skel) {
 		snprintf(err, errlen, "opening BPF object: %s", strerror(errno));
 		goto fail;
 	}
+	if (ks.n < 0) {
+		snprintf(err, errlen, "reading /proc/kallsyms: %s", strerror(-ks.n));
+		goto fail;
+	}
 	t->skel->rodata->follow_children = o->follow;
 	t->skel->rodata->stop_on_exec = true;
-	t->skel->rodata->n_code_ranges = (__u32)n;
-	memcpy((void *)t->skel->rodata->code_ranges, ranges, n * sizeof(ranges[0]));
-	probe_plan_prepare(&t->probes, t->skel, o->probe_mode);
+	t->skel->rodata->n_code_ranges = (__u32)ks.n;
+	memcpy((void *)t->skel->rodata->code_ranges, ks.ranges, ks.n * sizeof(ks.ranges[0]));
+	fill_syscall_table(t->skel->rodata->sys_kinds);
 	t->skel->rodata->timeline = o->timeline;
 	if (o->timeline) /* room for bursts of per-call records */
 		bpf_map__set_max_entries(t->skel->maps.events, 16 << 20);
@@ -276,10 +328,19 @@ int tracer_plan_process(struct tracer *t, pid_t pid)
 	return attach_new_probes(t);
 }
 
-int tracer_poll(struct tracer *t, int timeout_ms)
+int tracer_poll(struct tracer *t, int wake_fd, int timeout_ms)
 {
-	int rc = ring_buffer__poll(t->rb, timeout_ms);
+	struct pollfd fds[2] = {
+	    {.fd = ring_buffer__epoll_fd(t->rb), .events = POLLIN},
+	    {.fd = wake_fd, .events = POLLIN}, /* poll() skips a negative fd */
+	};
+	int rc;
 
+	/* our own poll around the ring buffer's epoll fd, so that a pidfd
+	 * can end the wait the moment the command exits */
+	if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR)
+		return -errno;
+	rc = ring_buffer__consume(t->rb);
 	return rc == -EINTR ? 0 : rc;
 }
 
@@ -296,6 +357,9 @@ bool tracer_exited(struct tracer *t, pid_t pid)
 struct live_proc {
 	__u32 tgid;
 	struct live_threads live;
+	/* page faults are counted per thread and folded in at thread exit */
+	__u64 faults[ACT_COUNT][FT_COUNT];
+	__u64 faults_kernel;
 };
 
 /*
@@ -337,6 +401,10 @@ static int live_threads(struct tracer *t, uint64_t end, struct live_proc **out)
 		/* asleep outside any syscall we time: waiting until now */
 		if (ts.off_start && !ts.sys_class && !ts.ser_depth && end > ts.off_start)
 			p->live.wait_ns += end - ts.off_start;
+		for (int a = 0; a < ACT_COUNT; a++)
+			for (int f = 0; f < FT_COUNT; f++)
+				p->faults[a][f] += ts.faults[a][f];
+		p->faults_kernel += ts.faults_kernel;
 	}
 	*out = v;
 	return n;
@@ -369,9 +437,15 @@ int tracer_collect(struct tracer *t, struct report *rep)
 		prev = &key;
 		if (bpf_map_lookup_elem(pfd, &key, &ps))
 			continue;
-		for (int i = 0; i < n_live && !ps.exit_ns; i++)
-			if (lp[i].tgid == key)
-				live = lp[i].live;
+		for (int i = 0; i < n_live && !ps.exit_ns; i++) {
+			if (lp[i].tgid != key)
+				continue;
+			live = lp[i].live;
+			for (int a = 0; a < ACT_COUNT; a++)
+				for (int f = 0; f < FT_COUNT; f++)
+					ps.faults[a][f] += lp[i].faults[a][f];
+			ps.faults_kernel += lp[i].faults_kernel;
+		}
 		proc_row_from_stats(&row, key, &ps, &live, rep->end_ns, &rep->measure);
 		rc = report_add_proc(rep, &row);
 		if (rc) {
@@ -427,9 +501,56 @@ struct measure tracer_measure(const struct tracer *t)
 	return m;
 }
 
-void tracer_close(struct tracer *t)
+/* IDs of the programs we loaded, to see them gone at the end. */
+static int loaded_prog_ids(struct ipcprof_bpf *skel, __u32 **out)
 {
-	if (!t)
+	struct bpf_program *p;
+	__u32 *ids = NULL;
+	int n = 0;
+
+	bpf_object__for_each_program(p, skel->obj)
+	{
+		struct bpf_prog_info info = {0};
+		__u32 len = sizeof(info);
+		__u32 *tmp;
+
+		if (bpf_program__fd(p) < 0 || bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			continue;
+		tmp = realloc(ids, (n + 1) * sizeof(*ids));
+		if (!tmp)
+			break;
+		ids = tmp;
+		ids[n++] = info.id;
+	}
+	*out = ids;
+	return n;
+}
+
+/*
+ * Links to tracepoints are freed after an RCU grace period (RCU tasks trace
+ * for the faultable syscall tracepoints), so our programs outlive their
+ * last fd by a few ms. Wait for that: nothing of ours stays loaded once
+ * ipcprof has exited. Bounded, in case something else holds them.
+ */
+static void wait_programs_gone(const __u32 *ids, int n)
+{
+	uint64_t deadline = now_ns() + 2000000000ull;
+
+	for (int i = 0; i < n; i++) {
+		int fd;
+
+		while ((fd = bpf_prog_get_fd_by_id(ids[i])) >= 0) {
+			close(fd);
+			if (now_ns() > deadline)
+				return;
+			usleep(2000);
+		}
+	}
+}
+
+void tracer_detach(struct tracer *t)
+{
+	if (!t || t->detached)
 		return;
 	/* Stop holding execs, then release every process still held: no
 	 * traced process is ever left stopped behind us. */
@@ -440,13 +561,31 @@ void tracer_close(struct tracer *t)
 	t->closing = true;
 	if (t->rb)
 		ring_buffer__consume(t->rb);
-	probe_plan_free(&t->probes);
-	free(t->slices);
-	ring_buffer__free(t->rb);
 	link_list_destroy(&t->links);
+	probe_plan_free(&t->probes);
+	if (t->skel)
+		ipcprof_bpf__detach(t->skel);
 	for (int i = 0; i < t->n_perf; i++)
 		close(t->perf_fds[i]);
+	t->n_perf = 0;
+	t->detached = true;
+}
+
+void tracer_close(struct tracer *t)
+{
+	__u32 *ids = NULL;
+	int n_ids = 0;
+
+	if (!t)
+		return;
+	tracer_detach(t);
+	free(t->slices);
+	ring_buffer__free(t->rb);
 	free(t->perf_fds);
+	if (t->skel)
+		n_ids = loaded_prog_ids(t->skel, &ids);
 	ipcprof_bpf__destroy(t->skel);
+	wait_programs_gone(ids, n_ids);
+	free(ids);
 	free(t);
 }

@@ -34,8 +34,9 @@ int tracer_add_process(struct tracer *t, pid_t pid, pid_t ppid, uint64_t start_n
 /* Plan and attach serializer uprobes for what `pid` runs now. */
 int tracer_plan_process(struct tracer *t, pid_t pid);
 
-/* Handle kernel events for up to timeout_ms. Returns events handled or -errno. */
-int tracer_poll(struct tracer *t, int timeout_ms);
+/* Handle kernel events for up to timeout_ms, or until wake_fd (-1: none)
+ * becomes readable. Returns events handled or -errno. */
+int tracer_poll(struct tracer *t, int wake_fd, int timeout_ms);
 
 /* True once the kernel side saw `pid` exit. */
 bool tracer_exited(struct tracer *t, pid_t pid);
@@ -50,6 +51,13 @@ struct measure tracer_measure(const struct tracer *t);
 /* --timeline: the slices received so far. */
 const struct slice_event *tracer_slices(const struct tracer *t, size_t *n);
 
+/* Stop tracing: release held execs, detach every program (the kernel frees
+ * them asynchronously, so do this first and report meanwhile). The maps
+ * stay readable. Idempotent. */
+void tracer_detach(struct tracer *t);
+
+/* Detach if needed, free everything, and wait until the kernel has
+ * unloaded our programs. */
 void tracer_close(struct tracer *t);
 
 #endif

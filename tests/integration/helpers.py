@@ -55,6 +55,12 @@ class Traced:
                 if kind is None or c["kind"] == kind]
 
 
+# Tests of what the sampler estimates (fault time, compute, on-CPU) sample
+# densely: the default rate (99 Hz) trades precision for cost, and its
+# uncertainty is reported, but a test needs enough samples to be decisive.
+DENSE_SAMPLING = ("--sample-hz", "4999")
+
+
 def run_traced(args, extra=(), timeout=120, check=True):
     """Trace `args`; the command's stdout goes to a file, not a pipe, so it
     adds no channel of its own."""

@@ -3,7 +3,7 @@ import json
 
 import os
 
-from helpers import BPFTestCase, PHASES, fixture, run_traced
+from helpers import BPFTestCase, DENSE_SAMPLING, PHASES, fixture, run_traced
 
 IN_VM = os.environ.get("IPCPROF_IN_VM") == "1"
 
@@ -14,7 +14,7 @@ def faults(proc, kind):
 
 class Faults(BPFTestCase):
     def test_copy_on_write_after_fork_is_the_childs(self):
-        t = run_traced([fixture("faults"), "cow", "64"])
+        t = run_traced([fixture("faults"), "cow", "64"], extra=DENSE_SAMPLING)
         parent = t.root()
         (child,) = t.children(parent["pid"])
         pages = 64 * 256
@@ -34,7 +34,7 @@ class Faults(BPFTestCase):
         pages = 32768
         exe = fixture("faults")
         t = run_traced([exe, "touch", str(pages)],
-                       extra=["--uprobe", f"{exe}:touch_pages=deserialize"])
+                       extra=["--uprobe", f"{exe}:touch_pages=deserialize", *DENSE_SAMPLING])
         own = int(t.stdout.split()[1])
         p = t.root()
         act = p["faults_by_activity"]["deserialize"]

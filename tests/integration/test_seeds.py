@@ -1,7 +1,7 @@
 """The seed experiments: what moves through which channel."""
 import json
 
-from helpers import BPFTestCase, PYTHON, SEED, run_traced
+from helpers import BPFTestCase, DENSE_SAMPLING, PYTHON, SEED, run_traced
 
 PAYLOAD = 4_871_352  # pickle of list(range(10**6)), protocol 5
 HEADER = 4           # multiprocessing.Connection length prefix
@@ -52,7 +52,7 @@ class SeedBreakdown(BPFTestCase):
 
     def test_little_is_left_unexplained(self):
         for kind in ("queue", "pipe"):
-            t = run_traced([PYTHON, SEED, kind])
+            t = run_traced([PYTHON, SEED, kind], extra=DENSE_SAMPLING)
             hz = t.report["sample_hz"]
             for p in t.procs:
                 with self.subTest(kind=kind, pid=p["pid"]):
@@ -64,7 +64,7 @@ class SeedBreakdown(BPFTestCase):
                     self.assertAlmostEqual(sampled, oncpu, delta=0.2 * oncpu)
 
     def test_unpickled_objects_are_first_touched(self):
-        t = run_traced([PYTHON, SEED, "pipe"])
+        t = run_traced([PYTHON, SEED, "pipe"], extra=DENSE_SAMPLING)
         (child,) = t.children(t.root()["pid"])
         deser = child["faults_by_activity"]["deserialize"]
         # 1M new int objects of 32 bytes: ~7800 fresh pages

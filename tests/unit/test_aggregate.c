@@ -59,6 +59,30 @@ static void test_phases_sum_to_thread_time(void **state)
 	assert_string_equal(r.comm, "worker");
 }
 
+/*
+ * The 95% half-widths, against values worked out by hand (Python):
+ * copy: Wilson interval of 10 copy samples out of 40 IPC samples, times the
+ * 8 ms on CPU in IPC calls: 8e6 * 0.15194 = 1,215,540 ns; compute: 25 user
+ * samples at 1 kHz, a Poisson count: 1.96 * sqrt(25) * 1 ms = 9.8 ms.
+ * Exactly measured phases carry none.
+ */
+static void test_sampled_phases_carry_their_uncertainty(void **state)
+{
+	struct proc_stats s = busy_proc();
+	struct proc_row r;
+
+	(void)state;
+	s.user_samples[ACT_OTHER] = 25;
+	proc_row_from_stats(&r, 42, &s, NULL, 0, &sampled_1khz);
+	assert_in_range(r.ci95_ns[PH_COPY], 1215000, 1216000);
+	assert_int_equal(r.ci95_ns[PH_COMPUTE], 9800000);
+	assert_int_equal(r.ci95_ns[PH_BLOCKED], 0);
+	assert_int_equal(r.ci95_ns[PH_WAIT], 0);
+	assert_int_equal(r.ci95_ns[PH_FORK], 0);
+	/* the syscall share is what copy is not: it inherits copy's error */
+	assert_true(r.ci95_ns[PH_SYSCALL] >= r.ci95_ns[PH_COPY]);
+}
+
 static void test_live_process_uses_end_time(void **state)
 {
 	struct live_threads live = {.thread_ns = 50000000, .wait_ns = 0};
@@ -239,6 +263,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_phases_sum_to_thread_time),
+	    cmocka_unit_test(test_sampled_phases_carry_their_uncertainty),
 	    cmocka_unit_test(test_live_process_uses_end_time),
 	    cmocka_unit_test(test_no_samples_means_no_copy),
 	    cmocka_unit_test(test_faults_are_carved_out_of_activities),
