@@ -207,7 +207,9 @@ struct thread_state {
 	__u8 sys_class; /* enum sys_class in the BPF code */
 	__u8 dir;
 	__u8 mmsg;
-	__u8 pad2;
+	__u8 hold_start; /* a forked child of a process with serializer
+			  * uprobes: stop it before its first user
+			  * instruction until its own uprobes exist */
 
 	/* precise probes (fentry/kprobe): nested calls count once */
 	__u32 copy_depth;
@@ -241,8 +243,9 @@ struct thread_state {
 };
 
 enum event_type {
-	EV_EXEC = 1,
+	EV_EXEC = 1,  /* held at exec: plan and attach its uprobes, continue it */
 	EV_SLICE = 2, /* --timeline only */
+	EV_FORK = 3,  /* held after fork: attach its uprobes, continue it */
 };
 
 /* What a timeline slice shows. */

@@ -129,6 +129,31 @@ static const char *base_name(const char *p)
 	return s ? s + 1 : p;
 }
 
+static int select_probe(struct ser_plan *plan, int i)
+{
+	int *tmp;
+
+	for (int j = 0; j < plan->n_sel; j++)
+		if (plan->sel[j] == i)
+			return 0;
+	tmp = realloc(plan->sel, (plan->n_sel + 1) * sizeof(*tmp));
+	if (!tmp)
+		return -ENOMEM;
+	plan->sel = tmp;
+	plan->sel[plan->n_sel++] = i;
+	return 0;
+}
+
+/* Select the probes already planned in `path`. */
+static int select_file(struct ser_plan *plan, const char *path)
+{
+	for (int i = 0; i < plan->n; i++)
+		if (!plan->probes[i].user && !strcmp(plan->probes[i].path, path) &&
+		    select_probe(plan, i))
+			return -ENOMEM;
+	return 0;
+}
+
 int ser_plan_for_file(struct ser_plan *plan, const char *path)
 {
 	const struct pickle_sym *syms = ext_syms;
@@ -136,7 +161,7 @@ int ser_plan_for_file(struct ser_plan *plan, const char *path)
 	int added = 0, rc;
 
 	if (strv_has(plan->seen, plan->n_seen, path))
-		return 0;
+		return select_file(plan, path);
 	rc = strv_add(&plan->seen, &plan->n_seen, path);
 	if (rc)
 		return rc;
@@ -150,6 +175,8 @@ int ser_plan_for_file(struct ser_plan *plan, const char *path)
 		if (elf_symbol_offset(path, syms[i].name, &off))
 			continue;
 		rc = add_probe(plan, path, syms[i].name, off, syms[i].dir, false);
+		if (!rc)
+			rc = select_probe(plan, plan->n - 1);
 		if (rc)
 			return rc;
 		added++;
@@ -205,6 +232,12 @@ int ser_plan_for_process(struct ser_plan *plan, const char *procroot, pid_t pid)
 	int nmaps, added = 0, rc;
 	char *libpy = NULL;
 
+	plan->n_sel = 0;
+	/* --uprobe targets apply to every traced process (a uprobe in a
+	 * file the process does not map costs it nothing) */
+	for (int i = 0; i < plan->n; i++)
+		if (plan->probes[i].user && select_probe(plan, i))
+			return -ENOMEM;
 	if (proc_exe(procroot, pid, exe, sizeof(exe)))
 		return -ESRCH;
 	if (is_python_file(exe)) {
@@ -239,6 +272,7 @@ void ser_plan_free(struct ser_plan *plan)
 		free(plan->probes[i].symbol);
 	}
 	free(plan->probes);
+	free(plan->sel);
 	free_strv(plan->seen, plan->n_seen);
 	free_strv(plan->missing, plan->n_missing);
 	memset(plan, 0, sizeof(*plan));

@@ -27,6 +27,11 @@ struct ser_probe {
 struct ser_plan {
 	struct ser_probe *probes;
 	int n;
+	/* The probes the last ser_plan_for_process() found for its process
+	 * (indices into probes; --uprobe ones included): uprobes are attached
+	 * per process, so that nothing untraced pays for them. */
+	int *sel;
+	int n_sel;
 	/* Python files looked at, and those without usable symbols. */
 	char **seen;
 	int n_seen;
@@ -38,8 +43,9 @@ struct ser_plan {
  * writes a one-line reason to `err` and returns -1. */
 int ser_plan_add_user(struct ser_plan *plan, const char *spec, char *err, size_t errlen);
 
-/* Add the pickle probes for what process `pid` runs or maps. Returns the
- * number of probes added (0 if nothing new), or -errno. */
+/* Add the pickle probes for what process `pid` runs or maps, and select
+ * (sel) every probe that applies to it. Returns the number of probes newly
+ * added to the plan (0 if nothing new), or -errno. */
 int ser_plan_for_process(struct ser_plan *plan, const char *procroot, pid_t pid);
 
 /* Same, for one file (exposed for tests). */

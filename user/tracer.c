@@ -21,6 +21,7 @@
 #include "kallsyms.h"
 #include "links.h"
 #include "procfs.h"
+#include "uprobe_multi.h"
 #include "util.h"
 
 struct tracer {
@@ -30,7 +31,11 @@ struct tracer {
 	int *perf_fds;
 	int n_perf;
 	struct tracer_opts opts;
-	int n_attached; /* probes of opts.plan already attached */
+	struct proc_probes *pp; /* serializer uprobes, per traced process */
+	int n_pp;
+	struct link_reaper reaper; /* uprobe links being detached */
+	bool uprobe_multi;	   /* serializer probes as uprobe_multi links */
+	uint64_t next_reap_ns;
 	struct probe_plan probes;
 	bool closing;		    /* only continue stopped execs, plan nothing */
 	bool detached;		    /* tracer_detach() done: counters are final */
@@ -130,34 +135,179 @@ static int open_samplers(struct tracer *t, char *err, size_t errlen)
 	return 0;
 }
 
-static int attach_new_probes(struct tracer *t)
+/* The serializer uprobes attached for one traced process. */
+struct proc_probes {
+	pid_t pid;
+	int *idx; /* indices into opts.plan->probes, attached or tried */
+	int n;
+	bool attached; /* at least one probe is in place */
+	struct link_list links;
+};
+
+static struct proc_probes *proc_probes_get(struct tracer *t, pid_t pid)
+{
+	struct proc_probes *tmp;
+
+	for (int i = 0; i < t->n_pp; i++)
+		if (t->pp[i].pid == pid)
+			return &t->pp[i];
+	tmp = realloc(t->pp, (t->n_pp + 1) * sizeof(*tmp));
+	if (!tmp)
+		return NULL;
+	t->pp = tmp;
+	memset(&tmp[t->n_pp], 0, sizeof(*tmp));
+	tmp[t->n_pp].pid = pid;
+	return &tmp[t->n_pp++];
+}
+
+static bool proc_probes_has(const struct proc_probes *pp, int idx)
+{
+	for (int i = 0; i < pp->n; i++)
+		if (pp->idx[i] == idx)
+			return true;
+	return false;
+}
+
+static int proc_probes_note(struct proc_probes *pp, int idx)
+{
+	int *tmp = realloc(pp->idx, (pp->n + 1) * sizeof(*tmp));
+
+	if (!tmp)
+		return -ENOMEM;
+	pp->idx = tmp;
+	pp->idx[pp->n++] = idx;
+	return 0;
+}
+
+/* uprobe_multi: per file, one link for all entries and one for returns. */
+static int attach_multi(struct tracer *t, struct proc_probes *pp)
 {
 	struct ser_plan *plan = t->opts.plan;
+	int entry_fd = bpf_program__fd(t->skel->progs.ser_multi_enter);
+	int ret_fd = bpf_program__fd(t->skel->progs.ser_multi_exit);
 
-	for (; t->n_attached < plan->n; t->n_attached++) {
-		const struct ser_probe *p = &plan->probes[t->n_attached];
-		struct bpf_program *entry = p->dir == SER_DIR_SERIALIZE
-						? t->skel->progs.serialize_enter
-						: t->skel->progs.deserialize_enter;
-		struct bpf_program *ret = p->dir == SER_DIR_SERIALIZE
-					      ? t->skel->progs.serialize_exit
-					      : t->skel->progs.deserialize_exit;
+	for (int s = 0; s < plan->n_sel; s++) {
+		const char *path = plan->probes[plan->sel[s]].path;
+		uint64_t off[16], cookie[16];
+		int idx[16], n = 0, l1, l2;
+
+		if (proc_probes_has(pp, plan->sel[s]))
+			continue;
+		/* this file's selected probes not yet attached (first time here) */
+		for (int j = s; j < plan->n_sel && n < 16; j++) {
+			const struct ser_probe *p = &plan->probes[plan->sel[j]];
+
+			if (strcmp(p->path, path) || proc_probes_has(pp, plan->sel[j]))
+				continue;
+			off[n] = p->offset;
+			cookie[n] = p->dir;
+			idx[n++] = plan->sel[j];
+		}
+		l1 = uprobe_multi_attach(entry_fd, path, off, cookie, n, false, pp->pid);
+		l2 = l1 >= 0 ? uprobe_multi_attach(ret_fd, path, off, cookie, n, true, pp->pid)
+			     : l1;
+		if (l1 < 0 || l2 < 0) {
+			if (l2 != -ESRCH) /* a process gone meanwhile needs none */
+				fprintf(stderr, "ipcprof: cannot attach uprobes in %s: %s\n", path,
+					strerror(-l2));
+			if (l1 >= 0)
+				close(l1);
+			/* do not try this file again for this process */
+			for (int j = 0; j < n; j++)
+				if (proc_probes_note(pp, idx[j]))
+					return -ENOMEM;
+			continue;
+		}
+		if (link_list_add_fd(&pp->links, l1) || link_list_add_fd(&pp->links, l2))
+			return -ENOMEM;
+		for (int j = 0; j < n; j++)
+			if (proc_probes_note(pp, idx[j]))
+				return -ENOMEM;
+		pp->attached = true;
+	}
+	return 0;
+}
+
+/*
+ * Attach the probes the plan selected for `pid`, with `pid` as filter: the
+ * kernel then puts breakpoints only into that process's memory, and other
+ * processes mapping the same file (any Python on the machine) run
+ * untouched. Its threads share its memory and are covered; forked children
+ * are held by the BPF side until this has run for them.
+ */
+static int attach_selected_probes(struct tracer *t, pid_t pid)
+{
+	struct ser_plan *plan = t->opts.plan;
+	struct proc_probes *pp;
+	__u32 key = (__u32)pid;
+	__u8 one = 1;
+
+	if (!plan->n_sel)
+		return 0;
+	pp = proc_probes_get(t, pid);
+	if (!pp)
+		return -ENOMEM;
+	for (int s = 0; s < plan->n_sel; s++) {
+		const struct ser_probe *p = &plan->probes[plan->sel[s]];
+		bool ser = p->dir == SER_DIR_SERIALIZE;
+		struct bpf_program *entry =
+		    ser ? t->skel->progs.serialize_enter : t->skel->progs.deserialize_enter;
+		struct bpf_program *ret =
+		    ser ? t->skel->progs.serialize_exit : t->skel->progs.deserialize_exit;
 		struct bpf_link *l1, *l2;
 
-		/* pid -1: one probe per file serves every process; the BPF side
-		 * ignores threads it does not trace. */
-		l1 = bpf_program__attach_uprobe(entry, false, -1, p->path, p->offset);
-		l2 = l1 ? bpf_program__attach_uprobe(ret, true, -1, p->path, p->offset) : NULL;
+		if (proc_probes_has(pp, plan->sel[s]))
+			continue;
+		if (t->uprobe_multi)
+			continue; /* attached per file below */
+		l1 = bpf_program__attach_uprobe(entry, false, pid, p->path, p->offset);
+		l2 = l1 ? bpf_program__attach_uprobe(ret, true, pid, p->path, p->offset) : NULL;
 		if (!l1 || !l2) {
-			fprintf(stderr, "ipcprof: cannot attach uprobe %s:%s: %s\n", p->path,
-				p->symbol, strerror(errno));
+			if (errno != ESRCH) /* a process gone meanwhile needs none */
+				fprintf(stderr, "ipcprof: cannot attach uprobe %s:%s: %s\n",
+					p->path, p->symbol, strerror(errno));
 			bpf_link__destroy(l1);
 			continue;
 		}
-		if (link_list_add(&t->links, l1) || link_list_add(&t->links, l2))
+		if (link_list_add(&pp->links, l1) || link_list_add(&pp->links, l2) ||
+		    proc_probes_note(pp, plan->sel[s]))
 			return -ENOMEM;
+		pp->attached = true;
 	}
+	if (t->uprobe_multi) {
+		int rc = attach_multi(t, pp);
+
+		if (rc)
+			return rc;
+	}
+	if (pp->attached)
+		bpf_map_update_elem(bpf_map__fd(t->skel->maps.probed), &key, &one, BPF_ANY);
 	return 0;
+}
+
+/* Give the uprobes of processes that exited to the reaper (all of them
+ * with `all`): detaching takes ~55 ms a link and must not wait for the end. */
+static void reap_proc_probes(struct tracer *t, bool all)
+{
+	int kept = 0;
+
+	for (int i = 0; i < t->n_pp; i++) {
+		struct proc_probes *pp = &t->pp[i];
+		__u32 key = (__u32)pp->pid;
+
+		if (!all && !tracer_exited(t, pp->pid) && proc_alive("/proc", pp->pid)) {
+			t->pp[kept++] = *pp;
+			continue;
+		}
+		reaper_take(&t->reaper, &pp->links);
+		free(pp->idx);
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.probed), &key);
+	}
+	t->n_pp = kept;
+	if (all) {
+		free(t->pp);
+		t->pp = NULL;
+	}
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -180,10 +330,11 @@ static int handle_event(void *ctx, void *data, size_t size)
 		t->slices[t->n_slices++] = *(const struct slice_event *)data;
 		return 0;
 	}
-	if (e->type == EV_EXEC) {
+	if (e->type == EV_EXEC || e->type == EV_FORK) {
 		if (!t->closing)
 			tracer_plan_process(t, (pid_t)e->tgid);
-		/* the kernel side stopped it at exec until its probes exist */
+		/* the kernel side stopped it at exec or fork until its probes
+		 * exist */
 		kill((pid_t)e->tgid, SIGCONT);
 	}
 	return 0;
@@ -239,6 +390,18 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, siz
 		snprintf(err, errlen, "reading /proc/kallsyms: %s", strerror(-ks.n));
 		goto fail;
 	}
+	/* uprobe_multi where the kernel has it, else one perf uprobe each */
+	t->uprobe_multi = uprobe_multi_supported();
+	bpf_program__set_autoload(t->skel->progs.ser_multi_enter, t->uprobe_multi);
+	bpf_program__set_autoload(t->skel->progs.ser_multi_exit, t->uprobe_multi);
+	bpf_program__set_expected_attach_type(t->skel->progs.ser_multi_enter,
+					      IPCPROF_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(t->skel->progs.ser_multi_exit,
+					      IPCPROF_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_autoload(t->skel->progs.serialize_enter, !t->uprobe_multi);
+	bpf_program__set_autoload(t->skel->progs.serialize_exit, !t->uprobe_multi);
+	bpf_program__set_autoload(t->skel->progs.deserialize_enter, !t->uprobe_multi);
+	bpf_program__set_autoload(t->skel->progs.deserialize_exit, !t->uprobe_multi);
 	t->skel->rodata->follow_children = o->follow;
 	t->skel->rodata->stop_on_exec = true;
 	t->skel->rodata->n_code_ranges = (__u32)ks.n;
@@ -268,10 +431,6 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, siz
 	probe_plan_attach(&t->probes, t->skel);
 	if (open_samplers(t, err, errlen))
 		goto fail;
-	if (attach_new_probes(t)) {
-		snprintf(err, errlen, "attaching uprobes: out of memory");
-		goto fail;
-	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_event, t, NULL);
 	if (!t->rb) {
 		snprintf(err, errlen, "creating ring buffer: %s", strerror(errno));
@@ -325,7 +484,7 @@ int tracer_plan_process(struct tracer *t, pid_t pid)
 
 	if (rc < 0)
 		return rc;
-	return attach_new_probes(t);
+	return attach_selected_probes(t, pid);
 }
 
 int tracer_poll(struct tracer *t, int wake_fd, int timeout_ms)
@@ -341,6 +500,10 @@ int tracer_poll(struct tracer *t, int wake_fd, int timeout_ms)
 	if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR)
 		return -errno;
 	rc = ring_buffer__consume(t->rb);
+	if (t->n_pp && now_ns() >= t->next_reap_ns) {
+		reap_proc_probes(t, false);
+		t->next_reap_ns = now_ns() + 100000000ull;
+	}
 	return rc == -EINTR ? 0 : rc;
 }
 
@@ -559,9 +722,12 @@ void tracer_detach(struct tracer *t)
 		t->skel->links.handle_exec = NULL;
 	}
 	t->closing = true;
+	if (t->skel && t->skel->bss)
+		t->skel->bss->release_all = 1;
 	if (t->rb)
 		ring_buffer__consume(t->rb);
 	link_list_destroy(&t->links);
+	reap_proc_probes(t, true);
 	probe_plan_free(&t->probes);
 	if (t->skel)
 		ipcprof_bpf__detach(t->skel);
@@ -579,13 +745,19 @@ void tracer_close(struct tracer *t)
 	if (!t)
 		return;
 	tracer_detach(t);
-	free(t->slices);
-	ring_buffer__free(t->rb);
+	reaper_join(&t->reaper);
 	free(t->perf_fds);
 	if (t->skel)
 		n_ids = loaded_prog_ids(t->skel, &ids);
 	ipcprof_bpf__destroy(t->skel);
 	wait_programs_gone(ids, n_ids);
+	/* a program still running while we detached may have held one more
+	 * process: with the programs gone, this is the last word (the ring
+	 * buffer's memory stays mapped until ring_buffer__free) */
+	if (t->rb)
+		ring_buffer__consume(t->rb);
+	ring_buffer__free(t->rb);
+	free(t->slices);
 	free(ids);
 	free(t);
 }
