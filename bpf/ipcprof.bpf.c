@@ -82,6 +82,19 @@ struct {
 	__type(value, struct thread_state);
 } threads SEC(".maps");
 
+/*
+ * Processes whose serializer was called too often for exact probes (each
+ * uprobe pair costs microseconds): userspace removed their uprobes and
+ * puts their serializer's code here, and the sampler counts user-mode
+ * samples inside it instead.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct code_span);
+} ser_code SEC(".maps");
+
 /* Processes with serializer uprobes of their own (set by userspace). Their
  * forked children inherit the breakpoints but not the probes' PID filter,
  * so they are held until userspace has attached theirs. */
@@ -201,6 +214,14 @@ static __always_inline struct proc_stats *current_proc(void)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
 	return bpf_map_lookup_elem(&procs, &tgid);
+}
+
+/* Inside a serializer call, as its uprobes see it. A process whose probes
+ * were removed mid-call never sees that call return: its depth no longer
+ * counts once its serializer is sampled instead. */
+static __always_inline bool in_serializer(struct thread_state *t)
+{
+	return t->ser_depth && !bpf_map_lookup_elem(&ser_code, &t->tgid);
 }
 
 /* ---- process and thread lifecycle ---------------------------------- */
@@ -368,7 +389,7 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		t->off_start = 0;
 		if (t->sys_class != SYS_NONE) {
 			t->off_ns += delta; /* blocked inside a syscall we time */
-		} else if (!t->ser_depth) {
+		} else if (!in_serializer(t)) {
 			/* waiting outside IPC (join, sleep, locks); time off CPU
 			 * while serializing stays serialization time */
 			ps = bpf_map_lookup_elem(&procs, &tgid);
@@ -850,7 +871,7 @@ static __always_inline __u32 activity(struct thread_state *t)
 {
 	if (t->sys_class == SYS_IPC)
 		return ACT_IPC;
-	if (t->ser_depth)
+	if (t->ser_depth && in_serializer(t))
 		return t->ser_kind == SER_SERIALIZE ? ACT_SERIALIZE : ACT_DESERIALIZE;
 	if ((t->proc_flags & PROC_FORKED) && bpf_ktime_get_ns() - t->proc_start_ns < post_fork_ns)
 		return ACT_POST_FORK;
@@ -988,7 +1009,12 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 	}
 	/* user addresses are the lower half of the 64-bit address space */
 	if ((long)PT_REGS_IP(&ctx->regs) >= 0) {
-		if (act < ACT_COUNT)
+		__u64 ip = PT_REGS_IP(&ctx->regs);
+		struct code_span *sc = bpf_map_lookup_elem(&ser_code, &t->tgid);
+
+		if (sc && ip >= sc->start && ip < sc->end)
+			__sync_fetch_and_add(&ps->ser_ip_samples, 1);
+		else if (act < ACT_COUNT)
 			__sync_fetch_and_add(&ps->user_samples[act], 1);
 		return 0;
 	}

@@ -151,6 +151,16 @@ struct proc_stats {
 
 	__u64 faults[ACT_COUNT][FT_COUNT]; /* exact, from the fault tracepoints */
 	__u64 faults_kernel;		   /* of those, taken in kernel mode */
+
+	/* samples in user mode inside the serializer's code, once its uprobes
+	 * were removed because it was called too often (see ser_code) */
+	__u64 ser_ip_samples;
+};
+
+/* Where a process's serializer code is mapped (its _pickle module). */
+struct code_span {
+	__u64 start;
+	__u64 end;
 };
 
 /* A channel as seen by one process in one direction. */

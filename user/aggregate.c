@@ -125,6 +125,12 @@ static void estimate_ci95(struct proc_row *r, const struct proc_stats *s, const 
 	r->ci95_ns[PH_SYSCALL] = quad(copy, fault[ACT_IPC]);
 	r->ci95_ns[PH_SERIALIZE] = (uint64_t)fault[ACT_SERIALIZE];
 	r->ci95_ns[PH_DESERIALIZE] = (uint64_t)fault[ACT_DESERIALIZE];
+	if (s->ser_ip_samples) {
+		double u = count_halfwidth(s->ser_ip_samples) * period;
+
+		r->ci95_ns[PH_SERIALIZE] = quad((double)r->ci95_ns[PH_SERIALIZE], u);
+		r->ci95_ns[PH_DESERIALIZE] = quad((double)r->ci95_ns[PH_DESERIALIZE], u);
+	}
 	r->ci95_ns[PH_FAULT] = 0;
 	for (int a = 0; a < ACT_COUNT; a++)
 		r->ci95_ns[PH_FAULT] = quad((double)r->ci95_ns[PH_FAULT], fault[a]);
@@ -136,7 +142,7 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 			 const struct live_threads *live, uint64_t end_ns, const struct measure *m)
 {
 	uint64_t period = m->sample_hz ? 1000000000ull / m->sample_hz : 0;
-	uint64_t copy, sum = 0, rest, loose;
+	uint64_t copy, sum = 0, rest, loose, ser_sampled;
 
 	memset(r, 0, sizeof(*r));
 	r->pid = pid;
@@ -182,17 +188,34 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	 * ever make it exceed that. */
 	r->phase_ns[PH_COMPUTE] =
 	    (s->user_samples[ACT_POST_FORK] + s->user_samples[ACT_OTHER]) * period;
+	/* serializer time sampled in its module once its probes were removed */
+	ser_sampled = s->ser_ip_samples * period;
 	rest = r->thread_ns > sum ? r->thread_ns - sum : 0;
-	loose = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER] + r->phase_ns[PH_COMPUTE];
+	loose = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER] + r->phase_ns[PH_COMPUTE] +
+		ser_sampled;
 	if (loose > rest) {
 		uint64_t pf = share(rest, r->fault_ns[ACT_POST_FORK], loose);
 		uint64_t other = share(rest, r->fault_ns[ACT_OTHER], loose);
+		uint64_t ser = share(rest, ser_sampled, loose);
 
-		r->phase_ns[PH_COMPUTE] = rest - pf - other;
+		r->phase_ns[PH_COMPUTE] = rest - pf - other - ser;
 		r->fault_ns[ACT_POST_FORK] = pf;
 		r->fault_ns[ACT_OTHER] = other;
+		ser_sampled = ser;
 	}
-	sum += r->phase_ns[PH_COMPUTE];
+	sum += r->phase_ns[PH_COMPUTE] + ser_sampled;
+	if (ser_sampled) {
+		/* samples cannot tell pickling from unpickling: split them as
+		 * the exactly timed calls before were split */
+		uint64_t ser = s->serialize_ns + s->deserialize_ns
+				   ? share(ser_sampled, s->serialize_ns,
+					   s->serialize_ns + s->deserialize_ns)
+				   : ser_sampled / 2;
+
+		r->phase_ns[PH_SERIALIZE] += ser;
+		r->phase_ns[PH_DESERIALIZE] += ser_sampled - ser;
+		r->ser_sampled_ns = ser_sampled;
+	}
 	for (int a = 0; a < ACT_COUNT; a++)
 		r->phase_ns[PH_FAULT] += r->fault_ns[a];
 	sum += r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER];
@@ -374,6 +397,7 @@ void report_finish(struct report *rep)
 		t->mmap_bytes += r->mmap_bytes;
 		t->ipc_kernel_ns += r->ipc_kernel_ns;
 		t->copy_sampled_ns += r->copy_sampled_ns;
+		t->ser_sampled_ns += r->ser_sampled_ns;
 		t->samples_total += r->samples_total;
 		t->samples_ipc += r->samples_ipc;
 		t->samples_copy += r->samples_copy;

@@ -348,6 +348,40 @@ static const char *copy_method(struct report *rep, const struct tracer *t)
 	return mixed;
 }
 
+/* Processes whose serializer uprobes were removed as too costly. */
+static void note_demotions(struct report *rep, const struct tracer *t)
+{
+	int n;
+	const struct ser_demotion *d = tracer_demotions(t, &n);
+	bool sampled = false;
+
+	for (int i = 0; i < n; i++) {
+		if (d[i].module) {
+			sampled = true;
+			report_add_note(
+			    rep,
+			    "pid %d called its serializer too often for exact probes (over %d calls/s; "
+			    "each uprobe pair costs microseconds): they were removed after %llu calls, "
+			    "and its later serializer time is sampled in %s: a lower bound, as time "
+			    "in interpreter code that pickle calls is not seen",
+			    d[i].pid, HOT_SER_RATE, (unsigned long long)d[i].calls, d[i].module);
+		} else {
+			report_add_note(rep,
+					"pid %d called its serializer too often for exact probes (over "
+					"%d calls/s): they were removed after %llu calls; its later "
+					"serializer time is not measured (the serializer is built into "
+					"the interpreter: no module to sample in)",
+					d[i].pid, HOT_SER_RATE, (unsigned long long)d[i].calls);
+		}
+	}
+	if (sampled) {
+		if (strcmp(rep->methods[PH_SERIALIZE], "unavailable"))
+			rep->methods[PH_SERIALIZE] = "uprobe+sampled";
+		if (strcmp(rep->methods[PH_DESERIALIZE], "unavailable"))
+			rep->methods[PH_DESERIALIZE] = "uprobe+sampled";
+	}
+}
+
 static void set_methods(struct report *rep, const struct ser_plan *plan, const struct tracer *t)
 {
 	bool have[2] = {false, false};
@@ -364,6 +398,7 @@ static void set_methods(struct report *rep, const struct ser_plan *plan, const s
 	}
 	rep->methods[PH_SERIALIZE] = have[0] ? "uprobe" : "unavailable";
 	rep->methods[PH_DESERIALIZE] = have[1] ? "uprobe" : "unavailable";
+	note_demotions(rep, t);
 	rep->methods[PH_SYSCALL] = "tracepoint";
 	rep->methods[PH_BLOCKED] = "tracepoint";
 	rep->methods[PH_COPY] = copy_method(rep, t);

@@ -235,3 +235,33 @@ int proc_exec_mappings(const char *root, pid_t pid, char ***paths)
 	*paths = v;
 	return n;
 }
+
+int proc_exec_span(const char *root, pid_t pid, const char *file, uint64_t *start,
+		   uint64_t *end)
+{
+	char path[PATH_MAX], line[PATH_MAX + 256];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%d/maps", root, pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char perms[8] = "", name[PATH_MAX] = "";
+		unsigned long long lo, hi;
+
+		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %4095[^\n]", &lo, &hi, perms, name) !=
+		    4)
+			continue;
+		if (perms[2] != 'x' || strcmp(name, file))
+			continue;
+		if (!found || lo < *start)
+			*start = lo;
+		if (!found || hi > *end)
+			*end = hi;
+		found = true;
+	}
+	fclose(f);
+	return found ? 0 : -ENOENT;
+}

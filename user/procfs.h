@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct pid_list {
@@ -39,6 +40,11 @@ int proc_descendants(const char *root, pid_t pid, struct pid_list *out);
  * malloc'ed array of malloc'ed paths. Returns the count or -errno.
  */
 int proc_exec_mappings(const char *root, pid_t pid, char ***paths);
+
+/* The lowest start and highest end of `file`'s executable mappings in the
+ * process. 0 when found, -ENOENT when it maps none, -errno otherwise. */
+int proc_exec_span(const char *root, pid_t pid, const char *file, uint64_t *start,
+		   uint64_t *end);
 void free_strv(char **v, int n);
 
 #endif

@@ -47,6 +47,7 @@ struct proc_row {
 	uint64_t mmap_calls, mmap_bytes;
 	uint64_t ipc_kernel_ns;	  /* in pipe/unix-socket code (precise probes only) */
 	uint64_t copy_sampled_ns; /* the sampled copy estimate, even when copy is exact */
+	uint64_t ser_sampled_ns;  /* serializer time sampled after its probes were removed */
 	uint64_t samples_total, samples_ipc, samples_copy;
 	/* page faults by what the thread was doing (enum activity) */
 	uint64_t faults[ACT_COUNT][FT_COUNT];

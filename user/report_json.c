@@ -82,6 +82,7 @@ static json_object *proc_json(const struct proc_row *r, bool with_identity)
 	add_u64(o, "ipc_oncpu_ns", r->ipc_oncpu_ns);
 	add_u64(o, "ipc_kernel_ns", r->ipc_kernel_ns);
 	add_u64(o, "copy_sampled_ns", r->copy_sampled_ns);
+	add_u64(o, "serializer_sampled_ns", r->ser_sampled_ns);
 	add_u64(o, "serialize_calls", r->serialize_calls);
 	add_u64(o, "deserialize_calls", r->deserialize_calls);
 	add_u64(o, "ipc_calls", r->ipc_calls);

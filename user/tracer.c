@@ -35,6 +35,8 @@ struct tracer {
 	int n_pp;
 	struct link_reaper reaper; /* uprobe links being detached */
 	bool uprobe_multi;	   /* serializer probes as uprobe_multi links */
+	struct ser_demotion *demoted; /* processes whose probes were removed */
+	int n_demoted;
 	uint64_t next_reap_ns;
 	struct probe_plan probes;
 	bool closing;		    /* only continue stopped execs, plan nothing */
@@ -141,6 +143,8 @@ struct proc_probes {
 	int *idx; /* indices into opts.plan->probes, attached or tried */
 	int n;
 	bool attached; /* at least one probe is in place */
+	bool demoted;  /* probes removed: called too often */
+	uint64_t last_calls, last_ns; /* serializer calls at the last check */
 	struct link_list links;
 };
 
@@ -280,9 +284,90 @@ static int attach_selected_probes(struct tracer *t, pid_t pid)
 		if (rc)
 			return rc;
 	}
-	if (pp->attached)
+	if (pp->attached) {
 		bpf_map_update_elem(bpf_map__fd(t->skel->maps.probed), &key, &one, BPF_ANY);
+		if (!pp->last_ns)
+			pp->last_ns = now_ns(); /* the call rate counts from here */
+	}
 	return 0;
+}
+
+/*
+ * A uprobe + uretprobe pair costs ~8 us in this VM (two traps): a process
+ * calling its serializer more often than this loses more than ~2% to them,
+ * and short calls are timed mostly as trap overhead. Such a process gets its
+ * probes removed; from then on the sampler counts its samples in the
+ * serializer module's code instead.
+ */
+#define HOT_SER_MIN_CALLS 50
+#define HOT_CHECK_MS	  25
+
+static bool is_module(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return !strncmp(b ? b + 1 : path, "_pickle", 7);
+}
+
+static void demote(struct tracer *t, struct proc_probes *pp, uint64_t calls)
+{
+	struct ser_plan *plan = t->opts.plan;
+	struct ser_demotion *d, *tmp;
+	struct code_span span = {0};
+	__u32 key = (__u32)pp->pid;
+	const char *module = NULL;
+	uint64_t lo = 0, hi = 0;
+
+	/* the serializer's own module, where it is one (not built in) */
+	for (int i = 0; i < pp->n && !module; i++) {
+		const char *path = plan->probes[pp->idx[i]].path;
+
+		if (is_module(path) && !proc_exec_span("/proc", pp->pid, path, &lo, &hi))
+			module = path;
+	}
+	span.start = lo;
+	span.end = hi;
+	if (module)
+		bpf_map_update_elem(bpf_map__fd(t->skel->maps.ser_code), &key, &span, BPF_ANY);
+	reaper_take(&t->reaper, &pp->links);
+	pp->demoted = true;
+	tmp = realloc(t->demoted, (t->n_demoted + 1) * sizeof(*tmp));
+	if (!tmp)
+		return;
+	t->demoted = tmp;
+	d = &tmp[t->n_demoted++];
+	d->pid = pp->pid;
+	d->calls = calls;
+	d->module = module ? strdup(module) : NULL;
+}
+
+/* Demote the processes whose serializer calls come too fast (see above). */
+static void check_hot_serializers(struct tracer *t, uint64_t now)
+{
+	int fd = bpf_map__fd(t->skel->maps.procs);
+
+	for (int i = 0; i < t->n_pp; i++) {
+		struct proc_probes *pp = &t->pp[i];
+		__u32 key = (__u32)pp->pid;
+		struct proc_stats ps;
+		uint64_t calls, dc;
+
+		if (!pp->attached || pp->demoted || bpf_map_lookup_elem(fd, &key, &ps))
+			continue;
+		calls = ps.serialize_calls + ps.deserialize_calls;
+		dc = calls - pp->last_calls;
+		if (dc >= HOT_SER_MIN_CALLS &&
+		    dc * 1000000000ull > HOT_SER_RATE * (now - pp->last_ns))
+			demote(t, pp, calls);
+		pp->last_calls = calls;
+		pp->last_ns = now;
+	}
+}
+
+const struct ser_demotion *tracer_demotions(const struct tracer *t, int *n)
+{
+	*n = t->n_demoted;
+	return t->demoted;
 }
 
 /* Give the uprobes of processes that exited to the reaper (all of them
@@ -495,14 +580,19 @@ int tracer_poll(struct tracer *t, int wake_fd, int timeout_ms)
 	};
 	int rc;
 
+	/* serializer call rates are checked every HOT_CHECK_MS while some
+	 * process has probes: a hot one pays ~8 us a call until then */
+	if (t->n_pp && timeout_ms > HOT_CHECK_MS)
+		timeout_ms = HOT_CHECK_MS;
 	/* our own poll around the ring buffer's epoll fd, so that a pidfd
 	 * can end the wait the moment the command exits */
 	if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR)
 		return -errno;
 	rc = ring_buffer__consume(t->rb);
 	if (t->n_pp && now_ns() >= t->next_reap_ns) {
+		check_hot_serializers(t, now_ns());
 		reap_proc_probes(t, false);
-		t->next_reap_ns = now_ns() + 100000000ull;
+		t->next_reap_ns = now_ns() + HOT_CHECK_MS * 1000000ull;
 	}
 	return rc == -EINTR ? 0 : rc;
 }
@@ -758,6 +848,9 @@ void tracer_close(struct tracer *t)
 		ring_buffer__consume(t->rb);
 	ring_buffer__free(t->rb);
 	free(t->slices);
+	for (int i = 0; i < t->n_demoted; i++)
+		free(t->demoted[i].module);
+	free(t->demoted);
 	free(ids);
 	free(t);
 }

@@ -23,6 +23,20 @@ struct tracer_opts {
 
 struct tracer;
 
+/* A process whose serializer uprobes were removed: it called them too often
+ * for their cost. Later serializer time is sampled in `module` (NULL where
+ * the serializer is built into the interpreter: then it is not measured). */
+struct ser_demotion {
+	pid_t pid;
+	uint64_t calls; /* serializer calls timed exactly before */
+	char *module;
+};
+
+const struct ser_demotion *tracer_demotions(const struct tracer *t, int *n);
+
+/* Serializer calls per second beyond which a process's uprobes go. */
+#define HOT_SER_RATE 2000
+
 /* Load and attach everything but serializer uprobes of processes not yet
  * seen. On failure writes a one-line reason to err. */
 int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, size_t errlen);
