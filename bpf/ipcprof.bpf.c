@@ -62,12 +62,6 @@ enum ser_kind {
 	SER_DESERIALIZE = 1,
 };
 
-struct shm_key {
-	__u32 tgid;
-	__u32 pad;
-	__u64 addr;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_PROCS);

@@ -163,6 +163,13 @@ struct code_span {
 	__u64 end;
 };
 
+/* A shared mapping created by a traced process (so munmap can be matched). */
+struct shm_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 addr;
+};
+
 /* A channel as seen by one process in one direction. */
 struct chan_key {
 	__u64 ino; /* pipe/FIFO inode; for sockets the *sending* end's inode */

@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <linux/perf_event.h>
 #include <poll.h>
 #include <pthread.h>
@@ -20,9 +21,20 @@
 #include "ipcprof.skel.h"
 #include "kallsyms.h"
 #include "links.h"
+#include "map_read.h"
 #include "procfs.h"
 #include "uprobe_multi.h"
 #include "util.h"
+
+struct folded_proc {
+	__u32 pid;
+	struct proc_stats s;
+};
+
+struct folded_chan {
+	struct chan_key k;
+	struct chan_stats s;
+};
 
 struct tracer {
 	struct ipcprof_bpf *skel;
@@ -37,6 +49,13 @@ struct tracer {
 	bool uprobe_multi;	   /* serializer probes as uprobe_multi links */
 	struct ser_demotion *demoted; /* processes whose probes were removed */
 	int n_demoted;
+	/* exited processes and their channels, moved out of the kernel's
+	 * maps so that long runs never fill them (see fold_exited) */
+	struct folded_proc *fproc;
+	int n_fproc, cap_fproc;
+	struct folded_chan *fchan;
+	int n_fchan, cap_fchan;
+	uint64_t next_fold_ns;
 	uint64_t next_reap_ns;
 	struct probe_plan probes;
 	bool closing;		    /* only continue stopped execs, plan nothing */
@@ -572,6 +591,121 @@ int tracer_plan_process(struct tracer *t, pid_t pid)
 	return attach_selected_probes(t, pid);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Make room for one more element of `size` bytes in *v (n used, *cap). */
+static int grow_one(void **v, int n, int *cap, size_t size)
+{
+	void *tmp;
+
+	if (n < *cap)
+		return 0;
+	tmp = realloc(*v, (size_t)(*cap ? *cap * 2 : 256) * size);
+	if (!tmp)
+		return -ENOMEM;
+	*v = tmp;
+	*cap = *cap ? *cap * 2 : 256;
+	return 0;
+}
+
+/* a process gone this long has no BPF program left that could update it */
+#define FOLD_GRACE_NS 50000000ull
+#define FOLD_EVERY_NS 250000000ull
+
+/* Delete the entries of `map` whose key starts with a TGID in `gone`. */
+static int forget_tgids(struct bpf_map *map, size_t key_size, size_t value_size,
+			const __u32 *gone, int n_gone, struct folded_chan **keep, int *n_keep,
+			int *cap_keep)
+{
+	void *keys = NULL, *vals = NULL;
+	int fd = bpf_map__fd(map), rc = 0;
+	int n = map_read_all(fd, key_size, value_size, bpf_map__max_entries(map), &keys, &vals);
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		const char *key = (const char *)keys + (size_t)i * key_size;
+		__u32 tgid;
+
+		/* the owner: chan_key's tgid field; shm_key starts with it */
+		memcpy(&tgid, key + (keep ? offsetof(struct chan_key, tgid) : 0), sizeof(tgid));
+		if (!bsearch(&tgid, gone, n_gone, sizeof(*gone), cmp_u32))
+			continue;
+		if (keep) { /* channels are kept for the report */
+			if (grow_one((void **)keep, *n_keep, cap_keep, sizeof(**keep))) {
+				rc = -ENOMEM;
+				break;
+			}
+			memcpy(&(*keep)[*n_keep].k, key, sizeof(struct chan_key));
+			memcpy(&(*keep)[*n_keep].s, (const char *)vals + (size_t)i * value_size,
+			       sizeof(struct chan_stats));
+			(*n_keep)++;
+		}
+		bpf_map_delete_elem(fd, key);
+	}
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+/*
+ * Move the entries of processes that exited (and of their channels, shared
+ * mappings and sampled serializer code) from the kernel's maps into our
+ * memory. The maps are sized for the processes alive at once, not for all
+ * that ever ran: a run through thousands of processes (a test suite) keeps
+ * every number. Returns the number of processes folded, or -errno.
+ */
+static int fold_exited(struct tracer *t, uint64_t now)
+{
+	int pfd = bpf_map__fd(t->skel->maps.procs), first = t->n_fproc, n, rc = 0;
+	void *keys = NULL, *vals = NULL;
+	__u32 *gone;
+
+	n = map_read_all(pfd, sizeof(__u32), sizeof(struct proc_stats),
+			 bpf_map__max_entries(t->skel->maps.procs), &keys, &vals);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		const struct proc_stats *ps = (const struct proc_stats *)vals + i;
+		__u32 pid = ((const __u32 *)keys)[i];
+
+		if (!ps->exit_ns || now < ps->exit_ns + FOLD_GRACE_NS)
+			continue;
+		if (grow_one((void **)&t->fproc, t->n_fproc, &t->cap_fproc, sizeof(*t->fproc))) {
+			rc = -ENOMEM;
+			break;
+		}
+		t->fproc[t->n_fproc].pid = pid;
+		t->fproc[t->n_fproc++].s = *ps;
+		bpf_map_delete_elem(pfd, &pid);
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.ser_code), &pid);
+	}
+	free(keys);
+	free(vals);
+	if (t->n_fproc == first)
+		return rc;
+	gone = malloc((size_t)(t->n_fproc - first) * sizeof(*gone));
+	if (!gone)
+		return -ENOMEM;
+	for (int i = first; i < t->n_fproc; i++)
+		gone[i - first] = t->fproc[i].pid;
+	qsort(gone, t->n_fproc - first, sizeof(*gone), cmp_u32);
+	if (!rc)
+		rc = forget_tgids(t->skel->maps.chans, sizeof(struct chan_key),
+				  sizeof(struct chan_stats), gone, t->n_fproc - first, &t->fchan,
+				  &t->n_fchan, &t->cap_fchan);
+	if (!rc)
+		rc = forget_tgids(t->skel->maps.shm, sizeof(struct shm_key), sizeof(__u64), gone,
+				  t->n_fproc - first, NULL, NULL, NULL);
+	free(gone);
+	return rc ? rc : t->n_fproc - first;
+}
+
 int tracer_poll(struct tracer *t, int wake_fd, int timeout_ms)
 {
 	struct pollfd fds[2] = {
@@ -589,6 +723,10 @@ int tracer_poll(struct tracer *t, int wake_fd, int timeout_ms)
 	if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR)
 		return -errno;
 	rc = ring_buffer__consume(t->rb);
+	if (now_ns() >= t->next_fold_ns) {
+		fold_exited(t, now_ns());
+		t->next_fold_ns = now_ns() + FOLD_EVERY_NS;
+	}
 	if (t->n_pp && now_ns() >= t->next_reap_ns) {
 		check_hot_serializers(t, now_ns());
 		reap_proc_probes(t, false);
@@ -663,17 +801,33 @@ static int live_threads(struct tracer *t, uint64_t end, struct live_proc **out)
 	return n;
 }
 
+/* One process's row: its kernel counters plus what only now settles. */
+static int add_proc(struct report *rep, __u32 pid, struct proc_stats ps,
+		    const struct live_proc *lp, int n_live)
+{
+	struct live_threads live = {0};
+	struct proc_row row;
+
+	for (int i = 0; i < n_live && !ps.exit_ns; i++) {
+		if (lp[i].tgid != pid)
+			continue;
+		live = lp[i].live;
+		for (int a = 0; a < ACT_COUNT; a++)
+			for (int f = 0; f < FT_COUNT; f++)
+				ps.faults[a][f] += lp[i].faults[a][f];
+		ps.faults_kernel += lp[i].faults_kernel;
+	}
+	proc_row_from_stats(&row, pid, &ps, &live, rep->end_ns, &rep->measure);
+	return report_add_proc(rep, &row);
+}
+
 int tracer_collect(struct tracer *t, struct report *rep)
 {
-	int pfd = bpf_map__fd(t->skel->maps.procs), cfd = bpf_map__fd(t->skel->maps.chans);
-	struct chan_key ck, cnext, *cprev = NULL;
-	__u32 key, next, *prev = NULL;
+	void *keys = NULL, *vals = NULL;
 	struct live_proc *lp = NULL;
-	struct chan_stats cs;
-	struct proc_stats ps;
 	uint64_t last_exit = 0;
 	bool all_exited = true;
-	int rc, n_live;
+	int rc = 0, n_live, n;
 
 	rep->measure = tracer_measure(t);
 	/* events still queued, so every exec has been seen */
@@ -682,46 +836,45 @@ int tracer_collect(struct tracer *t, struct report *rep)
 	n_live = live_threads(t, rep->end_ns, &lp);
 	if (n_live < 0)
 		return n_live;
-	while (!bpf_map_get_next_key(pfd, prev, &next)) {
-		struct live_threads live = {0};
-		struct proc_row row;
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(pfd, &key, &ps))
-			continue;
-		for (int i = 0; i < n_live && !ps.exit_ns; i++) {
-			if (lp[i].tgid != key)
-				continue;
-			live = lp[i].live;
-			for (int a = 0; a < ACT_COUNT; a++)
-				for (int f = 0; f < FT_COUNT; f++)
-					ps.faults[a][f] += lp[i].faults[a][f];
-			ps.faults_kernel += lp[i].faults_kernel;
-		}
-		proc_row_from_stats(&row, key, &ps, &live, rep->end_ns, &rep->measure);
-		rc = report_add_proc(rep, &row);
-		if (rc) {
-			free(lp);
-			return rc;
-		}
-		all_exited = all_exited && ps.exit_ns;
-		if (ps.exit_ns > last_exit)
-			last_exit = ps.exit_ns;
+	for (int i = 0; i < t->n_fproc && !rc; i++) {
+		rc = add_proc(rep, t->fproc[i].pid, t->fproc[i].s, NULL, 0);
+		if (t->fproc[i].s.exit_ns > last_exit)
+			last_exit = t->fproc[i].s.exit_ns;
 	}
+	n = map_read_all(bpf_map__fd(t->skel->maps.procs), sizeof(__u32), sizeof(struct proc_stats),
+			 bpf_map__max_entries(t->skel->maps.procs), &keys, &vals);
+	if (n < 0)
+		rc = rc ? rc : n;
+	for (int i = 0; i < n && !rc; i++) {
+		const struct proc_stats *ps = (const struct proc_stats *)vals + i;
+
+		rc = add_proc(rep, ((const __u32 *)keys)[i], *ps, lp, n_live);
+		all_exited = all_exited && ps->exit_ns;
+		if (ps->exit_ns > last_exit)
+			last_exit = ps->exit_ns;
+	}
+	free(keys);
+	free(vals);
 	free(lp);
+	if (rc)
+		return rc;
 	/* The trace ended when its last process did, not when we noticed. */
 	if (all_exited && last_exit > rep->start_ns)
 		rep->end_ns = last_exit;
-	while (!bpf_map_get_next_key(cfd, cprev, &cnext)) {
-		ck = cnext;
-		cprev = &ck;
-		if (bpf_map_lookup_elem(cfd, &ck, &cs))
-			continue;
-		rc = report_add_chan(rep, &ck, &cs);
-		if (rc)
-			return rc;
-	}
+	for (int i = 0; i < t->n_fchan && !rc; i++)
+		rc = report_add_chan(rep, &t->fchan[i].k, &t->fchan[i].s);
+	n = map_read_all(bpf_map__fd(t->skel->maps.chans), sizeof(struct chan_key),
+			 sizeof(struct chan_stats), bpf_map__max_entries(t->skel->maps.chans), &keys,
+			 &vals);
+	if (n < 0)
+		return rc ? rc : n;
+	for (int i = 0; i < n && !rc; i++)
+		rc = report_add_chan(rep, (const struct chan_key *)keys + i,
+				     (const struct chan_stats *)vals + i);
+	free(keys);
+	free(vals);
+	if (rc)
+		return rc;
 	rep->lost_events = t->skel->bss->lost_events;
 	rep->map_full = t->skel->bss->map_full;
 	rep->sample_hz = t->opts.sample_hz;
@@ -848,6 +1001,8 @@ void tracer_close(struct tracer *t)
 		ring_buffer__consume(t->rb);
 	ring_buffer__free(t->rb);
 	free(t->slices);
+	free(t->fproc);
+	free(t->fchan);
 	for (int i = 0; i < t->n_demoted; i++)
 		free(t->demoted[i].module);
 	free(t->demoted);

@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 import time
 
-from helpers import BPFTestCase, IPCPROF, PYTHON, run_traced
+from helpers import BPFTestCase, IPCPROF, PYTHON, fixture, run_traced
 
 SLEEPER = ("import os, pickle, sys, time; pickle.dumps(1); "
            "print(os.getpid(), flush=True); time.sleep(60)")
@@ -79,3 +79,19 @@ class HotSerializer(BPFTestCase):
         self.assertEqual(t.report["methods"]["serialize"], "uprobe")
         self.assertEqual(t.root()["serialize_calls"], 50)
         self.assertEqual(t.root()["serializer_sampled_ns"], 0)
+
+
+class LongRuns(BPFTestCase):
+    def test_more_processes_than_the_maps_hold(self):
+        # the kernel's process table holds 8192: exited processes must be
+        # folded out of it as the run goes, losing nothing
+        n, size = 9000, 100
+        t = run_traced([fixture("churn"), str(n), str(size)], timeout=300)
+        self.assertEqual(t.stdout.strip(), f"read {n * size}")
+        self.assertEqual(t.report["lost_events"], 0)
+        self.assertEqual(len(t.procs), n + 1)
+        (pipe,) = [c for c in t.channels("pipe") if c["bytes_written"] == n * size]
+        self.assertEqual(pipe["bytes_read"], n * size)
+        self.assertEqual(pipe["write_calls"], n)
+        self.assertEqual(len(pipe["writers"]), n)
+        self.assertEqual(sum(p["fork_calls"] for p in t.procs), n)
