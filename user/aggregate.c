@@ -276,16 +276,46 @@ int report_add_chan(struct report *rep, const struct chan_key *k, const struct c
 		c->dev = k->dev;
 		c->kind = k->kind;
 	}
+	if (s->peer_ino)
+		c->peer_ino = s->peer_ino;
+	/* the same end again: the tracer folded an idle entry out of the
+	 * kernel and the process used the channel after that */
+	for (int i = 0; i < c->n_ends; i++) {
+		struct chan_end add = {.tgid = k->tgid, .dir = k->dir, .s = *s};
+
+		e = &c->ends[i];
+		if (e->tgid != k->tgid || e->dir != k->dir)
+			continue;
+		chan_stats_merge(&e->s, s);
+		channel_account(c, &add);
+		return 0;
+	}
 	if (!GROW(c->ends, c->n_ends))
 		return -ENOMEM;
 	e = &c->ends[c->n_ends++];
 	e->tgid = k->tgid;
 	e->dir = k->dir;
 	e->s = *s;
-	if (s->peer_ino)
-		c->peer_ino = s->peer_ino;
 	channel_account(c, e);
 	return 0;
+}
+
+void chan_stats_merge(struct chan_stats *into, const struct chan_stats *s)
+{
+	into->calls += s->calls;
+	into->bytes += s->bytes;
+	into->oncpu_ns += s->oncpu_ns;
+	into->blocked_ns += s->blocked_ns;
+	if (s->peer_ino)
+		into->peer_ino = s->peer_ino;
+	if (s->first_ns && (!into->first_ns || s->first_ns < into->first_ns))
+		into->first_ns = s->first_ns;
+	if (s->last_ns > into->last_ns)
+		into->last_ns = s->last_ns;
+	for (int i = 0; i < IPCPROF_HIST_SLOTS; i++) {
+		into->size_hist[i] += s->size_hist[i];
+		into->latency_hist[i] += s->latency_hist[i];
+	}
 }
 
 void channel_account(struct channel *c, const struct chan_end *e)

@@ -133,7 +133,9 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 			 const struct live_threads *live, uint64_t end_ns, const struct measure *m);
 
 int report_add_proc(struct report *rep, const struct proc_row *row);
+/* Add one channel end's counters; an end seen before is merged into. */
 int report_add_chan(struct report *rep, const struct chan_key *k, const struct chan_stats *s);
+void chan_stats_merge(struct chan_stats *into, const struct chan_stats *s);
 /* Add one end's counts into its channel's totals. */
 void channel_account(struct channel *c, const struct chan_end *e);
 int report_add_note(struct report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

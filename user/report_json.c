@@ -186,6 +186,9 @@ int report_write_json(const struct report *rep, FILE *out)
 		json_object_array_add(notes, json_object_new_string(rep->notes[i]));
 	json_object_object_add(root, "notes", notes);
 	add_u64(root, "lost_events", rep->lost_events + rep->map_full);
+	/* the two causes apart: ring buffer full, map entry not created */
+	add_u64(root, "ringbuf_lost", rep->lost_events);
+	add_u64(root, "map_full", rep->map_full);
 
 	err = fprintf(out, "%s\n",
 		      json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |

@@ -55,7 +55,7 @@ struct tracer {
 	int n_fproc, cap_fproc;
 	struct folded_chan *fchan;
 	int n_fchan, cap_fchan;
-	uint64_t next_fold_ns;
+	uint64_t next_fold_ns, next_idle_fold_ns;
 	uint64_t next_reap_ns;
 	struct probe_plan probes;
 	bool closing;		    /* only continue stopped execs, plan nothing */
@@ -414,6 +414,35 @@ static void reap_proc_probes(struct tracer *t, bool all)
 	}
 }
 
+/*
+ * A forked child runs what its parent ran: give it the parent's probes
+ * without planning again (no ELF or /proc reading while it is held).
+ * False when the parent's probes are unknown: plan from scratch then.
+ */
+static bool inherit_probes(struct tracer *t, pid_t pid)
+{
+	struct ser_plan *plan = t->opts.plan;
+	struct proc_probes *parent = NULL;
+	__u32 key = (__u32)pid;
+	struct proc_stats ps;
+	int *sel;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.procs), &key, &ps))
+		return false;
+	for (int i = 0; i < t->n_pp && !parent; i++)
+		if (t->pp[i].pid == (pid_t)ps.ppid && t->pp[i].n)
+			parent = &t->pp[i];
+	if (!parent)
+		return false;
+	sel = realloc(plan->sel, parent->n * sizeof(*sel));
+	if (!sel)
+		return false;
+	memcpy(sel, parent->idx, parent->n * sizeof(*sel));
+	plan->sel = sel;
+	plan->n_sel = parent->n;
+	return attach_selected_probes(t, pid) == 0;
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
@@ -435,7 +464,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	if (e->type == EV_EXEC || e->type == EV_FORK) {
-		if (!t->closing)
+		if (!t->closing && !(e->type == EV_FORK && inherit_probes(t, (pid_t)e->tgid)))
 			tracer_plan_process(t, (pid_t)e->tgid);
 		/* the kernel side stopped it at exec or fork until its probes
 		 * exist */
@@ -617,10 +646,14 @@ static int grow_one(void **v, int n, int *cap, size_t size)
 #define FOLD_GRACE_NS 50000000ull
 #define FOLD_EVERY_NS 250000000ull
 
-/* Delete the entries of `map` whose key starts with a TGID in `gone`. */
+/* a channel end unused this long is folded too (see fold_exited) */
+#define CHAN_IDLE_NS 2000000000ull
+
+/* Delete the entries of `map` whose owner is in `gone` (sorted) and, with
+ * `keep` (the channels, kept for the report), those idle since `idle_before`. */
 static int forget_tgids(struct bpf_map *map, size_t key_size, size_t value_size,
-			const __u32 *gone, int n_gone, struct folded_chan **keep, int *n_keep,
-			int *cap_keep)
+			const __u32 *gone, int n_gone, uint64_t idle_before,
+			struct folded_chan **keep, int *n_keep, int *cap_keep)
 {
 	void *keys = NULL, *vals = NULL;
 	int fd = bpf_map__fd(map), rc = 0;
@@ -634,7 +667,8 @@ static int forget_tgids(struct bpf_map *map, size_t key_size, size_t value_size,
 
 		/* the owner: chan_key's tgid field; shm_key starts with it */
 		memcpy(&tgid, key + (keep ? offsetof(struct chan_key, tgid) : 0), sizeof(tgid));
-		if (!bsearch(&tgid, gone, n_gone, sizeof(*gone), cmp_u32))
+		if (!(n_gone && bsearch(&tgid, gone, n_gone, sizeof(*gone), cmp_u32)) &&
+		    !(keep && ((const struct chan_stats *)vals)[i].last_ns < idle_before))
 			continue;
 		if (keep) { /* channels are kept for the report */
 			if (grow_one((void **)keep, *n_keep, cap_keep, sizeof(**keep))) {
@@ -664,7 +698,7 @@ static int fold_exited(struct tracer *t, uint64_t now)
 {
 	int pfd = bpf_map__fd(t->skel->maps.procs), first = t->n_fproc, n, rc = 0;
 	void *keys = NULL, *vals = NULL;
-	__u32 *gone;
+	__u32 *gone = NULL;
 
 	n = map_read_all(pfd, sizeof(__u32), sizeof(struct proc_stats),
 			 bpf_map__max_entries(t->skel->maps.procs), &keys, &vals);
@@ -687,21 +721,32 @@ static int fold_exited(struct tracer *t, uint64_t now)
 	}
 	free(keys);
 	free(vals);
-	if (t->n_fproc == first)
+	/*
+	 * Channels: those of the processes just folded, and those idle for
+	 * CHAN_IDLE_NS: a long-lived process that opens pipes and sockets
+	 * by the thousand (a test runner, a server) would fill the map with
+	 * closed ones. An idle end used again gets a new kernel entry, and
+	 * the report merges the two. Scanned once a second at most.
+	 */
+	if (t->n_fproc > first) {
+		gone = malloc((size_t)(t->n_fproc - first) * sizeof(*gone));
+		if (!gone)
+			return -ENOMEM;
+		for (int i = first; i < t->n_fproc; i++)
+			gone[i - first] = t->fproc[i].pid;
+		qsort(gone, t->n_fproc - first, sizeof(*gone), cmp_u32);
+	} else if (now < t->next_idle_fold_ns) {
 		return rc;
-	gone = malloc((size_t)(t->n_fproc - first) * sizeof(*gone));
-	if (!gone)
-		return -ENOMEM;
-	for (int i = first; i < t->n_fproc; i++)
-		gone[i - first] = t->fproc[i].pid;
-	qsort(gone, t->n_fproc - first, sizeof(*gone), cmp_u32);
+	}
+	t->next_idle_fold_ns = now + 1000000000ull;
 	if (!rc)
 		rc = forget_tgids(t->skel->maps.chans, sizeof(struct chan_key),
-				  sizeof(struct chan_stats), gone, t->n_fproc - first, &t->fchan,
-				  &t->n_fchan, &t->cap_fchan);
-	if (!rc)
+				  sizeof(struct chan_stats), gone, t->n_fproc - first,
+				  now > CHAN_IDLE_NS ? now - CHAN_IDLE_NS : 0, &t->fchan, &t->n_fchan,
+				  &t->cap_fchan);
+	if (!rc && gone)
 		rc = forget_tgids(t->skel->maps.shm, sizeof(struct shm_key), sizeof(__u64), gone,
-				  t->n_fproc - first, NULL, NULL, NULL);
+				  t->n_fproc - first, 0, NULL, NULL, NULL);
 	free(gone);
 	return rc ? rc : t->n_fproc - first;
 }

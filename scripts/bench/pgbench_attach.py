@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""A live database under its own benchmark, with ipcprof attached to it.
+
+Starts a throw-away PostgreSQL (Debian's postgresql-15, as user postgres,
+unix socket only, in a temporary directory), fills it with `pgbench -i`,
+then runs `pgbench -S` (read-only, 2 clients, over the unix socket) with a
+throughput line per second, --rounds times: untraced for RUN seconds, then
+RUN + 10 seconds with `ipcprof attach -p POSTMASTER -d RUN` started after 5 s.
+Prints the per-second transactions untraced, while attached, and the worst
+second around attaching and detaching.
+
+usage: scripts/bench/pgbench_attach.py [--rounds N] [--run SECONDS]   (root)
+"""
+import argparse
+import os
+import pwd
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+IPCPROF = os.path.join(ROOT, "ipcprof")
+PGBIN = "/usr/lib/postgresql/15/bin"
+
+
+def as_postgres(cmd, **kw):
+    return subprocess.run(["runuser", "-u", "postgres", "--"] + cmd, check=True,
+                          capture_output=True, text=True, **kw)
+
+
+def pgbench(sock, seconds):
+    """Per-second tps lines of `pgbench -S -P 1`, as a list of floats."""
+    return subprocess.Popen(["runuser", "-u", "postgres", "--", "pgbench", "-h", sock, "-S",
+                             "-c", "2", "-j", "2", "-T", str(seconds), "-P", "1", "bench"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def per_second(p):
+    _, err = p.communicate()
+    return [float(m.group(1)) for m in re.finditer(r"progress: [\d.]+ s, ([\d.]+) tps", err)]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--run", type=int, default=20)
+    args = ap.parse_args()
+    if not os.path.exists(os.path.join(PGBIN, "postgres")):
+        sys.exit(f"pgbench_attach: no PostgreSQL in {PGBIN} (apt-get install postgresql-15)")
+    d = tempfile.mkdtemp(prefix="ipcprof-pg-")
+    pw = pwd.getpwnam("postgres")
+    os.chown(d, pw.pw_uid, pw.pw_gid)
+    data, sock = os.path.join(d, "data"), d
+    server = None
+    try:
+        as_postgres([f"{PGBIN}/initdb", "-D", data, "--auth=trust", "-U", "postgres"])
+        server = subprocess.Popen(["runuser", "-u", "postgres", "--", f"{PGBIN}/postgres",
+                                   "-D", data, "-k", sock, "-c", "listen_addresses="],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if subprocess.run(["pg_isready", "-h", sock], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        as_postgres(["createdb", "-h", sock, "bench"])
+        as_postgres(["pgbench", "-h", sock, "-i", "-s", "10", "bench"])
+        postmaster = server.pid
+        # runuser is the parent: the postmaster is its child
+        kids = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True)
+        if kids.stdout.split():
+            postmaster = int(kids.stdout.split()[0])
+        untraced, attached, edges = [], [], []
+        for r in range(args.rounds):
+            untraced += per_second(pgbench(sock, args.run))[1:]
+            p = pgbench(sock, args.run + 10)
+            time.sleep(5)
+            prof = subprocess.run([IPCPROF, "attach", "-p", str(postmaster), "-d",
+                                   str(args.run), "-o", "/dev/null"], capture_output=True,
+                                  text=True)
+            if prof.returncode != 0:
+                sys.exit(f"ipcprof attach failed: {prof.stderr}")
+            tps = per_second(p)
+            # seconds 1..4 untraced, 5..5+run attached (attach and detach
+            # seconds included at both ends), the rest untraced again
+            attached += tps[6:5 + args.run - 1]
+            edges += tps[4:7] + tps[4 + args.run:7 + args.run]
+            print(f"round {r + 1}: {tps}", file=sys.stderr)
+        u, a = statistics.median(untraced), statistics.median(attached)
+        print("| pgbench -S, 2 clients, unix socket | transactions/s |")
+        print("|---|---|")
+        print(f"| untraced (median of {len(untraced)} seconds) | {u:.0f} |")
+        print(f"| ipcprof attached (median of {len(attached)} seconds) | {a:.0f} ({a / u:.3f}) |")
+        print(f"| worst second around attach and detach | {min(edges):.0f} "
+              f"({min(edges) / u:.3f}) |")
+        print(f"\n{args.rounds} rounds of {args.run} s untraced, then {args.run + 10} s with "
+              f"`ipcprof attach -p POSTMASTER -d {args.run}` from second 5.")
+    finally:
+        if server:
+            server.terminate()
+            server.wait()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
