@@ -309,6 +309,22 @@ int BPF_PROG(handle_exec, struct task_struct *p)
 	return 0;
 }
 
+/* A thread's IPC totals into its process (other threads may fold at once). */
+static __always_inline void fold_ipc(struct proc_stats *ps, const struct ipc_acc *a)
+{
+	__sync_fetch_and_add(&ps->ipc_calls, a->calls);
+	__sync_fetch_and_add(&ps->ipc_oncpu_ns, a->oncpu_ns);
+	__sync_fetch_and_add(&ps->ipc_blocked_ns, a->blocked_ns);
+	__sync_fetch_and_add(&ps->bytes_read, a->bytes_read);
+	__sync_fetch_and_add(&ps->bytes_written, a->bytes_written);
+	__sync_fetch_and_add(&ps->copy_exact_ns, a->copy_exact_ns);
+	__sync_fetch_and_add(&ps->ipc_kernel_ns, a->kernel_ns);
+	for (int f = 0; f < FAM_COUNT; f++) {
+		__sync_fetch_and_add(&ps->copy_exact_fam_ns[f], a->copy_exact_fam_ns[f]);
+		__sync_fetch_and_add(&ps->ipc_oncpu_fam_ns[f], a->oncpu_fam_ns[f]);
+	}
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_exit, struct task_struct *p)
 {
@@ -329,6 +345,8 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 					__sync_fetch_and_add(&ps->faults[a][f], t->faults[a][f]);
 		if (t->faults_kernel)
 			__sync_fetch_and_add(&ps->faults_kernel, t->faults_kernel);
+		if (t->ipc.calls)
+			fold_ipc(ps, &t->ipc);
 		/* signal->live drops to zero when the last thread exits. */
 		if (BPF_CORE_READ(p, signal, live.counter) == 0) {
 			ps->exit_ns = now;
@@ -571,29 +589,33 @@ static __always_inline int sys_exit(long ret)
 		off += now - t->off_start;
 	if (off > dur)
 		off = dur;
+	if (t->sys_class == SYS_IPC) {
+		/* the hot case: this thread's own totals, no process lookup */
+		__u32 fam = ipc_family(t) & 1;
+
+		if (t->mmsg && ret > 0)
+			ret = mmsg_bytes(t, ret);
+		t->ipc.calls++;
+		t->ipc.oncpu_ns += dur - off;
+		t->ipc.blocked_ns += off;
+		if (ret > 0) {
+			if (t->dir == DIR_READ)
+				t->ipc.bytes_read += ret;
+			else
+				t->ipc.bytes_written += ret;
+		}
+		t->ipc.copy_exact_ns += t->copy_acc;
+		t->ipc.copy_exact_fam_ns[fam] += t->copy_acc;
+		t->ipc.oncpu_fam_ns[fam] += dur - off;
+		t->ipc.kernel_ns += t->kfn_acc;
+		account_channel(t, tgid, ret, dur, off);
+		goto done;
+	}
 	ps = bpf_map_lookup_elem(&procs, &tgid);
 	if (!ps)
 		goto out;
 
 	switch (t->sys_class) {
-	case SYS_IPC:
-		if (t->mmsg && ret > 0)
-			ret = mmsg_bytes(t, ret);
-		__sync_fetch_and_add(&ps->ipc_calls, 1);
-		__sync_fetch_and_add(&ps->ipc_oncpu_ns, dur - off);
-		__sync_fetch_and_add(&ps->ipc_blocked_ns, off);
-		if (ret > 0) {
-			if (t->dir == DIR_READ)
-				__sync_fetch_and_add(&ps->bytes_read, ret);
-			else
-				__sync_fetch_and_add(&ps->bytes_written, ret);
-		}
-		account_channel(t, tgid, ret, dur, off);
-		__sync_fetch_and_add(&ps->copy_exact_ns, t->copy_acc);
-		__sync_fetch_and_add(&ps->copy_exact_fam_ns[ipc_family(t) & 1], t->copy_acc);
-		__sync_fetch_and_add(&ps->ipc_oncpu_fam_ns[ipc_family(t) & 1], dur - off);
-		__sync_fetch_and_add(&ps->ipc_kernel_ns, t->kfn_acc);
-		break;
 	case SYS_FORK:
 		if (ret > 0) { /* the parent's return; errors are not forks */
 			__sync_fetch_and_add(&ps->fork_calls, 1);
@@ -622,6 +644,7 @@ static __always_inline int sys_exit(long ret)
 		break;
 	}
 	}
+done:
 	if (timeline && t->sys_class != SYS_MUNMAP && t->sys_class != SYS_MREMAP)
 		emit_syscall(t, ret, now, off);
 	/* Keep phases disjoint: a syscall inside the serializer is not

@@ -204,6 +204,23 @@ struct ipc_endpoint {
 };
 
 /*
+ * One thread's IPC syscall totals. Kept per thread (no atomics, no process
+ * lookup on the hottest path) and added to its process's proc_stats when it
+ * exits, or at collection while it lives.
+ */
+struct ipc_acc {
+	__u64 calls;
+	__u64 oncpu_ns;
+	__u64 blocked_ns;
+	__u64 bytes_read;
+	__u64 bytes_written;
+	__u64 copy_exact_ns;
+	__u64 copy_exact_fam_ns[FAM_COUNT];
+	__u64 oncpu_fam_ns[FAM_COUNT];
+	__u64 kernel_ns;
+};
+
+/*
  * Per-thread state, keyed by TID; its presence is what marks a thread as
  * traced. Userspace creates it for the threads that exist when tracing
  * starts, the kernel side for every thread created after.
@@ -254,6 +271,7 @@ struct thread_state {
 	 */
 	__u64 faults[ACT_COUNT][FT_COUNT];
 	__u64 faults_kernel;
+	struct ipc_acc ipc; /* likewise its IPC syscall totals */
 	__u64 proc_start_ns; /* its process's start, for ACT_POST_FORK */
 	__u32 proc_flags;    /* PROC_* of its process */
 	__u32 pad3;

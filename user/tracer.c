@@ -793,10 +793,48 @@ bool tracer_exited(struct tracer *t, pid_t pid)
 struct live_proc {
 	__u32 tgid;
 	struct live_threads live;
-	/* page faults are counted per thread and folded in at thread exit */
+	/* page faults and IPC totals are counted per thread and folded in
+	 * at thread exit */
 	__u64 faults[ACT_COUNT][FT_COUNT];
 	__u64 faults_kernel;
+	struct ipc_acc ipc;
 };
+
+static void ipc_acc_add(struct ipc_acc *into, const struct ipc_acc *a)
+{
+	into->calls += a->calls;
+	into->oncpu_ns += a->oncpu_ns;
+	into->blocked_ns += a->blocked_ns;
+	into->bytes_read += a->bytes_read;
+	into->bytes_written += a->bytes_written;
+	into->copy_exact_ns += a->copy_exact_ns;
+	into->kernel_ns += a->kernel_ns;
+	for (int f = 0; f < FAM_COUNT; f++) {
+		into->copy_exact_fam_ns[f] += a->copy_exact_fam_ns[f];
+		into->oncpu_fam_ns[f] += a->oncpu_fam_ns[f];
+	}
+}
+
+/* A live process's counters: its own plus its live threads' (as BPF's
+ * fold_ipc and the fault fold do when they exit). */
+static void add_live(struct proc_stats *ps, const struct live_proc *lp)
+{
+	for (int a = 0; a < ACT_COUNT; a++)
+		for (int f = 0; f < FT_COUNT; f++)
+			ps->faults[a][f] += lp->faults[a][f];
+	ps->faults_kernel += lp->faults_kernel;
+	ps->ipc_calls += lp->ipc.calls;
+	ps->ipc_oncpu_ns += lp->ipc.oncpu_ns;
+	ps->ipc_blocked_ns += lp->ipc.blocked_ns;
+	ps->bytes_read += lp->ipc.bytes_read;
+	ps->bytes_written += lp->ipc.bytes_written;
+	ps->copy_exact_ns += lp->ipc.copy_exact_ns;
+	ps->ipc_kernel_ns += lp->ipc.kernel_ns;
+	for (int f = 0; f < FAM_COUNT; f++) {
+		ps->copy_exact_fam_ns[f] += lp->ipc.copy_exact_fam_ns[f];
+		ps->ipc_oncpu_fam_ns[f] += lp->ipc.oncpu_fam_ns[f];
+	}
+}
 
 /*
  * What only the end of tracing settles for threads still alive, summed per
@@ -841,6 +879,7 @@ static int live_threads(struct tracer *t, uint64_t end, struct live_proc **out)
 			for (int f = 0; f < FT_COUNT; f++)
 				p->faults[a][f] += ts.faults[a][f];
 		p->faults_kernel += ts.faults_kernel;
+		ipc_acc_add(&p->ipc, &ts.ipc);
 	}
 	*out = v;
 	return n;
@@ -857,10 +896,7 @@ static int add_proc(struct report *rep, __u32 pid, struct proc_stats ps,
 		if (lp[i].tgid != pid)
 			continue;
 		live = lp[i].live;
-		for (int a = 0; a < ACT_COUNT; a++)
-			for (int f = 0; f < FT_COUNT; f++)
-				ps.faults[a][f] += lp[i].faults[a][f];
-		ps.faults_kernel += lp[i].faults_kernel;
+		add_live(&ps, &lp[i]);
 	}
 	proc_row_from_stats(&row, pid, &ps, &live, rep->end_ns, &rep->measure);
 	return report_add_proc(rep, &row);
