@@ -37,18 +37,14 @@ static __always_inline struct file *fd_to_file(int fd)
 	return file;
 }
 
-/* Returns the endpoint's kind (IPC_NONE when fd is not an IPC endpoint). */
-static __always_inline int fd_classify(int fd, struct ipc_endpoint *ep)
+/* The endpoint kind of an open file whose inode is known. */
+static __always_inline int file_classify(struct file *file, struct inode *inode,
+					 struct ipc_endpoint *ep)
 {
-	struct file *file = fd_to_file(fd);
-	struct inode *inode;
 	__u16 mode;
 
 	ep->kind = IPC_NONE;
 	ep->writable = 0;
-	if (!file)
-		return IPC_NONE;
-	inode = BPF_CORE_READ(file, f_inode);
 	mode = BPF_CORE_READ(inode, i_mode);
 	ep->ino = BPF_CORE_READ(inode, i_ino);
 	ep->dev = BPF_CORE_READ(inode, i_sb, s_dev);
@@ -79,6 +75,52 @@ static __always_inline int fd_classify(int fd, struct ipc_endpoint *ep)
 		return ep->kind;
 	}
 	return IPC_NONE;
+}
+
+/* Returns the endpoint's kind (IPC_NONE when fd is not an IPC endpoint). */
+static __always_inline int fd_classify(int fd, struct ipc_endpoint *ep)
+{
+	struct file *file = fd_to_file(fd);
+
+	if (!file) {
+		ep->kind = IPC_NONE;
+		ep->writable = 0;
+		return IPC_NONE;
+	}
+	return file_classify(file, BPF_CORE_READ(file, f_inode), ep);
+}
+
+/*
+ * fd_classify with a one-entry cache per thread: IPC loops use the same fd
+ * over and over, and classifying costs a dozen kernel reads (the socket's
+ * peer alone takes four). The cache holds while the fd still refers to the
+ * same file, with the same inode of the same number: a closed and reopened
+ * fd that got a recycled struct file and inode still differs in i_ino.
+ * Unconnected datagram sockets are classified every time (their peer is per
+ * message).
+ */
+static __always_inline int fd_classify_cached(struct fd_cache *c, int fd, struct ipc_endpoint *ep)
+{
+	struct file *file = fd_to_file(fd);
+	struct inode *inode;
+
+	if (!file) {
+		ep->kind = IPC_NONE;
+		return IPC_NONE;
+	}
+	inode = BPF_CORE_READ(file, f_inode);
+	if (c->file == (__u64)file && c->inode == (__u64)inode && c->fd == fd &&
+	    c->ino == BPF_CORE_READ(inode, i_ino) && c->ep.kind != IPC_UNIX_DGRAM) {
+		*ep = c->ep;
+		return ep->kind;
+	}
+	file_classify(file, inode, ep);
+	c->file = (__u64)file;
+	c->inode = (__u64)inode;
+	c->fd = fd;
+	c->ino = ep->kind != IPC_NONE ? ep->ino : BPF_CORE_READ(inode, i_ino);
+	c->ep = *ep;
+	return ep->kind;
 }
 
 #endif /* FDKIND_BPF_H */

@@ -3,8 +3,10 @@
  * ipcprof kernel side: follows a process tree and accounts the time its
  * threads spend serializing, inside IPC syscalls (on and off CPU), forking
  * and setting up shared mappings. Everything is aggregated here, per process
- * (procs) and per channel (chans); the ring buffer carries only exec
- * notifications, which userspace needs at once to plan uprobes.
+ * (procs, and per thread where only the thread writes) and per channel
+ * (chans); the ring buffer carries only the exec and fork holds, which
+ * userspace answers at once with the process's uprobes (and --timeline
+ * slices).
  *
  * The core works with tp_btf, uprobes and perf events only: the kernels we
  * target may have neither kprobes nor BPF trampolines. Where they exist, the
@@ -443,7 +445,7 @@ static __always_inline struct thread_state *ipc_enter(int fd, __u8 dir)
 
 	if (!t)
 		return NULL;
-	if (fd_classify(fd, &t->ep) == IPC_NONE) {
+	if (fd_classify_cached(&t->fdc, fd, &t->ep) == IPC_NONE) {
 		t->sys_class = SYS_NONE;
 		return NULL;
 	}

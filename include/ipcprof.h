@@ -203,6 +203,16 @@ struct ipc_endpoint {
 	__u16 pad;
 };
 
+/* The last fd a thread classified, and what it was (bpf/fdkind.bpf.h). */
+struct fd_cache {
+	__u64 file;  /* struct file * */
+	__u64 inode; /* struct inode * */
+	__u64 ino;
+	__s32 fd;
+	__u32 pad;
+	struct ipc_endpoint ep;
+};
+
 /*
  * One thread's IPC syscall totals. Kept per thread (no atomics, no process
  * lookup on the hottest path) and added to its process's proc_stats when it
@@ -272,6 +282,7 @@ struct thread_state {
 	__u64 faults[ACT_COUNT][FT_COUNT];
 	__u64 faults_kernel;
 	struct ipc_acc ipc; /* likewise its IPC syscall totals */
+	struct fd_cache fdc;
 	__u64 proc_start_ns; /* its process's start, for ACT_POST_FORK */
 	__u32 proc_flags;    /* PROC_* of its process */
 	__u32 pad3;

@@ -9,6 +9,18 @@ from helpers import BPFTestCase, IPCPROF, PHASES, fixture, run_traced
 
 
 class ChannelBytes(BPFTestCase):
+    def test_reused_descriptors_are_new_channels(self):
+        # the same fd numbers for 60 pipes in a row: every pipe is its own
+        # channel with its own bytes (pipe i carries i bytes), whatever the
+        # kernel recycled and whatever ipcprof cached per descriptor
+        n = 60
+        t = run_traced([fixture("fdreuse"), str(n)])
+        self.assertTrue(t.stdout.startswith("fds "), t.stdout)
+        pipes = t.channels("pipe")
+        self.assertEqual(sorted(c["bytes_written"] for c in pipes), list(range(1, n + 1)))
+        self.assertTrue(all(c["bytes_read"] == c["bytes_written"] for c in pipes))
+        self.assertEqual(len({c["ino"] for c in pipes}), n)
+
     def check_parent_to_child(self, kind, total, chunk, chan_kind):
         t = run_traced([fixture("ipc_bytes"), kind, str(total), str(chunk)])
         self.assertEqual(t.stdout.strip(), f"transferred {total}")
