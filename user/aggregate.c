@@ -111,15 +111,15 @@ static void estimate_ci95(struct proc_row *r, const struct proc_stats *s, const 
 			fault[ACT_IPC] = (double)s->ipc_oncpu_ns *
 					 share_halfwidth(s->fault_samples[ACT_IPC], s->samples_ipc);
 		for (int a = 0; a < ACT_COUNT; a++)
-			if (a != ACT_IPC && (a == ACT_POST_FORK || a == ACT_OTHER ||
-					     r->activity_ns[a]))
+			if (a != ACT_IPC &&
+			    (a == ACT_POST_FORK || a == ACT_OTHER || r->activity_ns[a]))
 				fault[a] = fmin(count_halfwidth(s->fault_samples[a]) * period,
 						a == ACT_POST_FORK || a == ACT_OTHER
 						    ? (double)r->thread_ns
 						    : (double)r->activity_ns[a]);
 	}
-	compute = count_halfwidth(s->user_samples[ACT_POST_FORK] + s->user_samples[ACT_OTHER]) *
-		  period;
+	compute =
+	    count_halfwidth(s->user_samples[ACT_POST_FORK] + s->user_samples[ACT_OTHER]) * period;
 	compute = fmin(compute, (double)r->thread_ns);
 	r->ci95_ns[PH_COPY] = (uint64_t)copy;
 	r->ci95_ns[PH_SYSCALL] = quad(copy, fault[ACT_IPC]);
@@ -207,10 +207,10 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	if (ser_sampled) {
 		/* samples cannot tell pickling from unpickling: split them as
 		 * the exactly timed calls before were split */
-		uint64_t ser = s->serialize_ns + s->deserialize_ns
-				   ? share(ser_sampled, s->serialize_ns,
-					   s->serialize_ns + s->deserialize_ns)
-				   : ser_sampled / 2;
+		uint64_t ser =
+		    s->serialize_ns + s->deserialize_ns
+			? share(ser_sampled, s->serialize_ns, s->serialize_ns + s->deserialize_ns)
+			: ser_sampled / 2;
 
 		r->phase_ns[PH_SERIALIZE] += ser;
 		r->phase_ns[PH_DESERIALIZE] += ser_sampled - ser;

@@ -2,8 +2,8 @@
 #include "bandwidth.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,8 +118,7 @@ static int open_cache(const char *dir, int flags, mode_t mode)
 	struct stat st;
 	int fd;
 
-	if (lstat(dir, &st) || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 022))
+	if (lstat(dir, &st) || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
 		return -1;
 	snprintf(path, sizeof(path), "%s/limits", dir);
 	fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);

@@ -120,7 +120,9 @@ static const struct argp_option run_opts[] = {
     {"uprobe", OPT_UPROBE, "BIN:SYM=KIND", 0,
      "Count time in function SYM of BIN as KIND (serialize or deserialize); repeatable", 0},
     {"sample-hz", OPT_SAMPLE_HZ, "HZ", 0,
-     "CPU sampling rate of the sampled phases (copy, fault time, compute; default 99: each sample costs ~50 us of timer interrupt in a VM)", 0},
+     "CPU sampling rate of the sampled phases (copy, fault time, compute; default 99: each sample "
+     "costs ~50 us of timer interrupt in a VM)",
+     0},
     {"user", OPT_USER, "NAME", 0, "run: run CMD as NAME (default: the sudo caller)", 0},
     {"pid", 'p', "PID[,PID]", 0, "attach: processes to trace", 0},
     {"duration", 'd', "SECONDS", 0, "attach: stop after SECONDS", 0},
@@ -358,20 +360,24 @@ static void note_demotions(struct report *rep, const struct tracer *t)
 	for (int i = 0; i < n; i++) {
 		if (d[i].module) {
 			sampled = true;
+			report_add_note(rep,
+					"pid %d called its serializer too often for exact probes "
+					"(over %d calls/s; "
+					"each uprobe pair costs microseconds): they were removed "
+					"after %llu calls, "
+					"and its later serializer time is sampled in %s: a lower "
+					"bound, as time "
+					"in interpreter code that pickle calls is not seen",
+					d[i].pid, HOT_SER_RATE, (unsigned long long)d[i].calls,
+					d[i].module);
+		} else {
 			report_add_note(
 			    rep,
-			    "pid %d called its serializer too often for exact probes (over %d calls/s; "
-			    "each uprobe pair costs microseconds): they were removed after %llu calls, "
-			    "and its later serializer time is sampled in %s: a lower bound, as time "
-			    "in interpreter code that pickle calls is not seen",
-			    d[i].pid, HOT_SER_RATE, (unsigned long long)d[i].calls, d[i].module);
-		} else {
-			report_add_note(rep,
-					"pid %d called its serializer too often for exact probes (over "
-					"%d calls/s): they were removed after %llu calls; its later "
-					"serializer time is not measured (the serializer is built into "
-					"the interpreter: no module to sample in)",
-					d[i].pid, HOT_SER_RATE, (unsigned long long)d[i].calls);
+			    "pid %d called its serializer too often for exact probes (over "
+			    "%d calls/s): they were removed after %llu calls; its later "
+			    "serializer time is not measured (the serializer is built into "
+			    "the interpreter: no module to sample in)",
+			    d[i].pid, HOT_SER_RATE, (unsigned long long)d[i].calls);
 		}
 	}
 	if (sampled) {

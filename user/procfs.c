@@ -236,8 +236,7 @@ int proc_exec_mappings(const char *root, pid_t pid, char ***paths)
 	return n;
 }
 
-int proc_exec_span(const char *root, pid_t pid, const char *file, uint64_t *start,
-		   uint64_t *end)
+int proc_exec_span(const char *root, pid_t pid, const char *file, uint64_t *start, uint64_t *end)
 {
 	char path[PATH_MAX], line[PATH_MAX + 256];
 	bool found = false;

@@ -43,8 +43,7 @@ int proc_exec_mappings(const char *root, pid_t pid, char ***paths);
 
 /* The lowest start and highest end of `file`'s executable mappings in the
  * process. 0 when found, -ENOENT when it maps none, -errno otherwise. */
-int proc_exec_span(const char *root, pid_t pid, const char *file, uint64_t *start,
-		   uint64_t *end);
+int proc_exec_span(const char *root, pid_t pid, const char *file, uint64_t *start, uint64_t *end);
 void free_strv(char **v, int n);
 
 #endif

@@ -54,7 +54,7 @@ struct proc_row {
 	uint64_t faults_kernel;
 	uint64_t fault_samples[ACT_COUNT];
 	uint64_t user_samples[ACT_COUNT];
-	uint64_t fault_ns[ACT_COUNT];	 /* estimated from fault_samples */
+	uint64_t fault_ns[ACT_COUNT]; /* estimated from fault_samples */
 	/* 95% confidence half-width of each phase from its sample counts; 0
 	 * where a phase is measured exactly. Totals add them in quadrature. */
 	uint64_t ci95_ns[PH_COUNT];

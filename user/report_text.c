@@ -90,8 +90,7 @@ static void write_phases(const struct report *rep, FILE *out)
 
 	/* ±: 95% confidence from the sample counts, for sampled phases */
 	/* "±" is two bytes: one more column of width keeps the header aligned */
-	fprintf(out, "%-12s %10s %11s %7s  %s\n", "PHASE", "TIME", "±95%", "SHARE",
-		"MEASURED BY");
+	fprintf(out, "%-12s %10s %11s %7s  %s\n", "PHASE", "TIME", "±95%", "SHARE", "MEASURED BY");
 	for (int p = 0; p < PH_COUNT; p++) {
 		method_detail(rep, p, mb, sizeof(mb));
 		if (t->ci95_ns[p])
@@ -99,7 +98,8 @@ static void write_phases(const struct report *rep, FILE *out)
 		else
 			snprintf(cb, sizeof(cb), "-");
 		if (rep->methods[p] && !strcmp(rep->methods[p], "unavailable"))
-			fprintf(out, "%-12s %10s %10s %7s  %s\n", phase_names[p], "n/a", "", "", mb);
+			fprintf(out, "%-12s %10s %10s %7s  %s\n", phase_names[p], "n/a", "", "",
+				mb);
 		else
 			fprintf(out, "%-12s %10s %10s %6.1f%%  %s\n", phase_names[p],
 				fmt_ns(t->phase_ns[p], tb, sizeof(tb)), cb,

@@ -12,7 +12,7 @@
 #include <sys/types.h>
 
 /* enum bpf_attach_type in 6.6+ uapi (not in Debian 12's headers) */
-#define IPCPROF_BPF_TRACE_UPROBE_MULTI	   48
+#define IPCPROF_BPF_TRACE_UPROBE_MULTI	  48
 #define IPCPROF_BPF_F_UPROBE_MULTI_RETURN 1
 
 /* Does this kernel create uprobe_multi links? Asks it without attaching

@@ -159,9 +159,10 @@ static void test_text_is_readable(void **state)
 	(void)state;
 	assert_non_null(strstr(text, "traced 2 processes for 200.0 ms"));
 	/* no fault samples in 30 ms of serializing at 4999 Hz: up to 3 periods */
-	assert_non_null(strstr(text, "\nserialize       30.0 ms   600.1 us   11.1%  uprobe, 1 calls; its page "
-				     "faults: 0 ns more (0 CoW, "
-				     "0 first-touch)\n"));
+	assert_non_null(
+	    strstr(text, "\nserialize       30.0 ms   600.1 us   11.1%  uprobe, 1 calls; its page "
+			 "faults: 0 ns more (0 CoW, "
+			 "0 first-touch)\n"));
 	assert_non_null(strstr(text, "sampled, 0 of 0 samples in IPC calls @ 4999 Hz"));
 	assert_non_null(strstr(text, "pipe:[8448]"));
 	assert_non_null(strstr(text, "100 (py,thon) -> 101 (python3): 4.87 MB in 2 writes, "

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Reading the tracer's counters: exited processes folded out of the
+ * kernel's maps as the run goes, and the report rows built from what was
+ * folded, what the maps hold and what only the end of tracing settles.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "map_read.h"
+#include "procfs.h"
+#include "tracer_priv.h"
+#include "util.h"
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Make room for one more element of `size` bytes in *v (n used, *cap). */
+static int grow_one(void **v, int n, int *cap, size_t size)
+{
+	void *tmp;
+
+	if (n < *cap)
+		return 0;
+	tmp = realloc(*v, (size_t)(*cap ? *cap * 2 : 256) * size);
+	if (!tmp)
+		return -ENOMEM;
+	*v = tmp;
+	*cap = *cap ? *cap * 2 : 256;
+	return 0;
+}
+
+/* a process gone this long has no BPF program left that could update it */
+#define FOLD_GRACE_NS 50000000ull
+
+/* a channel end unused this long is folded too (see fold_exited) */
+#define CHAN_IDLE_NS 2000000000ull
+
+/* Delete the entries of `map` whose owner is in `gone` (sorted) and, with
+ * `keep` (the channels, kept for the report), those idle since `idle_before`. */
+static int forget_tgids(struct bpf_map *map, size_t key_size, size_t value_size, const __u32 *gone,
+			int n_gone, uint64_t idle_before, struct folded_chan **keep, int *n_keep,
+			int *cap_keep)
+{
+	void *keys = NULL, *vals = NULL;
+	int fd = bpf_map__fd(map), rc = 0;
+	int n = map_read_all(fd, key_size, value_size, bpf_map__max_entries(map), &keys, &vals);
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		const char *key = (const char *)keys + (size_t)i * key_size;
+		__u32 tgid;
+
+		/* the owner: chan_key's tgid field; shm_key starts with it */
+		memcpy(&tgid, key + (keep ? offsetof(struct chan_key, tgid) : 0), sizeof(tgid));
+		if (!(n_gone && bsearch(&tgid, gone, n_gone, sizeof(*gone), cmp_u32)) &&
+		    !(keep && ((const struct chan_stats *)vals)[i].last_ns < idle_before))
+			continue;
+		if (keep) { /* channels are kept for the report */
+			if (grow_one((void **)keep, *n_keep, cap_keep, sizeof(**keep))) {
+				rc = -ENOMEM;
+				break;
+			}
+			memcpy(&(*keep)[*n_keep].k, key, sizeof(struct chan_key));
+			memcpy(&(*keep)[*n_keep].s, (const char *)vals + (size_t)i * value_size,
+			       sizeof(struct chan_stats));
+			(*n_keep)++;
+		}
+		bpf_map_delete_elem(fd, key);
+	}
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+/*
+ * Move the entries of processes that exited (and of their channels, shared
+ * mappings and sampled serializer code) from the kernel's maps into our
+ * memory. The maps are sized for the processes alive at once, not for all
+ * that ever ran: a run through thousands of processes (a test suite) keeps
+ * every number. Returns the number of processes folded, or -errno.
+ */
+int tracer_fold_exited(struct tracer *t, uint64_t now)
+{
+	int pfd = bpf_map__fd(t->skel->maps.procs), first = t->n_fproc, n, rc = 0;
+	void *keys = NULL, *vals = NULL;
+	__u32 *gone = NULL;
+
+	n = map_read_all(pfd, sizeof(__u32), sizeof(struct proc_stats),
+			 bpf_map__max_entries(t->skel->maps.procs), &keys, &vals);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		const struct proc_stats *ps = (const struct proc_stats *)vals + i;
+		__u32 pid = ((const __u32 *)keys)[i];
+
+		if (!ps->exit_ns || now < ps->exit_ns + FOLD_GRACE_NS)
+			continue;
+		if (grow_one((void **)&t->fproc, t->n_fproc, &t->cap_fproc, sizeof(*t->fproc))) {
+			rc = -ENOMEM;
+			break;
+		}
+		t->fproc[t->n_fproc].pid = pid;
+		t->fproc[t->n_fproc++].s = *ps;
+		bpf_map_delete_elem(pfd, &pid);
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.ser_code), &pid);
+	}
+	free(keys);
+	free(vals);
+	/*
+	 * Channels: those of the processes just folded, and those idle for
+	 * CHAN_IDLE_NS: a long-lived process that opens pipes and sockets
+	 * by the thousand (a test runner, a server) would fill the map with
+	 * closed ones. An idle end used again gets a new kernel entry, and
+	 * the report merges the two. Scanned once a second at most.
+	 */
+	if (t->n_fproc > first) {
+		gone = malloc((size_t)(t->n_fproc - first) * sizeof(*gone));
+		if (!gone)
+			return -ENOMEM;
+		for (int i = first; i < t->n_fproc; i++)
+			gone[i - first] = t->fproc[i].pid;
+		qsort(gone, t->n_fproc - first, sizeof(*gone), cmp_u32);
+	} else if (now < t->next_idle_fold_ns) {
+		return rc;
+	}
+	t->next_idle_fold_ns = now + 1000000000ull;
+	if (!rc)
+		rc = forget_tgids(t->skel->maps.chans, sizeof(struct chan_key),
+				  sizeof(struct chan_stats), gone, t->n_fproc - first,
+				  now > CHAN_IDLE_NS ? now - CHAN_IDLE_NS : 0, &t->fchan,
+				  &t->n_fchan, &t->cap_fchan);
+	if (!rc && gone)
+		rc = forget_tgids(t->skel->maps.shm, sizeof(struct shm_key), sizeof(__u64), gone,
+				  t->n_fproc - first, 0, NULL, NULL, NULL);
+	free(gone);
+	return rc ? rc : t->n_fproc - first;
+}
+
+bool tracer_exited(struct tracer *t, pid_t pid)
+{
+	struct proc_stats ps;
+	__u32 key = (__u32)pid;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.procs), &key, &ps))
+		return true; /* never traced: nothing to wait for */
+	return ps.exit_ns != 0;
+}
+
+struct live_proc {
+	__u32 tgid;
+	struct live_threads live;
+	/* page faults and IPC totals are counted per thread and folded in
+	 * at thread exit */
+	__u64 faults[ACT_COUNT][FT_COUNT];
+	__u64 faults_kernel;
+	struct ipc_acc ipc;
+};
+
+static void ipc_acc_add(struct ipc_acc *into, const struct ipc_acc *a)
+{
+	into->calls += a->calls;
+	into->oncpu_ns += a->oncpu_ns;
+	into->blocked_ns += a->blocked_ns;
+	into->bytes_read += a->bytes_read;
+	into->bytes_written += a->bytes_written;
+	into->copy_exact_ns += a->copy_exact_ns;
+	into->kernel_ns += a->kernel_ns;
+	for (int f = 0; f < FAM_COUNT; f++) {
+		into->copy_exact_fam_ns[f] += a->copy_exact_fam_ns[f];
+		into->oncpu_fam_ns[f] += a->oncpu_fam_ns[f];
+	}
+}
+
+/* A live process's counters: its own plus its live threads' (as BPF's
+ * fold_ipc and the fault fold do when they exit). */
+static void add_live(struct proc_stats *ps, const struct live_proc *lp)
+{
+	for (int a = 0; a < ACT_COUNT; a++)
+		for (int f = 0; f < FT_COUNT; f++)
+			ps->faults[a][f] += lp->faults[a][f];
+	ps->faults_kernel += lp->faults_kernel;
+	ps->ipc_calls += lp->ipc.calls;
+	ps->ipc_oncpu_ns += lp->ipc.oncpu_ns;
+	ps->ipc_blocked_ns += lp->ipc.blocked_ns;
+	ps->bytes_read += lp->ipc.bytes_read;
+	ps->bytes_written += lp->ipc.bytes_written;
+	ps->copy_exact_ns += lp->ipc.copy_exact_ns;
+	ps->ipc_kernel_ns += lp->ipc.kernel_ns;
+	for (int f = 0; f < FAM_COUNT; f++) {
+		ps->copy_exact_fam_ns[f] += lp->ipc.copy_exact_fam_ns[f];
+		ps->ipc_oncpu_fam_ns[f] += lp->ipc.oncpu_fam_ns[f];
+	}
+}
+
+/*
+ * What only the end of tracing settles for threads still alive, summed per
+ * process in one pass over the threads map (collect runs every second
+ * under --live or the progress line). Returns the count, or -ENOMEM.
+ */
+static int live_threads(struct tracer *t, uint64_t end, struct live_proc **out)
+{
+	int fd = bpf_map__fd(t->skel->maps.threads), n = 0;
+	struct live_proc *v = NULL;
+	struct thread_state ts;
+	__u32 key, next, *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct live_proc *p = NULL;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &ts))
+			continue;
+		for (int i = n - 1; i >= 0 && !p; i--)
+			if (v[i].tgid == ts.tgid)
+				p = &v[i];
+		if (!p) {
+			struct live_proc *tmp = realloc(v, (n + 1) * sizeof(*v));
+
+			if (!tmp) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = tmp;
+			p = &v[n++];
+			memset(p, 0, sizeof(*p));
+			p->tgid = ts.tgid;
+		}
+		if (end > ts.start_ns)
+			p->live.thread_ns += end - ts.start_ns;
+		/* asleep outside any syscall we time: waiting until now */
+		if (ts.off_start && !ts.sys_class && !ts.ser_depth && end > ts.off_start)
+			p->live.wait_ns += end - ts.off_start;
+		for (int a = 0; a < ACT_COUNT; a++)
+			for (int f = 0; f < FT_COUNT; f++)
+				p->faults[a][f] += ts.faults[a][f];
+		p->faults_kernel += ts.faults_kernel;
+		ipc_acc_add(&p->ipc, &ts.ipc);
+	}
+	*out = v;
+	return n;
+}
+
+/* One process's row: its kernel counters plus what only now settles. */
+static int add_proc(struct report *rep, __u32 pid, struct proc_stats ps, const struct live_proc *lp,
+		    int n_live)
+{
+	struct live_threads live = {0};
+	struct proc_row row;
+
+	for (int i = 0; i < n_live && !ps.exit_ns; i++) {
+		if (lp[i].tgid != pid)
+			continue;
+		live = lp[i].live;
+		add_live(&ps, &lp[i]);
+	}
+	proc_row_from_stats(&row, pid, &ps, &live, rep->end_ns, &rep->measure);
+	return report_add_proc(rep, &row);
+}
+
+int tracer_collect(struct tracer *t, struct report *rep)
+{
+	void *keys = NULL, *vals = NULL;
+	struct live_proc *lp = NULL;
+	uint64_t last_exit = 0;
+	bool all_exited = true;
+	int rc = 0, n_live, n;
+
+	rep->measure = tracer_measure(t);
+	/* events still queued, so every exec has been seen */
+	ring_buffer__consume(t->rb);
+	rep->end_ns = now_ns();
+	n_live = live_threads(t, rep->end_ns, &lp);
+	if (n_live < 0)
+		return n_live;
+	for (int i = 0; i < t->n_fproc && !rc; i++) {
+		rc = add_proc(rep, t->fproc[i].pid, t->fproc[i].s, NULL, 0);
+		if (t->fproc[i].s.exit_ns > last_exit)
+			last_exit = t->fproc[i].s.exit_ns;
+	}
+	n = map_read_all(bpf_map__fd(t->skel->maps.procs), sizeof(__u32), sizeof(struct proc_stats),
+			 bpf_map__max_entries(t->skel->maps.procs), &keys, &vals);
+	if (n < 0)
+		rc = rc ? rc : n;
+	for (int i = 0; i < n && !rc; i++) {
+		const struct proc_stats *ps = (const struct proc_stats *)vals + i;
+
+		rc = add_proc(rep, ((const __u32 *)keys)[i], *ps, lp, n_live);
+		all_exited = all_exited && ps->exit_ns;
+		if (ps->exit_ns > last_exit)
+			last_exit = ps->exit_ns;
+	}
+	free(keys);
+	free(vals);
+	free(lp);
+	if (rc)
+		return rc;
+	/* The trace ended when its last process did, not when we noticed. */
+	if (all_exited && last_exit > rep->start_ns)
+		rep->end_ns = last_exit;
+	for (int i = 0; i < t->n_fchan && !rc; i++)
+		rc = report_add_chan(rep, &t->fchan[i].k, &t->fchan[i].s);
+	n = map_read_all(bpf_map__fd(t->skel->maps.chans), sizeof(struct chan_key),
+			 sizeof(struct chan_stats), bpf_map__max_entries(t->skel->maps.chans),
+			 &keys, &vals);
+	if (n < 0)
+		return rc ? rc : n;
+	for (int i = 0; i < n && !rc; i++)
+		rc = report_add_chan(rep, (const struct chan_key *)keys + i,
+				     (const struct chan_stats *)vals + i);
+	free(keys);
+	free(vals);
+	if (rc)
+		return rc;
+	rep->lost_events = t->skel->bss->lost_events;
+	rep->map_full = t->skel->bss->map_full;
+	rep->sample_hz = t->opts.sample_hz;
+	return 0;
+}

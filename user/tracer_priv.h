@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tracer's insides, shared by its parts: tracer.c (life cycle, events),
+ * tracer_uprobes.c (serializer uprobes per process) and tracer_collect.c
+ * (folding exited processes, reading the counters). Not for other files.
+ */
+#ifndef IPCPROF_TRACER_PRIV_H
+#define IPCPROF_TRACER_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipcprof.h"
+#include "ipcprof.skel.h"
+#include "links.h"
+#include "tracer.h"
+
+/* The serializer uprobes attached for one traced process. */
+struct proc_probes {
+	pid_t pid;
+	int *idx; /* indices into opts.plan->probes, attached or tried */
+	int n;
+	bool attached;		      /* at least one probe is in place */
+	bool demoted;		      /* probes removed: called too often */
+	uint64_t last_calls, last_ns; /* serializer calls at the last check */
+	struct link_list links;
+};
+
+struct folded_proc {
+	__u32 pid;
+	struct proc_stats s;
+};
+
+struct folded_chan {
+	struct chan_key k;
+	struct chan_stats s;
+};
+
+struct tracer {
+	struct ipcprof_bpf *skel;
+	struct ring_buffer *rb;
+	struct link_list links; /* uprobes and perf events we attached */
+	int *perf_fds;
+	int n_perf;
+	struct tracer_opts opts;
+	struct proc_probes *pp; /* serializer uprobes, per traced process */
+	int n_pp;
+	struct link_reaper reaper;    /* uprobe links being detached */
+	bool uprobe_multi;	      /* serializer probes as uprobe_multi links */
+	struct ser_demotion *demoted; /* processes whose probes were removed */
+	int n_demoted;
+	/* exited processes and their channels, moved out of the kernel's
+	 * maps so that long runs never fill them (see fold_exited) */
+	struct folded_proc *fproc;
+	int n_fproc, cap_fproc;
+	struct folded_chan *fchan;
+	int n_fchan, cap_fchan;
+	uint64_t next_fold_ns, next_idle_fold_ns;
+	uint64_t next_reap_ns;
+	struct probe_plan probes;
+	bool closing;		    /* only continue stopped execs, plan nothing */
+	bool detached;		    /* tracer_detach() done: counters are final */
+	struct slice_event *slices; /* --timeline */
+	size_t n_slices, cap_slices;
+	bool verbose;
+};
+
+/* serializer call rates are checked this often while processes have probes */
+#define HOT_CHECK_MS 25
+/* exited processes are folded out of the maps this often */
+#define FOLD_EVERY_NS 250000000ull
+
+/* tracer_uprobes.c */
+int tracer_attach_probes(struct tracer *t, pid_t pid);
+bool tracer_inherit_probes(struct tracer *t, pid_t pid);
+void tracer_check_hot(struct tracer *t, uint64_t now);
+void tracer_reap_probes(struct tracer *t, bool all);
+
+/* tracer_collect.c */
+int tracer_fold_exited(struct tracer *t, uint64_t now);
+
+#endif
