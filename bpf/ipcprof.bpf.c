@@ -50,6 +50,35 @@ __u64 map_full = 0;    /* an entry could not be created */
 /* Set by userspace when tracing ends: hold no more processes. */
 volatile __u32 release_all = 0;
 
+/*
+ * The traced processes again, as a bitmap over TGIDs (PID_MAX_LIMIT is
+ * 2^22: 512 KiB). The syscall, scheduler and page-fault hooks run for every
+ * task on the machine: they test a bit before any hash lookup, so that
+ * untraced processes pay a few instructions. Set and cleared with the
+ * `traced` map (userspace sets the bits of attached processes).
+ */
+__u64 traced_bits[IPCPROF_TGID_LIMIT / 64] = {};
+
+/*
+ * The word of `tgid`'s bit. The kernel never hands out a PID at or above
+ * PID_MAX_LIMIT, so the mask only bounds the index for the verifier (a
+ * range check instead would be optimized into a copy it cannot see).
+ */
+#define TGID_WORD(tgid) (((tgid) / 64) & (IPCPROF_TGID_LIMIT / 64 - 1))
+
+static __always_inline bool tgid_traced(__u32 tgid)
+{
+	return traced_bits[TGID_WORD(tgid)] & (1ull << (tgid % 64));
+}
+
+static __always_inline void tgid_mark(__u32 tgid, bool on)
+{
+	if (on)
+		__sync_fetch_and_or(&traced_bits[TGID_WORD(tgid)], 1ull << (tgid % 64));
+	else
+		__sync_fetch_and_and(&traced_bits[TGID_WORD(tgid)], ~(1ull << (tgid % 64)));
+}
+
 enum sys_class {
 	SYS_NONE = 0,
 	SYS_IPC,
@@ -148,6 +177,14 @@ struct {
 	__type(value, struct proc_stats);
 } new_proc SEC(".maps");
 
+/* Scratch space for a new thread's state (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct thread_state);
+} new_thread SEC(".maps");
+
 /* Zero value used to create map entries (too big for the BPF stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -200,8 +237,11 @@ static __always_inline void emit_slice(__u32 kind, __u64 start, __u64 end)
 
 static __always_inline struct thread_state *current_thread(void)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
 
+	if (!tgid_traced(id >> 32))
+		return NULL;
 	return bpf_map_lookup_elem(&threads, &tid);
 }
 
@@ -229,21 +269,26 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 tid = child->pid;
 	__u32 tgid = child->tgid;
 	__u64 now = bpf_ktime_get_ns();
-	struct thread_state ts = {.start_ns = now, .tgid = tgid};
 	__u32 parent_tid = parent->pid;
-	struct thread_state *pt;
+	struct thread_state *pt, *ts;
 	struct proc_stats *ps;
 	__u32 zero = 0;
 	__u8 one = 1;
 
-	if (!bpf_map_lookup_elem(&traced, &parent_tgid))
+	if (!tgid_traced(parent_tgid) || !bpf_map_lookup_elem(&traced, &parent_tgid))
 		return 0;
+	ts = bpf_map_lookup_elem(&new_thread, &zero);
+	if (!ts)
+		return 0;
+	__builtin_memset(ts, 0, sizeof(*ts));
+	ts->start_ns = now;
+	ts->tgid = tgid;
 	if (tgid == parent_tgid) {
 		/* a new thread: same process, same post-fork window */
 		pt = bpf_map_lookup_elem(&threads, &parent_tid);
 		if (pt) {
-			ts.proc_flags = pt->proc_flags;
-			ts.proc_start_ns = pt->proc_start_ns;
+			ts->proc_flags = pt->proc_flags;
+			ts->proc_start_ns = pt->proc_start_ns;
 		}
 	} else {
 		/* A new process: follow it unless told not to. */
@@ -262,12 +307,13 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 			__sync_fetch_and_add(&map_full, 1);
 			return 0;
 		}
-		ts.first_run_ns = now;
-		ts.proc_flags = PROC_FORKED;
-		ts.proc_start_ns = now;
-		ts.hold_start = bpf_map_lookup_elem(&probed, &parent_tgid) != NULL;
+		tgid_mark(tgid, true);
+		ts->first_run_ns = now;
+		ts->proc_flags = PROC_FORKED;
+		ts->proc_start_ns = now;
+		ts->hold_start = bpf_map_lookup_elem(&probed, &parent_tgid) != NULL;
 	}
-	if (bpf_map_update_elem(&threads, &tid, &ts, BPF_ANY))
+	if (bpf_map_update_elem(&threads, &tid, ts, BPF_ANY))
 		__sync_fetch_and_add(&map_full, 1);
 	return 0;
 }
@@ -301,8 +347,11 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *p)
 {
 	__u32 tgid = p->tgid;
-	struct proc_stats *ps = bpf_map_lookup_elem(&procs, &tgid);
+	struct proc_stats *ps;
 
+	if (!tgid_traced(tgid))
+		return 0;
+	ps = bpf_map_lookup_elem(&procs, &tgid);
 	if (!ps || !bpf_map_lookup_elem(&traced, &tgid))
 		return 0;
 	bpf_probe_read_kernel_str(ps->comm, sizeof(ps->comm), p->comm);
@@ -355,6 +404,7 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 			ps->exit_code = p->exit_code;
 			bpf_probe_read_kernel_str(ps->comm, sizeof(ps->comm), p->comm);
 			bpf_map_delete_elem(&traced, &tgid);
+			tgid_mark(tgid, false);
 		}
 	}
 	bpf_map_delete_elem(&threads, &tid);
@@ -382,15 +432,22 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 {
 	__u32 prev_tid = prev->pid;
 	__u32 next_tid = next->pid;
-	__u64 now = bpf_ktime_get_ns();
+	bool prev_traced = tgid_traced(prev->tgid), next_traced = tgid_traced(next->tgid);
 	struct proc_stats *ps;
 	struct thread_state *t;
 	__u32 tgid;
+	__u64 now;
 
-	t = bpf_map_lookup_elem(&threads, &prev_tid);
-	if (t)
-		t->off_start = now;
-
+	if (!prev_traced && !next_traced)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (prev_traced) {
+		t = bpf_map_lookup_elem(&threads, &prev_tid);
+		if (t)
+			t->off_start = now;
+	}
+	if (!next_traced)
+		return 0;
 	t = bpf_map_lookup_elem(&threads, &next_tid);
 	if (!t)
 		return 0;
@@ -732,7 +789,7 @@ static __always_inline int unmap_enter(__u8 cls, __u64 addr, __u64 new_len)
 	struct shm_key k = {.tgid = tgid, .addr = addr};
 	struct thread_state *t;
 
-	if (!bpf_map_lookup_elem(&shm, &k))
+	if (!tgid_traced(tgid) || !bpf_map_lookup_elem(&shm, &k))
 		return 0;
 	t = begin_syscall(current_thread(), cls);
 	if (t) {

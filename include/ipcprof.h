@@ -15,6 +15,7 @@
 #define IPCPROF_HIST_SLOTS	32
 #define IPCPROF_MAX_COPY_RANGES 32
 #define IPCPROF_MAX_SYSCALLS	512
+#define IPCPROF_TGID_LIMIT	(1 << 22) /* the kernel's PID_MAX_LIMIT */
 
 /*
  * What the two raw syscall hooks do with a syscall number. Userspace fills

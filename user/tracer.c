@@ -249,6 +249,22 @@ fail:
 	return -1;
 }
 
+/* The BPF side's bitmap of traced TGIDs (see traced_bits), set through the
+ * skeleton's memory-mapped .bss, atomically: BPF updates it concurrently. */
+static void mark_traced(struct tracer *t, pid_t pid, bool on)
+{
+	__u64 *word, bit;
+
+	if (pid < 0 || pid >= IPCPROF_TGID_LIMIT)
+		return;
+	word = &t->skel->bss->traced_bits[pid / 64];
+	bit = 1ull << (pid % 64);
+	if (on)
+		__atomic_fetch_or(word, bit, __ATOMIC_SEQ_CST);
+	else
+		__atomic_fetch_and(word, ~bit, __ATOMIC_SEQ_CST);
+}
+
 int tracer_add_process(struct tracer *t, pid_t pid, pid_t ppid, uint64_t start_ns)
 {
 	struct proc_stats ps = {0};
@@ -264,12 +280,15 @@ int tracer_add_process(struct tracer *t, pid_t pid, pid_t ppid, uint64_t start_n
 	rc = bpf_map_update_elem(bpf_map__fd(t->skel->maps.procs), &key, &ps, BPF_ANY);
 	if (!rc)
 		rc = bpf_map_update_elem(bpf_map__fd(t->skel->maps.traced), &key, &one, BPF_ANY);
+	if (!rc)
+		mark_traced(t, pid, true);
 	if (rc)
 		return -errno;
 	rc = proc_tasks("/proc", pid, &tids);
 	if (rc == -ENOENT) {
 		/* gone between finding it and registering it: forget it */
 		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.traced), &key);
+		mark_traced(t, pid, false);
 		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.procs), &key);
 		return -ESRCH;
 	}
