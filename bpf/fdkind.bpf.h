@@ -114,6 +114,7 @@ static __always_inline int fd_classify_cached(struct fd_cache *c, int fd, struct
 		*ep = c->ep;
 		return ep->kind;
 	}
+	c->fresh = 1;
 	file_classify(file, inode, ep);
 	c->file = (__u64)file;
 	c->inode = (__u64)inode;

@@ -46,6 +46,7 @@ const volatile __u8 sys_kinds[IPCPROF_MAX_SYSCALLS] = {}; /* enum sys_kind */
 /* Health counters read by userspace at the end. */
 __u64 lost_events = 0; /* ring buffer full */
 __u64 map_full = 0;    /* an entry could not be created */
+__u64 proc_exits = 0;  /* traced processes that exited: userspace folds them */
 
 /* Set by userspace when tracing ends: hold no more processes. */
 volatile __u32 release_all = 0;
@@ -405,6 +406,7 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 			bpf_probe_read_kernel_str(ps->comm, sizeof(ps->comm), p->comm);
 			bpf_map_delete_elem(&traced, &tgid);
 			tgid_mark(tgid, false);
+			__sync_fetch_and_add(&proc_exits, 1);
 		}
 	}
 	bpf_map_delete_elem(&threads, &tid);
@@ -509,8 +511,12 @@ static __always_inline struct thread_state *ipc_enter(int fd, __u8 dir)
 	begin_syscall(t, SYS_IPC);
 	t->dir = dir;
 	if (t->ep.kind == IPC_UNIX_STREAM || t->ep.kind == IPC_UNIX_DGRAM) {
-		if (dir == DIR_WRITE && t->ep.peer_ino) {
+		/* a stream's sender is recorded at its first write after its
+		 * fd was classified, not with an LRU update on every write */
+		if (dir == DIR_WRITE && t->ep.peer_ino &&
+		    (t->fdc.fresh || t->ep.kind == IPC_UNIX_DGRAM)) {
 			bpf_map_update_elem(&sock_sender, &t->ep.peer_ino, &t->ep.ino, BPF_ANY);
+			t->fdc.fresh = 0;
 		} else if (dir == DIR_READ && !t->ep.peer_ino) {
 			__u64 *sender = bpf_map_lookup_elem(&sock_sender, &t->ep.ino);
 

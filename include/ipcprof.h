@@ -210,7 +210,7 @@ struct fd_cache {
 	__u64 inode; /* struct inode * */
 	__u64 ino;
 	__s32 fd;
-	__u32 pad;
+	__u32 fresh; /* classified anew, its socket's sender not yet recorded */
 	struct ipc_endpoint ep;
 };
 

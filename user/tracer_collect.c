@@ -92,8 +92,15 @@ static int forget_tgids(struct bpf_map *map, size_t key_size, size_t value_size,
 int tracer_fold_exited(struct tracer *t, uint64_t now)
 {
 	int pfd = bpf_map__fd(t->skel->maps.procs), first = t->n_fproc, n, rc = 0;
+	uint64_t exits = __atomic_load_n(&t->skel->bss->proc_exits, __ATOMIC_RELAXED);
 	void *keys = NULL, *vals = NULL;
 	__u32 *gone = NULL;
+	bool pending = false;
+
+	/* the process table is read only when processes exited since (and
+	 * not yet folded: the grace period) */
+	if (exits == t->folded_exits && now < t->next_idle_fold_ns)
+		return 0;
 
 	n = map_read_all(pfd, sizeof(__u32), sizeof(struct proc_stats),
 			 bpf_map__max_entries(t->skel->maps.procs), &keys, &vals);
@@ -103,8 +110,12 @@ int tracer_fold_exited(struct tracer *t, uint64_t now)
 		const struct proc_stats *ps = (const struct proc_stats *)vals + i;
 		__u32 pid = ((const __u32 *)keys)[i];
 
-		if (!ps->exit_ns || now < ps->exit_ns + FOLD_GRACE_NS)
+		if (!ps->exit_ns)
 			continue;
+		if (now < ps->exit_ns + FOLD_GRACE_NS) {
+			pending = true; /* next time */
+			continue;
+		}
 		if (grow_one((void **)&t->fproc, t->n_fproc, &t->cap_fproc, sizeof(*t->fproc))) {
 			rc = -ENOMEM;
 			break;
@@ -116,12 +127,14 @@ int tracer_fold_exited(struct tracer *t, uint64_t now)
 	}
 	free(keys);
 	free(vals);
+	if (!pending)
+		t->folded_exits = exits;
 	/*
 	 * Channels: those of the processes just folded, and those idle for
 	 * CHAN_IDLE_NS: a long-lived process that opens pipes and sockets
 	 * by the thousand (a test runner, a server) would fill the map with
 	 * closed ones. An idle end used again gets a new kernel entry, and
-	 * the report merges the two. Scanned once a second at most.
+	 * the report merges the two. Scanned every CHAN_IDLE_NS at most.
 	 */
 	if (t->n_fproc > first) {
 		gone = malloc((size_t)(t->n_fproc - first) * sizeof(*gone));
@@ -133,7 +146,7 @@ int tracer_fold_exited(struct tracer *t, uint64_t now)
 	} else if (now < t->next_idle_fold_ns) {
 		return rc;
 	}
-	t->next_idle_fold_ns = now + 1000000000ull;
+	t->next_idle_fold_ns = now + CHAN_IDLE_NS;
 	if (!rc)
 		rc = forget_tgids(t->skel->maps.chans, sizeof(struct chan_key),
 				  sizeof(struct chan_stats), gone, t->n_fproc - first,

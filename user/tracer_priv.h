@@ -56,6 +56,7 @@ struct tracer {
 	struct folded_chan *fchan;
 	int n_fchan, cap_fchan;
 	uint64_t next_fold_ns, next_idle_fold_ns;
+	uint64_t folded_exits; /* bss proc_exits when all exited were folded */
 	uint64_t next_reap_ns;
 	struct probe_plan probes;
 	bool closing;		    /* only continue stopped execs, plan nothing */

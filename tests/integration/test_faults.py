@@ -43,8 +43,11 @@ class Faults(BPFTestCase):
         self.assertLessEqual(act["first_touch"], pages + 16)
         self.assertEqual(act["cow"], 0)
         self.assertAlmostEqual(act["activity_ns"], own, delta=0.05 * own)
-        # writing one byte per fresh page is nearly all fault handling
+        # writing one byte per fresh page is mostly fault handling: the
+        # sampler finds fault routines in 0.489..0.533 of this activity's
+        # time here (10 runs at 4999 Hz, kernel 6.18, after the fault hook
+        # got cheaper; the rest is exception entry/exit code and the loop)
         self.assertGreater(act["samples"], 20)
-        self.assertGreaterEqual(act["fault_ns"], 0.5 * act["activity_ns"])
+        self.assertGreaterEqual(act["fault_ns"], 0.4 * act["activity_ns"])
         self.assertLessEqual(act["fault_ns"], act["activity_ns"])
         self.assertEqual(p["deserialize_ns"] + act["fault_ns"], act["activity_ns"])
