@@ -43,16 +43,16 @@ ROUND_TRIPS = ("import pickle, sys, time\n"
 
 # name, command; each runs >= 10 s untraced here
 WORKLOADS = [
-    ("seed inherit x350", [PY, SEED, "inherit", "--repeats", "350"]),
-    ("seed argument x350", [PY, SEED, "argument", "--repeats", "350"]),
+    ("seed inherit x700", [PY, SEED, "inherit", "--repeats", "700"]),
+    ("seed argument x700", [PY, SEED, "argument", "--repeats", "700"]),
     ("seed queue x25", [PY, SEED, "queue", "--repeats", "25"]),
     ("seed pipe x25", [PY, SEED, "pipe", "--repeats", "25"]),
     ("Pool.map, 2 workers, 14 x 16 lists of 200k ints", [PY, POOLMAP, "14"]),
-    ("pipe flood: 1M writes + 1M reads of 64 B", [FLOOD, "1000000", "64"]),
+    ("pipe flood: 2M writes + 2M reads of 64 B", [FLOOD, "2000000", "64"]),
 ]
 # strace and perf trace need minutes for the flood: they get one round of a
 # tenth of it, and their ratio is that round's
-FLOOD_SMALL = [FLOOD, "100000", "64"]
+FLOOD_SMALL = [FLOOD, "200000", "64"]
 
 
 def tools():
