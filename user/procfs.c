@@ -193,6 +193,13 @@ void free_strv(char **v, int n)
 	free(v);
 }
 
+/* The process's /proc/PID/maps, for the two readers below. */
+static FILE *open_maps(const char *root, pid_t pid, char *path, size_t len)
+{
+	snprintf(path, len, "%s/%d/maps", root, pid);
+	return fopen(path, "r");
+}
+
 int proc_exec_mappings(const char *root, pid_t pid, char ***paths)
 {
 	char path[PATH_MAX], line[PATH_MAX + 256];
@@ -200,8 +207,7 @@ int proc_exec_mappings(const char *root, pid_t pid, char ***paths)
 	int n = 0, err = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%d/maps", root, pid);
-	f = fopen(path, "r");
+	f = open_maps(root, pid, path, sizeof(path));
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
@@ -242,8 +248,7 @@ int proc_exec_span(const char *root, pid_t pid, const char *file, uint64_t *star
 	bool found = false;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%d/maps", root, pid);
-	f = fopen(path, "r");
+	f = open_maps(root, pid, path, sizeof(path));
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
