@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+// SPDX-License-Identifier: (MIT OR GPL-2.0-only)
 /*
  * Decide in the kernel whether a file descriptor of the current task is an
  * IPC endpoint (pipe, FIFO, AF_UNIX socket) and which channel it belongs to.

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0-only)
+/* Page faults, counted per thread by type and by what the thread was doing. */
+#ifndef __IPCPROF_FAULTS_BPF_H__
+#define __IPCPROF_FAULTS_BPF_H__
+
+#include "current.bpf.h"
+
+/* Every page fault of every task passes here: one lookup, no atomics. */
+static __always_inline int count_fault(unsigned long error_code, bool kernel)
+{
+	struct thread_state *t = current_thread();
+	__u32 act, type;
+
+	if (!t)
+		return 0;
+	act = activity(t);
+	/* bit 0: the page was present (protection fault); bit 1: a write */
+	if (!(error_code & 1))
+		type = FT_NOT_PRESENT;
+	else if (error_code & 2)
+		type = FT_COW;
+	else
+		type = FT_OTHER;
+	if (act < ACT_COUNT && type < FT_COUNT)
+		t->faults[act][type]++;
+	if (kernel)
+		t->faults_kernel++;
+	return 0;
+}
+
+/* The page-fault tracepoints exist on x86 only; elsewhere faults are known
+ * from the sampler and the precise handle_mm_fault probe alone. */
+#if defined(__TARGET_ARCH_x86)
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(fault_user, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	return count_fault(error_code, false);
+}
+
+SEC("tp_btf/page_fault_kernel")
+int BPF_PROG(fault_kernel, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	return count_fault(error_code, true);
+}
+#endif /* __TARGET_ARCH_x86 */
+
+#endif /* __IPCPROF_FAULTS_BPF_H__ */

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0-only)
+/* Configuration, health counters, the traced-TGID bitmap and every map. */
+#ifndef __IPCPROF_MAPS_BPF_H__
+#define __IPCPROF_MAPS_BPF_H__
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "ipcprof.h"
+
+#define MAX_PROCS   8192
+#define MAX_THREADS 16384
+#define MAX_CHANS   4096
+/* fault handling sits ~10 frames under the leaf (clear_page <- ... <- exc_page_fault) */
+#define STACK_DEPTH  24
+#define CLONE_THREAD 0x00010000
+#define MAP_SHARED   0x01
+#define SIGSTOP	     19
+
+/* Configuration, set by userspace between open and load. */
+const volatile bool follow_children = true;
+const volatile bool stop_on_exec = false;
+const volatile __u64 post_fork_ns = 100000000;
+const volatile bool timeline = false; /* stream slices for --timeline */
+const volatile __u32 n_code_ranges = 0;
+const volatile struct code_range code_ranges[IPCPROF_MAX_COPY_RANGES] = {};
+const volatile __u8 sys_kinds[IPCPROF_MAX_SYSCALLS] = {}; /* enum sys_kind */
+
+/* Health counters read by userspace at the end. */
+__u64 lost_events = 0; /* ring buffer full */
+__u64 map_full = 0;    /* an entry could not be created */
+__u64 proc_exits = 0;  /* traced processes that exited: userspace folds them */
+
+/* Set by userspace when tracing ends: hold no more processes. */
+volatile __u32 release_all = 0;
+
+/*
+ * The traced processes again, as a bitmap over TGIDs (PID_MAX_LIMIT is
+ * 2^22: 512 KiB). The syscall, scheduler and page-fault hooks run for every
+ * task on the machine: they test a bit before any hash lookup, so that
+ * untraced processes pay a few instructions. Set and cleared with the
+ * `traced` map (userspace sets the bits of attached processes).
+ */
+__u64 traced_bits[IPCPROF_TGID_LIMIT / 64] = {};
+
+/*
+ * The word of `tgid`'s bit. The kernel never hands out a PID at or above
+ * PID_MAX_LIMIT, so the mask only bounds the index for the verifier (a
+ * range check instead would be optimized into a copy it cannot see).
+ */
+#define TGID_WORD(tgid) (((tgid) / 64) & (IPCPROF_TGID_LIMIT / 64 - 1))
+
+static __always_inline bool tgid_traced(__u32 tgid)
+{
+	return traced_bits[TGID_WORD(tgid)] & (1ull << (tgid % 64));
+}
+
+static __always_inline void tgid_mark(__u32 tgid, bool on)
+{
+	if (on)
+		__sync_fetch_and_or(&traced_bits[TGID_WORD(tgid)], 1ull << (tgid % 64));
+	else
+		__sync_fetch_and_and(&traced_bits[TGID_WORD(tgid)], ~(1ull << (tgid % 64)));
+}
+
+enum sys_class {
+	SYS_NONE = 0,
+	SYS_IPC,
+	SYS_FORK,
+	SYS_MMAP,
+	SYS_MUNMAP,
+	SYS_MREMAP,
+};
+
+enum ser_kind {
+	SER_SERIALIZE = 0,
+	SER_DESERIALIZE = 1,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct thread_state);
+} threads SEC(".maps");
+
+/*
+ * Processes whose serializer was called too often for exact probes (each
+ * uprobe pair costs microseconds): userspace removed their uprobes and
+ * puts their serializer's code here, and the sampler counts user-mode
+ * samples inside it instead.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct code_span);
+} ser_code SEC(".maps");
+
+/* Processes with serializer uprobes of their own (set by userspace). Their
+ * forked children inherit the breakpoints but not the probes' PID filter,
+ * so they are held until userspace has attached theirs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u8);
+} probed SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct proc_stats);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_CHANS);
+	__type(key, struct chan_key);
+	__type(value, struct chan_stats);
+} chans SEC(".maps");
+
+/* Shared mappings created by traced processes, so munmap can be matched. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct shm_key);
+	__type(value, __u64);
+} shm SEC(".maps");
+
+/*
+ * Receiving socket inode -> sending socket inode, learnt from writes. A
+ * reader whose peer has already closed can no longer reach the peer's inode
+ * through its sock, but the bytes it reads still came from that peer.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} sock_sender SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} events SEC(".maps");
+
+/* Scratch space for a new process entry (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct proc_stats);
+} new_proc SEC(".maps");
+
+/* Scratch space for a new thread's state (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct thread_state);
+} new_thread SEC(".maps");
+
+/* Zero value used to create map entries (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct chan_stats);
+} zero_chan SEC(".maps");
+
+#endif /* __IPCPROF_MAPS_BPF_H__ */

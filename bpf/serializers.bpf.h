@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0-only)
+/* Serializer entry points (uprobes): exact serialize/deserialize time. */
+#ifndef __IPCPROF_SERIALIZERS_BPF_H__
+#define __IPCPROF_SERIALIZERS_BPF_H__
+
+#include "current.bpf.h"
+#include "timeline.bpf.h"
+
+static __always_inline int ser_enter(__u32 kind)
+{
+	struct thread_state *t = current_thread();
+
+	if (!t)
+		return 0;
+	if (t->ser_depth++ == 0) {
+		t->ser_kind = kind;
+		t->ser_start = bpf_ktime_get_ns();
+		t->ser_nested = 0;
+	}
+	return 0;
+}
+
+static __always_inline int ser_exit(void)
+{
+	struct thread_state *t = current_thread();
+	struct proc_stats *ps;
+	__u64 dur, now;
+
+	/* depth 0: we attached while the call was already running */
+	if (!t || t->ser_depth == 0)
+		return 0;
+	if (--t->ser_depth)
+		return 0;
+	ps = current_proc();
+	if (!ps)
+		return 0;
+	now = bpf_ktime_get_ns();
+	emit_slice(t->ser_kind == SER_SERIALIZE ? SL_SERIALIZE : SL_DESERIALIZE, t->ser_start, now);
+	dur = now - t->ser_start;
+	dur = dur > t->ser_nested ? dur - t->ser_nested : 0;
+	if (t->ser_kind == SER_SERIALIZE) {
+		__sync_fetch_and_add(&ps->serialize_ns, dur);
+		__sync_fetch_and_add(&ps->serialize_calls, 1);
+	} else {
+		__sync_fetch_and_add(&ps->deserialize_ns, dur);
+		__sync_fetch_and_add(&ps->deserialize_calls, 1);
+	}
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(serialize_enter)
+{
+	return ser_enter(SER_SERIALIZE);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(serialize_exit)
+{
+	return ser_exit();
+}
+
+SEC("uprobe")
+int BPF_KPROBE(deserialize_enter)
+{
+	return ser_enter(SER_DESERIALIZE);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(deserialize_exit)
+{
+	return ser_exit();
+}
+
+/*
+ * The uprobe_multi flavour (6.6+; userspace sets the attach type): one link
+ * per file and process for all its entry points, the direction in each
+ * offset's cookie. Its links detach without the perf-event mutex, so a
+ * process's probes go in ~20 ms rather than ~55 ms a probe one after
+ * another.
+ */
+SEC("uprobe")
+int BPF_KPROBE(ser_multi_enter)
+{
+	return ser_enter((__u32)bpf_get_attach_cookie(ctx));
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ser_multi_exit)
+{
+	return ser_exit();
+}
+
+#endif /* __IPCPROF_SERIALIZERS_BPF_H__ */

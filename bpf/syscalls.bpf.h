@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0-only)
+/* IPC, fork and shared-mapping syscalls: one sys_enter/sys_exit pair and a table. */
+#ifndef __IPCPROF_SYSCALLS_BPF_H__
+#define __IPCPROF_SYSCALLS_BPF_H__
+
+#include "bits.bpf.h"
+#include "current.bpf.h"
+#include "fdkind.bpf.h"
+#include "lifecycle.bpf.h"
+#include "timeline.bpf.h"
+
+static __always_inline struct thread_state *begin_syscall(struct thread_state *t, __u8 cls)
+{
+	if (!t)
+		return NULL;
+	t->sys_class = cls;
+	t->sys_start = bpf_ktime_get_ns();
+	t->off_start = 0;
+	t->off_ns = 0;
+	t->mmsg = 0;
+	t->copy_depth = 0;
+	t->copy_acc = 0;
+	t->kfn_depth = 0;
+	t->kfn_acc = 0;
+	return t;
+}
+
+/* Returns the thread's state when fd is an IPC endpoint of a traced thread. */
+static __always_inline struct thread_state *ipc_enter(int fd, __u8 dir)
+{
+	struct thread_state *t = current_thread();
+
+	if (!t)
+		return NULL;
+	if (fd_classify_cached(&t->fdc, fd, &t->ep) == IPC_NONE) {
+		t->sys_class = SYS_NONE;
+		return NULL;
+	}
+	begin_syscall(t, SYS_IPC);
+	t->dir = dir;
+	if (t->ep.kind == IPC_UNIX_STREAM || t->ep.kind == IPC_UNIX_DGRAM) {
+		/* a stream's sender is recorded at its first write after its
+		 * fd was classified, not with an LRU update on every write */
+		if (dir == DIR_WRITE && t->ep.peer_ino &&
+		    (t->fdc.fresh || t->ep.kind == IPC_UNIX_DGRAM)) {
+			bpf_map_update_elem(&sock_sender, &t->ep.peer_ino, &t->ep.ino, BPF_ANY);
+			t->fdc.fresh = 0;
+		} else if (dir == DIR_READ && !t->ep.peer_ino) {
+			__u64 *sender = bpf_map_lookup_elem(&sock_sender, &t->ep.ino);
+
+			if (sender)
+				t->ep.peer_ino = *sender;
+		}
+	}
+	return t;
+}
+
+/* A socket channel is named after its sending end, so both ends' records
+ * of one flow of bytes meet under one key (and one timeline track). */
+static __always_inline __u64 chan_ino(const struct thread_state *t)
+{
+	return t->dir == DIR_READ && t->ep.peer_ino ? t->ep.peer_ino : t->ep.ino;
+}
+
+static __always_inline void account_channel(struct thread_state *t, __u32 tgid, long ret, __u64 dur,
+					    __u64 off)
+{
+	struct chan_key key = {};
+	struct chan_stats *cs;
+	__u32 zero = 0;
+
+	key.dev = t->ep.dev;
+	key.tgid = tgid;
+	key.dir = t->dir;
+	key.kind = t->ep.kind;
+	key.ino = chan_ino(t);
+	cs = bpf_map_lookup_elem(&chans, &key);
+	if (!cs) {
+		struct chan_stats *z = bpf_map_lookup_elem(&zero_chan, &zero);
+
+		if (!z)
+			return;
+		/* NOEXIST: another thread may have created it meanwhile */
+		bpf_map_update_elem(&chans, &key, z, BPF_NOEXIST);
+		cs = bpf_map_lookup_elem(&chans, &key);
+		if (!cs) {
+			__sync_fetch_and_add(&map_full, 1);
+			return;
+		}
+	}
+	if (t->dir == DIR_READ)
+		cs->peer_ino = t->ep.peer_ino ? t->ep.ino : 0;
+	else
+		cs->peer_ino = t->ep.peer_ino;
+	/* racy between threads, but only widens the span by one call */
+	if (!cs->first_ns)
+		cs->first_ns = t->sys_start;
+	if (t->sys_start + dur > cs->last_ns)
+		cs->last_ns = t->sys_start + dur;
+	__sync_fetch_and_add(&cs->calls, 1);
+	__sync_fetch_and_add(&cs->oncpu_ns, dur - off);
+	__sync_fetch_and_add(&cs->blocked_ns, off);
+	if (ret > 0) {
+		__sync_fetch_and_add(&cs->bytes, ret);
+		__sync_fetch_and_add(&cs->size_hist[log2_slot(ret) & (IPCPROF_HIST_SLOTS - 1)], 1);
+	}
+	__sync_fetch_and_add(&cs->latency_hist[log2_slot(dur) & (IPCPROF_HIST_SLOTS - 1)], 1);
+}
+
+/* sendmmsg/recvmmsg return a message count; the bytes are in msg_len. */
+static __always_inline long mmsg_bytes(struct thread_state *t, long ret)
+{
+	struct mmsghdr *vec = (struct mmsghdr *)t->arg0;
+	long total = 0;
+	__u32 len;
+
+	for (int i = 0; i < 64; i++) {
+		if (i >= ret)
+			break;
+		len = 0;
+		bpf_probe_read_user(&len, sizeof(len), &vec[i].msg_len);
+		total += len;
+	}
+	return total;
+}
+
+static __always_inline void add_shm(__u32 tgid, __u64 addr, __u64 len)
+{
+	struct shm_key k = {.tgid = tgid, .addr = addr};
+
+	if (bpf_map_update_elem(&shm, &k, &len, BPF_ANY))
+		__sync_fetch_and_add(&map_full, 1);
+}
+
+static __always_inline void emit_syscall(struct thread_state *t, long ret, __u64 now, __u64 off)
+{
+	__u32 kind = t->sys_class == SYS_IPC	? SL_IPC
+		     : t->sys_class == SYS_FORK ? SL_FORK
+						: SL_MMAP;
+	struct slice_event *e = slice_begin(kind, t->sys_start, now);
+
+	if (!e)
+		return;
+	e->ret = ret;
+	e->off_ns = off;
+	if (kind == SL_IPC) {
+		e->chan_ino = chan_ino(t);
+		e->chan_dev = t->ep.dev;
+		e->chan_kind = t->ep.kind;
+		e->dir = t->dir;
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline int sys_exit(long ret)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct thread_state *t = current_thread();
+	struct proc_stats *ps;
+	__u64 now, dur, off;
+
+	if (!t)
+		return 0;
+	if (t->hold_start) {
+		/* the child's return from fork: its first step to user mode */
+		t->hold_start = 0;
+		ps = bpf_map_lookup_elem(&procs, &tgid);
+		if (ps)
+			hold_current(EV_FORK, tgid, ps->comm, true);
+	}
+	if (t->sys_class == SYS_NONE)
+		return 0;
+	now = bpf_ktime_get_ns();
+	dur = now - t->sys_start;
+	off = t->off_ns;
+	if (t->off_start) /* should not happen: we are on CPU now */
+		off += now - t->off_start;
+	if (off > dur)
+		off = dur;
+	if (t->sys_class == SYS_IPC) {
+		/* the hot case: this thread's own totals, no process lookup */
+		__u32 fam = ipc_family(t) & 1;
+
+		if (t->mmsg && ret > 0)
+			ret = mmsg_bytes(t, ret);
+		t->ipc.calls++;
+		t->ipc.oncpu_ns += dur - off;
+		t->ipc.blocked_ns += off;
+		if (ret > 0) {
+			if (t->dir == DIR_READ)
+				t->ipc.bytes_read += ret;
+			else
+				t->ipc.bytes_written += ret;
+		}
+		t->ipc.copy_exact_ns += t->copy_acc;
+		t->ipc.copy_exact_fam_ns[fam] += t->copy_acc;
+		t->ipc.oncpu_fam_ns[fam] += dur - off;
+		t->ipc.kernel_ns += t->kfn_acc;
+		account_channel(t, tgid, ret, dur, off);
+		goto done;
+	}
+	ps = bpf_map_lookup_elem(&procs, &tgid);
+	if (!ps)
+		goto out;
+
+	switch (t->sys_class) {
+	case SYS_FORK:
+		if (ret > 0) { /* the parent's return; errors are not forks */
+			__sync_fetch_and_add(&ps->fork_calls, 1);
+			__sync_fetch_and_add(&ps->fork_ns, dur);
+		}
+		break;
+	case SYS_MMAP:
+		if (ret < 0 && ret > -4096)
+			break;
+		__sync_fetch_and_add(&ps->mmap_calls, 1);
+		__sync_fetch_and_add(&ps->mmap_bytes, t->arg1);
+		__sync_fetch_and_add(&ps->mmap_ns, dur);
+		add_shm(tgid, (__u64)ret, t->arg1);
+		break;
+	case SYS_MUNMAP:
+	case SYS_MREMAP: {
+		struct shm_key k = {.tgid = tgid, .addr = t->arg0};
+
+		if (ret < 0 && ret > -4096)
+			break;
+		__sync_fetch_and_add(&ps->mmap_calls, 1);
+		__sync_fetch_and_add(&ps->unmap_ns, dur);
+		bpf_map_delete_elem(&shm, &k);
+		if (t->sys_class == SYS_MREMAP)
+			add_shm(tgid, (__u64)ret, t->arg1);
+		break;
+	}
+	}
+done:
+	if (timeline && t->sys_class != SYS_MUNMAP && t->sys_class != SYS_MREMAP)
+		emit_syscall(t, ret, now, off);
+	/* Keep phases disjoint: a syscall inside the serializer is not
+	 * serialization time. */
+	if (t->ser_depth)
+		t->ser_nested += dur;
+out:
+	t->sys_class = SYS_NONE;
+	t->off_start = 0;
+	return 0;
+}
+
+/* sendmmsg/recvmmsg: remember the vector, the bytes are summed at exit. */
+static __always_inline int mmsg_enter(struct pt_regs *regs, __u8 dir)
+{
+	struct thread_state *t = ipc_enter((int)PT_REGS_PARM1_CORE_SYSCALL(regs), dir);
+
+	if (t) {
+		t->mmsg = 1;
+		t->arg0 = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	}
+	return 0;
+}
+
+/* splice(fd_in, off_in, fd_out, off_out, len, flags): the IPC end decides. */
+static __always_inline int splice_enter(struct pt_regs *regs)
+{
+	int fd_out = (int)PT_REGS_PARM3_CORE_SYSCALL(regs);
+	struct ipc_endpoint ep;
+
+	if (fd_classify(fd_out, &ep) != IPC_NONE)
+		ipc_enter(fd_out, DIR_WRITE);
+	else
+		ipc_enter((int)PT_REGS_PARM1_CORE_SYSCALL(regs), DIR_READ);
+	return 0;
+}
+
+/* vmsplice moves user pages into a pipe it can write, or out of one. */
+static __always_inline int vmsplice_enter(struct pt_regs *regs)
+{
+	int fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	struct ipc_endpoint ep;
+
+	fd_classify(fd, &ep);
+	ipc_enter(fd, ep.writable ? DIR_WRITE : DIR_READ);
+	return 0;
+}
+
+static __always_inline int fork_syscall_enter(__u64 flags)
+{
+	/* Threads are not process creation; their lifetime is tracked anyway. */
+	if (flags & CLONE_THREAD)
+		return 0;
+	begin_syscall(current_thread(), SYS_FORK);
+	return 0;
+}
+
+static __always_inline int clone3_enter(struct pt_regs *regs)
+{
+	__u64 flags = 0;
+
+	/* struct clone_args starts with its __u64 flags */
+	bpf_probe_read_user(&flags, sizeof(flags), (void *)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	return fork_syscall_enter(flags);
+}
+
+/* mmap(addr, len, prot, flags, fd, off): only shared mappings are IPC. */
+static __always_inline int mmap_syscall_enter(struct pt_regs *regs)
+{
+	struct thread_state *t;
+
+	if (!(PT_REGS_PARM4_CORE_SYSCALL(regs) & MAP_SHARED))
+		return 0;
+	t = begin_syscall(current_thread(), SYS_MMAP);
+	if (t)
+		t->arg1 = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	return 0;
+}
+
+static __always_inline int unmap_enter(__u8 cls, __u64 addr, __u64 new_len)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct shm_key k = {.tgid = tgid, .addr = addr};
+	struct thread_state *t;
+
+	if (!tgid_traced(tgid) || !bpf_map_lookup_elem(&shm, &k))
+		return 0;
+	t = begin_syscall(current_thread(), cls);
+	if (t) {
+		t->arg0 = addr;
+		t->arg1 = new_len;
+	}
+	return 0;
+}
+
+/*
+ * Every syscall of every task passes here, so the common case (a syscall
+ * we do not time, or an untraced task) must leave after a table load and
+ * at most one hash lookup.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
+{
+	if ((unsigned long)id >= IPCPROF_MAX_SYSCALLS)
+		return 0;
+	switch (sys_kinds[id]) {
+	case SK_READ:
+		ipc_enter((int)PT_REGS_PARM1_CORE_SYSCALL(regs), DIR_READ);
+		return 0;
+	case SK_WRITE:
+		ipc_enter((int)PT_REGS_PARM1_CORE_SYSCALL(regs), DIR_WRITE);
+		return 0;
+	case SK_RECVMMSG:
+		return mmsg_enter(regs, DIR_READ);
+	case SK_SENDMMSG:
+		return mmsg_enter(regs, DIR_WRITE);
+	case SK_SPLICE:
+		return splice_enter(regs);
+	case SK_VMSPLICE:
+		return vmsplice_enter(regs);
+	case SK_CLONE:
+		return fork_syscall_enter(PT_REGS_PARM1_CORE_SYSCALL(regs));
+	case SK_CLONE3:
+		return clone3_enter(regs);
+	case SK_FORK:
+		return fork_syscall_enter(0);
+	case SK_MMAP:
+		return mmap_syscall_enter(regs);
+	case SK_MUNMAP:
+		return unmap_enter(SYS_MUNMAP, PT_REGS_PARM1_CORE_SYSCALL(regs), 0);
+	case SK_MREMAP: /* mremap(old_addr, old_len, new_len, flags, new_addr) */
+		return unmap_enter(SYS_MREMAP, PT_REGS_PARM1_CORE_SYSCALL(regs),
+				   PT_REGS_PARM3_CORE_SYSCALL(regs));
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
+{
+#if defined(__TARGET_ARCH_x86)
+	/* the number is at hand on x86: skip the lookup for other syscalls */
+	unsigned long id = BPF_CORE_READ(regs, orig_ax);
+
+	if (id >= IPCPROF_MAX_SYSCALLS || !sys_kinds[id])
+		return 0;
+#endif
+	return sys_exit(ret);
+}
+
+#endif /* __IPCPROF_SYSCALLS_BPF_H__ */
