@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "util.h"
 
 const char *const phase_names[PH_COUNT] = {
     "serialize", "deserialize", "syscall", "blocked", "copy",  "fault",
@@ -242,9 +243,10 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	estimate_ci95(r, s, m);
 }
 
+/* Room for one more element in arr (n used): grow_array() in place. */
 #define GROW(arr, n)                                                                               \
 	({                                                                                         \
-		void *_p = realloc((arr), ((n) + 1) * sizeof(*(arr)));                             \
+		void *_p = grow_array((arr), (size_t)(n), sizeof(*(arr)));                         \
 		if (_p)                                                                            \
 			(arr) = _p;                                                                \
 		_p != NULL;                                                                        \
@@ -525,4 +527,13 @@ const struct proc_row *report_find_proc(const struct report *rep, uint32_t pid)
 		if (rep->procs[i].pid == pid)
 			return &rep->procs[i];
 	return NULL;
+}
+
+uint64_t proc_row_faults(const struct proc_row *r, int type)
+{
+	uint64_t n = 0;
+
+	for (int a = 0; a < ACT_COUNT; a++)
+		n += r->faults[a][type];
+	return n;
 }

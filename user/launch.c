@@ -32,7 +32,7 @@ static int pick_creds(const char *user, struct creds *c, char *err, size_t errle
 
 		if (!pw) {
 			snprintf(err, errlen, "--user %s: no such user", user);
-			return -1;
+			return -EINVAL;
 		}
 		c->drop = true;
 		c->uid = pw->pw_uid;
@@ -54,30 +54,41 @@ static int pick_creds(const char *user, struct creds *c, char *err, size_t errle
 	return 0;
 }
 
-int launch_stopped(struct launch *l, char *const argv[], const char *user, char *err, size_t errlen)
+int launch_check(char *const argv[], const char *user, char *err, size_t errlen)
 {
 	char *path = find_in_path(argv[0]);
 	struct creds c;
-	int pfd[2], status;
-	pid_t pid;
 
 	if (!path) {
 		snprintf(err, errlen, "%s: command not found", argv[0]);
-		return -1;
+		return -ENOENT;
 	}
 	free(path);
-	if (pick_creds(user, &c, err, errlen))
-		return -1;
+	return pick_creds(user, &c, err, errlen);
+}
+
+int launch_stopped(struct launch *l, char *const argv[], const char *user, char *err, size_t errlen)
+{
+	struct creds c;
+	int pfd[2], status, rc;
+	pid_t pid;
+
+	rc = launch_check(argv, user, err, errlen);
+	if (rc)
+		return rc;
+	pick_creds(user, &c, err, errlen);
 	if (pipe2(pfd, O_CLOEXEC)) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -1;
+		rc = -errno;
+		snprintf(err, errlen, "pipe: %s", strerror(-rc));
+		return rc;
 	}
 	pid = fork();
 	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
+		rc = -errno;
+		snprintf(err, errlen, "fork: %s", strerror(-rc));
 		close(pfd[0]);
 		close(pfd[1]);
-		return -1;
+		return rc;
 	}
 	if (pid == 0) {
 		int e;
@@ -109,7 +120,7 @@ int launch_stopped(struct launch *l, char *const argv[], const char *user, char 
 		else
 			snprintf(err, errlen, "%s: child did not start", argv[0]);
 		close(pfd[0]);
-		return -1;
+		return e ? -e : -ECHILD;
 	}
 	return 0;
 }
@@ -128,7 +139,7 @@ int launch_continue(struct launch *l, char *err, size_t errlen)
 	if (n == sizeof(e)) {
 		snprintf(err, errlen, "cannot execute: %s", strerror(e));
 		waitpid(l->pid, NULL, 0);
-		return -1;
+		return -e;
 	}
 	return 0;
 }

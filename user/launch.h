@@ -12,14 +12,21 @@ struct launch {
 };
 
 /*
+ * What launch_stopped() checks before it forks, so a mistyped command or
+ * user fails before any BPF is loaded: -ENOENT (command not found) or
+ * -EINVAL (no such user), with the reason in err.
+ */
+int launch_check(char *const argv[], const char *user, char *err, size_t errlen);
+
+/*
  * Fork a child that drops to `user` (or SUDO_UID/SUDO_GID when NULL and
  * started through sudo), stops itself, and execs argv once continued.
- * Returns 0 with the child stopped, or -1 with a one-line reason in err.
+ * Returns 0 with the child stopped, or -errno with a one-line reason in err.
  */
 int launch_stopped(struct launch *l, char *const argv[], const char *user, char *err,
 		   size_t errlen);
 
-/* Let the child exec. Returns 0, or -1 with the reason when exec failed. */
+/* Let the child exec. Returns 0, or -errno (exec's) with the reason in err. */
 int launch_continue(struct launch *l, char *err, size_t errlen);
 
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "links.h"
+#include "util.h"
 
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -9,7 +10,7 @@
 
 int link_list_add(struct link_list *ll, struct bpf_link *l)
 {
-	struct bpf_link **tmp = realloc(ll->v, (ll->n + 1) * sizeof(*tmp));
+	struct bpf_link **tmp = grow_array(ll->v, (size_t)ll->n, sizeof(*tmp));
 
 	if (!tmp) {
 		bpf_link__destroy(l);
@@ -22,7 +23,7 @@ int link_list_add(struct link_list *ll, struct bpf_link *l)
 
 int link_list_add_fd(struct link_list *ll, int fd)
 {
-	int *tmp = realloc(ll->fds, (ll->n_fds + 1) * sizeof(*tmp));
+	int *tmp = grow_array(ll->fds, (size_t)ll->n_fds, sizeof(*tmp));
 
 	if (!tmp) {
 		close(fd);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "procfs.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -12,15 +13,11 @@
 
 int pid_list_add(struct pid_list *l, pid_t pid)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		pid_t *p = realloc(l->pids, cap * sizeof(*p));
+	pid_t *p = grow_array(l->pids, l->n, sizeof(*p));
 
-		if (!p)
-			return -ENOMEM;
-		l->pids = p;
-		l->cap = cap;
-	}
+	if (!p)
+		return -ENOMEM;
+	l->pids = p;
 	l->pids[l->n++] = pid;
 	return 0;
 }
@@ -37,7 +34,7 @@ void pid_list_free(struct pid_list *l)
 {
 	free(l->pids);
 	l->pids = NULL;
-	l->n = l->cap = 0;
+	l->n = 0;
 }
 
 int proc_parse_stat_ppid(const char *stat, pid_t *ppid)
@@ -52,6 +49,18 @@ int proc_parse_stat_ppid(const char *stat, pid_t *ppid)
 	return 0;
 }
 
+static int read_line(const char *path, char *buf, size_t len);
+
+int proc_ppid(const char *root, pid_t pid, pid_t *ppid)
+{
+	char path[PATH_MAX], line[1024];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%d/stat", root, pid);
+	err = read_line(path, line, sizeof(line));
+	return err ? err : proc_parse_stat_ppid(line, ppid);
+}
+
 bool proc_exists(const char *root, pid_t pid)
 {
 	char path[PATH_MAX];
@@ -61,8 +70,6 @@ bool proc_exists(const char *root, pid_t pid)
 	snprintf(path, sizeof(path), "%s/%d/stat", root, pid);
 	return access(path, F_OK) == 0;
 }
-
-static int read_line(const char *path, char *buf, size_t len);
 
 bool proc_alive(const char *root, pid_t pid)
 {
@@ -224,7 +231,7 @@ int proc_exec_mappings(const char *root, pid_t pid, char ***paths)
 			dup = dup || !strcmp(v[i], file);
 		if (dup)
 			continue;
-		tmp = realloc(v, (n + 1) * sizeof(*v));
+		tmp = grow_array(v, (size_t)n, sizeof(*v));
 		if (!tmp || !(tmp[n] = strdup(file))) {
 			v = tmp ? tmp : v;
 			err = -ENOMEM;

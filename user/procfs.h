@@ -13,7 +13,7 @@
 
 struct pid_list {
 	pid_t *pids;
-	size_t n, cap;
+	size_t n;
 };
 
 int pid_list_add(struct pid_list *l, pid_t pid);
@@ -22,6 +22,8 @@ void pid_list_free(struct pid_list *l);
 
 /* Parent PID out of a /proc/PID/stat line (comm may hold spaces and ')'). */
 int proc_parse_stat_ppid(const char *stat, pid_t *ppid);
+/* The parent of pid, from root/pid/stat: 0 or -errno. */
+int proc_ppid(const char *root, pid_t pid, pid_t *ppid);
 
 bool proc_exists(const char *root, pid_t pid);
 /* Running or sleeping: exists and is neither a zombie nor dead. */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "record.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -216,7 +217,7 @@ static void *get_array(struct rbuf *b, uint32_t n, size_t size)
 		b->bad = true;
 		return NULL;
 	}
-	v = calloc(n ? n : 1, size);
+	v = calloc(array_cap(n ? n : 1), size); /* report_add_* may append */
 	if (!v) {
 		b->bad = true;
 		return NULL;
@@ -259,7 +260,7 @@ static void decode(struct rbuf *b, struct report *rep)
 		b->bad = true;
 		return;
 	}
-	rep->chans = calloc(n_chans ? n_chans : 1, sizeof(*rep->chans));
+	rep->chans = calloc(array_cap(n_chans ? n_chans : 1), sizeof(*rep->chans));
 	if (!rep->chans) {
 		b->bad = true;
 		return;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Machine-readable reports: JSON (json-c) and CSV. Schema in README.md. */
+/* The JSON report (json-c). Schema in README.md. */
 #include <json.h>
 #include <string.h>
 
@@ -21,15 +21,6 @@ static json_object *hist_json(const __u64 *h)
 	for (int i = 0; i <= last; i++)
 		json_object_array_add(a, json_object_new_uint64(h[i]));
 	return a;
-}
-
-static uint64_t sum_faults(const struct proc_row *r, int type)
-{
-	uint64_t n = 0;
-
-	for (int a = 0; a < ACT_COUNT; a++)
-		n += r->faults[a][type];
-	return n;
 }
 
 /* {"deserialize": {"fault_ns":..,"activity_ns":..,"samples":..,"cow":..,..}, ...} */
@@ -95,9 +86,9 @@ static json_object *proc_json(const struct proc_row *r, bool with_identity)
 	add_u64(o, "samples_ipc", r->samples_ipc);
 	add_u64(o, "samples_copy", r->samples_copy);
 	add_u64(o, "samples_total", r->samples_total);
-	add_u64(o, "faults_cow", sum_faults(r, FT_COW));
-	add_u64(o, "faults_first_touch", sum_faults(r, FT_NOT_PRESENT));
-	add_u64(o, "faults_other", sum_faults(r, FT_OTHER));
+	add_u64(o, "faults_cow", proc_row_faults(r, FT_COW));
+	add_u64(o, "faults_first_touch", proc_row_faults(r, FT_NOT_PRESENT));
+	add_u64(o, "faults_other", proc_row_faults(r, FT_OTHER));
 	add_u64(o, "faults_kernel", r->faults_kernel);
 	json_object_object_add(o, "faults_by_activity", faults_json(r));
 	return o;
@@ -195,51 +186,4 @@ int report_write_json(const struct report *rep, FILE *out)
 							       JSON_C_TO_STRING_NOSLASHESCAPE)) < 0;
 	json_object_put(root);
 	return err || ferror(out) ? -1 : 0;
-}
-
-static void csv_field(FILE *out, const char *s)
-{
-	if (!strpbrk(s, ",\"\n")) {
-		fputs(s, out);
-		return;
-	}
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', out);
-		fputc(*s, out);
-	}
-	fputc('"', out);
-}
-
-int report_write_csv(const struct report *rep, FILE *out)
-{
-	fprintf(out, "pid,ppid,comm,exited,exit_code,wall_ns,thread_ns");
-	for (int p = 0; p < PH_COUNT; p++)
-		fprintf(out, ",%s", phase_fields[p]);
-	fprintf(out, ",serialize_calls,deserialize_calls,ipc_calls,bytes_written,bytes_read,"
-		     "fork_calls,mmap_calls,mmap_bytes,samples_ipc,samples_copy,faults_cow,"
-		     "faults_first_touch,faults_other,faults_kernel\n");
-	for (int i = 0; i < rep->n_procs; i++) {
-		const struct proc_row *r = &rep->procs[i];
-
-		fprintf(out, "%u,%u,", r->pid, r->ppid);
-		csv_field(out, r->comm);
-		fprintf(out, ",%d,%d,%llu,%llu", r->exited, r->exited ? r->exit_code : 0,
-			(unsigned long long)r->wall_ns, (unsigned long long)r->thread_ns);
-		for (int p = 0; p < PH_COUNT; p++)
-			fprintf(out, ",%llu", (unsigned long long)r->phase_ns[p]);
-		fprintf(
-		    out, ",%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n",
-		    (unsigned long long)r->serialize_calls,
-		    (unsigned long long)r->deserialize_calls, (unsigned long long)r->ipc_calls,
-		    (unsigned long long)r->bytes_written, (unsigned long long)r->bytes_read,
-		    (unsigned long long)r->fork_calls, (unsigned long long)r->mmap_calls,
-		    (unsigned long long)r->mmap_bytes, (unsigned long long)r->samples_ipc,
-		    (unsigned long long)r->samples_copy, (unsigned long long)sum_faults(r, FT_COW),
-		    (unsigned long long)sum_faults(r, FT_NOT_PRESENT),
-		    (unsigned long long)sum_faults(r, FT_OTHER),
-		    (unsigned long long)r->faults_kernel);
-	}
-	return ferror(out) ? -1 : 0;
 }

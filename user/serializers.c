@@ -36,7 +36,7 @@ static const struct pickle_sym builtin_syms[] = {
 
 static int strv_add(char ***v, int *n, const char *s)
 {
-	char **tmp = realloc(*v, (*n + 1) * sizeof(**v));
+	char **tmp = grow_array(*v, (size_t)*n, sizeof(**v));
 
 	if (!tmp)
 		return -ENOMEM;
@@ -58,7 +58,7 @@ static bool strv_has(char **v, int n, const char *s)
 static int add_probe(struct ser_plan *plan, const char *path, const char *sym, uint64_t off,
 		     enum ser_dir dir, bool user)
 {
-	struct ser_probe *tmp = realloc(plan->probes, (plan->n + 1) * sizeof(*tmp));
+	struct ser_probe *tmp = grow_array(plan->probes, (size_t)plan->n, sizeof(*tmp));
 	struct ser_probe *p;
 
 	if (!tmp)
@@ -136,7 +136,7 @@ static int select_probe(struct ser_plan *plan, int i)
 	for (int j = 0; j < plan->n_sel; j++)
 		if (plan->sel[j] == i)
 			return 0;
-	tmp = realloc(plan->sel, (plan->n_sel + 1) * sizeof(*tmp));
+	tmp = grow_array(plan->sel, (size_t)plan->n_sel, sizeof(*tmp));
 	if (!tmp)
 		return -ENOMEM;
 	plan->sel = tmp;

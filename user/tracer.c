@@ -123,15 +123,11 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*e))
 		return 0;
 	if (e->type == EV_SLICE && size >= sizeof(struct slice_event)) {
-		if (t->n_slices == t->cap_slices) {
-			size_t cap = t->cap_slices ? t->cap_slices * 2 : 4096;
-			struct slice_event *p = realloc(t->slices, cap * sizeof(*p));
+		struct slice_event *p = grow_array(t->slices, t->n_slices, sizeof(*p));
 
-			if (!p) /* keep draining: exec events may follow */
-				return 0;
-			t->slices = p;
-			t->cap_slices = cap;
-		}
+		if (!p) /* keep draining: exec events may follow */
+			return 0;
+		t->slices = p;
 		t->slices[t->n_slices++] = *(const struct slice_event *)data;
 		return 0;
 	}
@@ -374,7 +370,7 @@ static int loaded_prog_ids(struct ipcprof_bpf *skel, __u32 **out)
 		if (bpf_program__fd(p) < 0 ||
 		    bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
 			continue;
-		tmp = realloc(ids, (n + 1) * sizeof(*ids));
+		tmp = grow_array(ids, (size_t)n, sizeof(*ids));
 		if (!tmp)
 			break;
 		ids = tmp;

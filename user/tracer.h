@@ -62,6 +62,10 @@ int tracer_collect(struct tracer *t, struct report *rep);
 const struct probe_plan *tracer_probe_plan(const struct tracer *t);
 struct measure tracer_measure(const struct tracer *t);
 
+/* After tracer_collect: name each phase's method in rep->methods, with the
+ * notes that qualify them (tracer_methods.c). */
+void tracer_label_methods(const struct tracer *t, const struct ser_plan *plan, struct report *rep);
+
 /* --timeline: the slices received so far. */
 const struct slice_event *tracer_slices(const struct tracer *t, size_t *n);
 

@@ -23,18 +23,14 @@ static int cmp_u32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Make room for one more element of `size` bytes in *v (n used, *cap). */
-static int grow_one(void **v, int n, int *cap, size_t size)
+/* Room for one more element of `size` bytes in *v (n used). */
+static int grow_one(void **v, int n, size_t size)
 {
-	void *tmp;
+	void *tmp = grow_array(*v, (size_t)n, size);
 
-	if (n < *cap)
-		return 0;
-	tmp = realloc(*v, (size_t)(*cap ? *cap * 2 : 256) * size);
 	if (!tmp)
 		return -ENOMEM;
 	*v = tmp;
-	*cap = *cap ? *cap * 2 : 256;
 	return 0;
 }
 
@@ -47,8 +43,7 @@ static int grow_one(void **v, int n, int *cap, size_t size)
 /* Delete the entries of `map` whose owner is in `gone` (sorted) and, with
  * `keep` (the channels, kept for the report), those idle since `idle_before`. */
 static int forget_tgids(struct bpf_map *map, size_t key_size, size_t value_size, const __u32 *gone,
-			int n_gone, uint64_t idle_before, struct folded_chan **keep, int *n_keep,
-			int *cap_keep)
+			int n_gone, uint64_t idle_before, struct folded_chan **keep, int *n_keep)
 {
 	void *keys = NULL, *vals = NULL;
 	int fd = bpf_map__fd(map), rc = 0;
@@ -66,7 +61,7 @@ static int forget_tgids(struct bpf_map *map, size_t key_size, size_t value_size,
 		    !(keep && ((const struct chan_stats *)vals)[i].last_ns < idle_before))
 			continue;
 		if (keep) { /* channels are kept for the report */
-			if (grow_one((void **)keep, *n_keep, cap_keep, sizeof(**keep))) {
+			if (grow_one((void **)keep, *n_keep, sizeof(**keep))) {
 				rc = -ENOMEM;
 				break;
 			}
@@ -116,7 +111,7 @@ int tracer_fold_exited(struct tracer *t, uint64_t now)
 			pending = true; /* next time */
 			continue;
 		}
-		if (grow_one((void **)&t->fproc, t->n_fproc, &t->cap_fproc, sizeof(*t->fproc))) {
+		if (grow_one((void **)&t->fproc, t->n_fproc, sizeof(*t->fproc))) {
 			rc = -ENOMEM;
 			break;
 		}
@@ -151,10 +146,10 @@ int tracer_fold_exited(struct tracer *t, uint64_t now)
 		rc = forget_tgids(t->skel->maps.chans, sizeof(struct chan_key),
 				  sizeof(struct chan_stats), gone, t->n_fproc - first,
 				  now > CHAN_IDLE_NS ? now - CHAN_IDLE_NS : 0, &t->fchan,
-				  &t->n_fchan, &t->cap_fchan);
+				  &t->n_fchan);
 	if (!rc && gone)
 		rc = forget_tgids(t->skel->maps.shm, sizeof(struct shm_key), sizeof(__u64), gone,
-				  t->n_fproc - first, 0, NULL, NULL, NULL);
+				  t->n_fproc - first, 0, NULL, NULL);
 	free(gone);
 	return rc ? rc : t->n_fproc - first;
 }
@@ -238,7 +233,7 @@ static int live_threads(struct tracer *t, uint64_t end, struct live_proc **out)
 			if (v[i].tgid == ts.tgid)
 				p = &v[i];
 		if (!p) {
-			struct live_proc *tmp = realloc(v, (n + 1) * sizeof(*v));
+			struct live_proc *tmp = grow_array(v, (size_t)n, sizeof(*v));
 
 			if (!tmp) {
 				free(v);

@@ -52,9 +52,9 @@ struct tracer {
 	/* exited processes and their channels, moved out of the kernel's
 	 * maps so that long runs never fill them (see fold_exited) */
 	struct folded_proc *fproc;
-	int n_fproc, cap_fproc;
+	int n_fproc;
 	struct folded_chan *fchan;
-	int n_fchan, cap_fchan;
+	int n_fchan;
 	uint64_t next_fold_ns, next_idle_fold_ns;
 	uint64_t folded_exits; /* bss proc_exits when all exited were folded */
 	uint64_t next_reap_ns;
@@ -62,7 +62,7 @@ struct tracer {
 	bool closing;		    /* only continue stopped execs, plan nothing */
 	bool detached;		    /* tracer_detach() done: counters are final */
 	struct slice_event *slices; /* --timeline */
-	size_t n_slices, cap_slices;
+	size_t n_slices;
 	bool verbose;
 };
 

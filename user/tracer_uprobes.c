@@ -25,7 +25,7 @@ static struct proc_probes *proc_probes_get(struct tracer *t, pid_t pid)
 	for (int i = 0; i < t->n_pp; i++)
 		if (t->pp[i].pid == pid)
 			return &t->pp[i];
-	tmp = realloc(t->pp, (t->n_pp + 1) * sizeof(*tmp));
+	tmp = grow_array(t->pp, (size_t)t->n_pp, sizeof(*tmp));
 	if (!tmp)
 		return NULL;
 	t->pp = tmp;
@@ -44,7 +44,7 @@ static bool proc_probes_has(const struct proc_probes *pp, int idx)
 
 static int proc_probes_note(struct proc_probes *pp, int idx)
 {
-	int *tmp = realloc(pp->idx, (pp->n + 1) * sizeof(*tmp));
+	int *tmp = grow_array(pp->idx, (size_t)pp->n, sizeof(*tmp));
 
 	if (!tmp)
 		return -ENOMEM;
@@ -200,7 +200,7 @@ static void demote(struct tracer *t, struct proc_probes *pp, uint64_t calls)
 		bpf_map_update_elem(bpf_map__fd(t->skel->maps.ser_code), &key, &span, BPF_ANY);
 	reaper_take(&t->reaper, &pp->links);
 	pp->demoted = true;
-	tmp = realloc(t->demoted, (t->n_demoted + 1) * sizeof(*tmp));
+	tmp = grow_array(t->demoted, (size_t)t->n_demoted, sizeof(*tmp));
 	if (!tmp)
 		return;
 	t->demoted = tmp;
@@ -284,7 +284,8 @@ bool tracer_inherit_probes(struct tracer *t, pid_t pid)
 			parent = &t->pp[i];
 	if (!parent)
 		return false;
-	sel = realloc(plan->sel, parent->n * sizeof(*sel));
+	/* sized as grow_array() expects: select_probe() may add more */
+	sel = realloc(plan->sel, array_cap((size_t)parent->n) * sizeof(*sel));
 	if (!sel)
 		return false;
 	memcpy(sel, parent->idx, parent->n * sizeof(*sel));

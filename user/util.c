@@ -92,3 +92,26 @@ char *find_in_path(const char *cmd)
 	}
 	return NULL;
 }
+
+size_t array_cap(size_t n)
+{
+	size_t cap = 8;
+
+	if (!n)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	return cap;
+}
+
+void *grow_array(void *v, size_t n, size_t elem)
+{
+	size_t cap = array_cap(n);
+
+	if (n < cap)
+		return v;
+	cap = n ? cap * 2 : 8;
+	if (elem && cap > SIZE_MAX / elem)
+		return NULL;
+	return realloc(v, cap * elem);
+}

@@ -18,6 +18,16 @@ const char *fmt_ns(uint64_t ns, char *buf, size_t len);
 const char *fmt_bytes(uint64_t bytes, char *buf, size_t len);
 const char *fmt_rate(double bytes_per_s, char *buf, size_t len); /* "43.2 MB/s" */
 
+/*
+ * The one growable array: room for element `n` of an array that holds n
+ * elements of `elem` bytes. The capacity is implied by n (0, else the next
+ * power of two >= max(n, 8)), so callers keep no capacity field; an array
+ * allocated elsewhere must be sized with array_cap(). Returns the (maybe
+ * moved) array, or NULL with the old one intact.
+ */
+void *grow_array(void *v, size_t n, size_t elem);
+size_t array_cap(size_t n);
+
 /* Resolve a command name through $PATH like execvp would; NULL if none.
  * The result is malloc'ed. */
 char *find_in_path(const char *cmd);

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* The command line: subcommands and options (argp), parsed into struct cli. */
+#ifndef IPCPROF_CLI_H
+#define IPCPROF_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "probe_plan.h"
+#include "procfs.h"
+
+enum mode { MODE_NONE, MODE_RUN, MODE_RECORD, MODE_ATTACH, MODE_PROBE, MODE_REPORT, MODE_COMPARE };
+enum format { FMT_TEXT, FMT_JSON, FMT_CSV };
+
+struct cli {
+	enum mode mode;
+	const char *output;
+	enum format format;
+	bool follow;
+	uint32_t sample_hz;
+	bool verbose;
+	const char *user;
+	const char **uprobes;
+	int n_uprobes;
+	struct pid_list pids;
+	double duration_s; /* attach: 0 = until targets exit or Ctrl-C */
+	char **cmd;
+	enum probe_mode probe_mode;
+	const char *svg;      /* --svg FILE */
+	const char *timeline; /* --timeline FILE */
+	bool live;	      /* attach --live */
+	const char *files[2]; /* report, compare: recordings */
+	int n_files;
+};
+
+/*
+ * Parse argv into c. Returns 0, or the exit status to leave with at once
+ * (2 for a usage error, whose message was printed; argp itself exits after
+ * --help, --usage and --version).
+ */
+int cli_parse(struct cli *c, int argc, char **argv);
+void cli_free(struct cli *c);
+
+#endif
