@@ -152,6 +152,69 @@ static __always_inline void emit_syscall(struct thread_state *t, long ret, __u64
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* The hot case: this thread's own totals and its channel, no process
+ * lookup. Returns the bytes moved (sendmmsg/recvmmsg: summed). */
+static __always_inline long account_ipc(struct thread_state *t, __u32 tgid, long ret, __u64 dur,
+					__u64 off)
+{
+	__u32 fam = ipc_family(t) & 1;
+
+	if (t->mmsg && ret > 0)
+		ret = mmsg_bytes(t, ret);
+	t->ipc.calls++;
+	t->ipc.oncpu_ns += dur - off;
+	t->ipc.blocked_ns += off;
+	if (ret > 0) {
+		if (t->dir == DIR_READ)
+			t->ipc.bytes_read += ret;
+		else
+			t->ipc.bytes_written += ret;
+	}
+	t->ipc.copy_exact_ns += t->copy_acc;
+	t->ipc.copy_exact_fam_ns[fam] += t->copy_acc;
+	t->ipc.oncpu_fam_ns[fam] += dur - off;
+	t->ipc.kernel_ns += t->kfn_acc;
+	account_channel(t, tgid, ret, dur, off);
+	return ret;
+}
+
+/* fork, shared mmap, and the munmap/mremap of a shared mapping we saw. */
+static __always_inline void account_fork_mmap(struct thread_state *t, struct proc_stats *ps,
+					      __u32 tgid, long ret, __u64 dur)
+{
+	bool failed = ret < 0 && ret > -4096;
+
+	switch (t->sys_class) {
+	case SYS_FORK:
+		if (ret > 0) { /* the parent's return; errors are not forks */
+			__sync_fetch_and_add(&ps->fork_calls, 1);
+			__sync_fetch_and_add(&ps->fork_ns, dur);
+		}
+		break;
+	case SYS_MMAP:
+		if (failed)
+			break;
+		__sync_fetch_and_add(&ps->mmap_calls, 1);
+		__sync_fetch_and_add(&ps->mmap_bytes, t->arg1);
+		__sync_fetch_and_add(&ps->mmap_ns, dur);
+		add_shm(tgid, (__u64)ret, t->arg1);
+		break;
+	case SYS_MUNMAP:
+	case SYS_MREMAP: {
+		struct shm_key k = {.tgid = tgid, .addr = t->arg0};
+
+		if (failed)
+			break;
+		__sync_fetch_and_add(&ps->mmap_calls, 1);
+		__sync_fetch_and_add(&ps->unmap_ns, dur);
+		bpf_map_delete_elem(&shm, &k);
+		if (t->sys_class == SYS_MREMAP)
+			add_shm(tgid, (__u64)ret, t->arg1);
+		break;
+	}
+	}
+}
+
 static __always_inline int sys_exit(long ret)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -178,61 +241,13 @@ static __always_inline int sys_exit(long ret)
 	if (off > dur)
 		off = dur;
 	if (t->sys_class == SYS_IPC) {
-		/* the hot case: this thread's own totals, no process lookup */
-		__u32 fam = ipc_family(t) & 1;
-
-		if (t->mmsg && ret > 0)
-			ret = mmsg_bytes(t, ret);
-		t->ipc.calls++;
-		t->ipc.oncpu_ns += dur - off;
-		t->ipc.blocked_ns += off;
-		if (ret > 0) {
-			if (t->dir == DIR_READ)
-				t->ipc.bytes_read += ret;
-			else
-				t->ipc.bytes_written += ret;
-		}
-		t->ipc.copy_exact_ns += t->copy_acc;
-		t->ipc.copy_exact_fam_ns[fam] += t->copy_acc;
-		t->ipc.oncpu_fam_ns[fam] += dur - off;
-		t->ipc.kernel_ns += t->kfn_acc;
-		account_channel(t, tgid, ret, dur, off);
-		goto done;
+		ret = account_ipc(t, tgid, ret, dur, off);
+	} else {
+		ps = bpf_map_lookup_elem(&procs, &tgid);
+		if (!ps)
+			goto out;
+		account_fork_mmap(t, ps, tgid, ret, dur);
 	}
-	ps = bpf_map_lookup_elem(&procs, &tgid);
-	if (!ps)
-		goto out;
-
-	switch (t->sys_class) {
-	case SYS_FORK:
-		if (ret > 0) { /* the parent's return; errors are not forks */
-			__sync_fetch_and_add(&ps->fork_calls, 1);
-			__sync_fetch_and_add(&ps->fork_ns, dur);
-		}
-		break;
-	case SYS_MMAP:
-		if (ret < 0 && ret > -4096)
-			break;
-		__sync_fetch_and_add(&ps->mmap_calls, 1);
-		__sync_fetch_and_add(&ps->mmap_bytes, t->arg1);
-		__sync_fetch_and_add(&ps->mmap_ns, dur);
-		add_shm(tgid, (__u64)ret, t->arg1);
-		break;
-	case SYS_MUNMAP:
-	case SYS_MREMAP: {
-		struct shm_key k = {.tgid = tgid, .addr = t->arg0};
-
-		if (ret < 0 && ret > -4096)
-			break;
-		__sync_fetch_and_add(&ps->mmap_calls, 1);
-		__sync_fetch_and_add(&ps->unmap_ns, dur);
-		bpf_map_delete_elem(&shm, &k);
-		if (t->sys_class == SYS_MREMAP)
-			add_shm(tgid, (__u64)ret, t->arg1);
-		break;
-	}
-	}
-done:
 	if (timeline && t->sys_class != SYS_MUNMAP && t->sys_class != SYS_MREMAP)
 		emit_syscall(t, ret, now, off);
 	/* Keep phases disjoint: a syscall inside the serializer is not

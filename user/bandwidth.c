@@ -118,16 +118,18 @@ static int open_cache(const char *dir, int flags, mode_t mode)
 	struct stat st;
 	int fd;
 
-	if (lstat(dir, &st) || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
-		return -1;
+	if (lstat(dir, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
+		return -EPERM; /* not ours alone: do not trust or write it */
 	snprintf(path, sizeof(path), "%s/limits", dir);
 	fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
-		return -1;
+		return -errno;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 022)) {
 		close(fd);
-		return -1;
+		return -EPERM;
 	}
 	return fd;
 }

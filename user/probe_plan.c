@@ -123,12 +123,12 @@ static int try_fentry(int btf_id, char *why, size_t len)
 static int kprobe_pmu_type(void)
 {
 	FILE *f = fopen("/sys/bus/event_source/devices/kprobe/type", "r");
-	int type = -1;
+	int type = -ENOENT;
 
 	if (!f)
-		return -1;
+		return -errno;
 	if (fscanf(f, "%d", &type) != 1)
-		type = -1;
+		type = -EINVAL;
 	fclose(f);
 	return type;
 }
@@ -144,114 +144,144 @@ static int try_kprobe(int pmu, const char *func, char *why, size_t len)
 	int fd = (int)syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
 
 	if (fd < 0) {
-		snprintf(why, len, "kprobe: %s", strerror(errno));
-		return -1;
+		int rc = -errno;
+
+		snprintf(why, len, "kprobe: %s", strerror(-rc));
+		return rc;
 	}
 	close(fd);
 	return 0;
 }
 
-int probe_plan_prepare(struct probe_plan *plan, struct ipcprof_bpf *skel, enum probe_mode mode)
-{
-	bool want_fentry = mode == PROBE_AUTO || mode == PROBE_FENTRY;
-	bool want_kprobe = mode == PROBE_AUTO || mode == PROBE_KPROBE;
-	bool use_kprobe[GROUP_COUNT] = {false};
-	bool fentry_refused = false;
-	int pmu = kprobe_pmu_type();
-	struct btf *btf = NULL;
+/* What probe_plan_prepare() found out about the mechanisms. */
+struct plan_ctx {
+	struct btf *btf; /* NULL: nothing to look functions up in */
+	int pmu;	 /* kprobe PMU type, < 0 without kprobes */
+	bool want_fentry, want_kprobe, fentry_refused;
+};
 
+/* The function of a slot: the first candidate present in the kernel's BTF. */
+static int find_slot_func(struct probe_slot *s, const char *const cand[3], struct btf *btf)
+{
+	int id = -1;
+
+	for (int c = 0; c < 3 && cand[c] && id < 0; c++) {
+		id = btf ? btf__find_by_name_kind(btf, cand[c], BTF_KIND_FUNC) : -1;
+		if (id > 0)
+			s->func = cand[c];
+	}
+	if (!btf) /* nothing to attach: name the first candidate */
+		s->func = cand[0];
+	if (!s->func) {
+		s->func = cand[0];
+		snprintf(s->why_not_fentry, sizeof(s->why_not_fentry),
+			 "not in this kernel (no BTF FUNC %s)", s->func);
+		snprintf(s->why_not_kprobe, sizeof(s->why_not_kprobe), "%s", s->why_not_fentry);
+		return -ENOENT;
+	}
+	return id;
+}
+
+/* fentry if it loads on this function, else kprobe if it attaches. */
+static void choose_method(struct probe_plan *plan, struct probe_slot *s, int id,
+			  const struct plan_ctx *x)
+{
+	if (!x->want_fentry)
+		snprintf(s->why_not_fentry, sizeof(s->why_not_fentry),
+			 "fentry: not tried (--probe-mode)");
+	else if (!x->btf || x->fentry_refused)
+		snprintf(s->why_not_fentry, sizeof(s->why_not_fentry), "%s", plan->fentry_why);
+	else if (!try_fentry(id, s->why_not_fentry, sizeof(s->why_not_fentry)))
+		s->method = METHOD_FENTRY;
+	if (s->method != METHOD_NONE)
+		return;
+	if (!x->want_kprobe)
+		snprintf(s->why_not_kprobe, sizeof(s->why_not_kprobe),
+			 "kprobe: not tried (--probe-mode)");
+	else if (!plan->kprobe_ok)
+		snprintf(s->why_not_kprobe, sizeof(s->why_not_kprobe), "%s", plan->kprobe_why);
+	else if (!try_kprobe(x->pmu, s->func, s->why_not_kprobe, sizeof(s->why_not_kprobe)))
+		s->method = METHOD_KPROBE;
+}
+
+/* Load only the programs of the chosen flavour, retargeted to each slot. */
+static void set_group_programs(struct probe_plan *plan, struct ipcprof_bpf *skel, int g)
+{
+	bool use_kprobe = false;
+
+	for (int i = 0; i < PLAN_MAX_SLOTS; i++) {
+		const struct probe_slot *s = &plan->slots[g][i];
+		bool on = i < plan->n_slots[g] && s->method == METHOD_FENTRY;
+		struct bpf_program *p = slot_prog(skel, g, i, false);
+
+		use_kprobe = use_kprobe || (i < plan->n_slots[g] && s->method == METHOD_KPROBE);
+		if (!p)
+			continue;
+		if (on) {
+			bpf_program__set_attach_target(p, 0, s->func);
+			bpf_program__set_attach_target(slot_prog(skel, g, i, true), 0, s->func);
+		}
+		bpf_program__set_autoload(p, on);
+		bpf_program__set_autoload(slot_prog(skel, g, i, true), on);
+	}
+	bpf_program__set_autoload(kprobe_prog(skel, g, false), use_kprobe);
+	bpf_program__set_autoload(kprobe_prog(skel, g, true), use_kprobe);
+}
+
+static void plan_mechanisms(struct probe_plan *plan, struct plan_ctx *x, enum probe_mode mode)
+{
 	memset(plan, 0, sizeof(*plan));
 	plan->mode = mode;
-	plan->kprobe_ok = pmu >= 0;
+	x->want_fentry = mode == PROBE_AUTO || mode == PROBE_FENTRY;
+	x->want_kprobe = mode == PROBE_AUTO || mode == PROBE_KPROBE;
+	x->pmu = kprobe_pmu_type();
+	plan->kprobe_ok = x->pmu >= 0;
 	if (!plan->kprobe_ok)
 		snprintf(plan->kprobe_why, sizeof(plan->kprobe_why),
 			 "kprobe: not built into this kernel (no kprobe PMU)");
-	if (!plan->kprobe_ok && !want_kprobe)
+	if (!plan->kprobe_ok && !x->want_kprobe)
 		snprintf(plan->kprobe_why, sizeof(plan->kprobe_why), "kprobe: not tried");
 	/*
 	 * A kernel that refuses fentry programs whatever their target (EPERM
 	 * even for BTF id 0, which is otherwise EINVAL) and has no kprobes
 	 * leaves nothing to choose: skip the ~40 ms walk of vmlinux BTF.
 	 */
-	if (want_fentry && try_fentry(0, plan->fentry_why, sizeof(plan->fentry_why)) == -EPERM)
-		fentry_refused = true;
+	if (x->want_fentry && try_fentry(0, plan->fentry_why, sizeof(plan->fentry_why)) == -EPERM)
+		x->fentry_refused = true;
 	else
 		plan->fentry_why[0] = '\0';
-	if ((want_fentry && !fentry_refused) || (want_kprobe && plan->kprobe_ok)) {
-		btf = btf__load_vmlinux_btf();
-		if (!btf)
+	if ((x->want_fentry && !x->fentry_refused) || (x->want_kprobe && plan->kprobe_ok)) {
+		x->btf = btf__load_vmlinux_btf();
+		if (!x->btf)
 			snprintf(plan->fentry_why, sizeof(plan->fentry_why),
 				 "fentry: no kernel BTF (%s)", strerror(errno));
 	}
+}
 
+int probe_plan_prepare(struct probe_plan *plan, struct ipcprof_bpf *skel, enum probe_mode mode)
+{
+	struct plan_ctx x = {0};
+
+	plan_mechanisms(plan, &x, mode);
 	for (int g = 0; g < GROUP_COUNT; g++) {
 		for (int i = 0; i < PLAN_MAX_SLOTS && candidates[g][i][0]; i++) {
 			struct probe_slot *s = &plan->slots[g][i];
-			int id = -1;
+			int id;
 
 			plan->n_slots[g] = i + 1;
-			for (int c = 0; c < 3 && candidates[g][i][c] && id < 0; c++) {
-				id = btf ? btf__find_by_name_kind(btf, candidates[g][i][c],
-								  BTF_KIND_FUNC)
-					 : -1;
-				if (id > 0)
-					s->func = candidates[g][i][c];
-			}
-			if (!btf) /* nothing to attach: name the first candidate */
-				s->func = candidates[g][i][0];
-			if (!s->func) {
-				s->func = candidates[g][i][0];
-				snprintf(s->why_not_fentry, sizeof(s->why_not_fentry),
-					 "not in this kernel (no BTF FUNC %s)", s->func);
-				snprintf(s->why_not_kprobe, sizeof(s->why_not_kprobe), "%s",
-					 s->why_not_fentry);
+			id = find_slot_func(s, candidates[g][i], x.btf);
+			if (id < 0 && s->why_not_fentry[0])
 				continue;
-			}
-			if (!want_fentry)
-				snprintf(s->why_not_fentry, sizeof(s->why_not_fentry),
-					 "fentry: not tried (--probe-mode)");
-			else if (!btf || fentry_refused)
-				snprintf(s->why_not_fentry, sizeof(s->why_not_fentry), "%s",
-					 plan->fentry_why);
-			else if (!try_fentry(id, s->why_not_fentry, sizeof(s->why_not_fentry)))
-				s->method = METHOD_FENTRY;
-			if (s->method == METHOD_NONE) {
-				if (!want_kprobe)
-					snprintf(s->why_not_kprobe, sizeof(s->why_not_kprobe),
-						 "kprobe: not tried (--probe-mode)");
-				else if (!plan->kprobe_ok)
-					snprintf(s->why_not_kprobe, sizeof(s->why_not_kprobe), "%s",
-						 plan->kprobe_why);
-				else if (!try_kprobe(pmu, s->func, s->why_not_kprobe,
-						     sizeof(s->why_not_kprobe)))
-					s->method = METHOD_KPROBE;
-			}
-			if (s->method == METHOD_FENTRY) {
+			choose_method(plan, s, id, &x);
+			if (s->method == METHOD_FENTRY)
 				plan->fentry_ok = true;
-				bpf_program__set_attach_target(slot_prog(skel, g, i, false), 0,
-							       s->func);
-				bpf_program__set_attach_target(slot_prog(skel, g, i, true), 0,
-							       s->func);
-			} else if (!plan->fentry_why[0] && s->why_not_fentry[0]) {
+			else if (!plan->fentry_why[0] && s->why_not_fentry[0])
 				snprintf(plan->fentry_why, sizeof(plan->fentry_why), "%s",
 					 s->why_not_fentry);
-			}
-			if (s->method == METHOD_KPROBE)
-				use_kprobe[g] = true;
 		}
-		for (int i = 0; i < PLAN_MAX_SLOTS; i++) {
-			bool on = i < plan->n_slots[g] && plan->slots[g][i].method == METHOD_FENTRY;
-			struct bpf_program *p = slot_prog(skel, g, i, false);
-
-			if (!p)
-				continue;
-			bpf_program__set_autoload(p, on);
-			bpf_program__set_autoload(slot_prog(skel, g, i, true), on);
-		}
-		bpf_program__set_autoload(kprobe_prog(skel, g, false), use_kprobe[g]);
-		bpf_program__set_autoload(kprobe_prog(skel, g, true), use_kprobe[g]);
+		set_group_programs(plan, skel, g);
 	}
-	btf__free(btf);
+	btf__free(x.btf);
 	return 0;
 }
 

@@ -125,6 +125,7 @@ int record_write(const struct report *rep, const char *path, char *err, size_t e
 	encode(rep, &b);
 	if (b.oom) {
 		snprintf(err, errlen, "%s: out of memory", path);
+		rc = -ENOMEM;
 		goto cleanup;
 	}
 	zlen = compressBound(b.len);
@@ -292,11 +293,12 @@ int record_read(const char *path, struct report *rep, char *err, size_t errlen)
 	uLongf raw_len;
 	FILE *f = fopen(path, "rb");
 	long size;
-	int rc = -1;
+	int rc = -EINVAL; /* not a readable recording, unless said otherwise */
 
 	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		return rc;
 	}
 	if (fread(&h, sizeof(h), 1, f) != 1 || memcmp(h.magic, magic, sizeof(magic))) {
 		snprintf(err, errlen, "%s: not an ipcprof recording", path);
@@ -321,6 +323,7 @@ int record_read(const char *path, struct report *rep, char *err, size_t errlen)
 	raw = malloc(h.raw_len ? h.raw_len : 1);
 	if (!z || !raw) {
 		snprintf(err, errlen, "%s: out of memory", path);
+		rc = -ENOMEM;
 		goto cleanup;
 	}
 	raw_len = h.raw_len;

@@ -153,6 +153,9 @@ const struct proc_row *report_find_proc(const struct report *rep, uint32_t pid);
 /* Bytes delivered over the channel's active span, per second (0: unknown). */
 double chan_rate(const struct channel *c);
 
+/* The 95% half-width of a sum of two independent estimates (quadrature). */
+uint64_t ci95_combine(double a, double b);
+
 /* A process's faults of one type (enum fault_type), whatever it was doing. */
 uint64_t proc_row_faults(const struct proc_row *r, int type);
 

@@ -13,12 +13,12 @@ static int write_svg(const char *path, const struct report *rep)
 
 	if (!svg) {
 		fprintf(stderr, "ipcprof: cannot write %s: %s\n", path, strerror(errno));
-		return -1;
+		return -EIO;
 	}
 	rc = report_write_svg(rep, svg);
 	if (fclose(svg) || rc) {
 		fprintf(stderr, "ipcprof: cannot write %s: %s\n", path, strerror(errno));
-		return -1;
+		return -EIO;
 	}
 	return 0;
 }
@@ -30,7 +30,7 @@ int write_report(const struct cli *c, const struct report *rep, const char *outp
 
 	if (output && !(out = fopen(output, "w"))) {
 		fprintf(stderr, "ipcprof: cannot write %s: %s\n", output, strerror(errno));
-		return -1;
+		return -EIO;
 	}
 	if (c->format == FMT_JSON)
 		rc = report_write_json(rep, out);

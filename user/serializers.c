@@ -92,7 +92,7 @@ int ser_plan_add_user(struct ser_plan *plan, const char *spec, char *err, size_t
 	if (!colon || !eq || colon == buf || eq == colon + 1) {
 		snprintf(err, errlen, "--uprobe '%s': expected BINARY:SYMBOL=serialize|deserialize",
 			 spec);
-		return -1;
+		return -EINVAL;
 	}
 	*colon = *eq = '\0';
 	if (!strcmp(eq + 1, "serialize")) {
@@ -101,25 +101,25 @@ int ser_plan_add_user(struct ser_plan *plan, const char *spec, char *err, size_t
 		dir = SER_DIR_DESERIALIZE;
 	} else {
 		snprintf(err, errlen, "--uprobe '%s': kind must be serialize or deserialize", spec);
-		return -1;
+		return -EINVAL;
 	}
 	path = find_in_path(buf);
 	if (!path) {
 		snprintf(err, errlen, "--uprobe '%s': %s: no such executable file", spec, buf);
-		return -1;
+		return -ENOENT;
 	}
 	rc = elf_symbol_offset(path, colon + 1, &off);
 	if (rc) {
 		snprintf(err, errlen, "--uprobe '%s': %s in %s", spec,
 			 rc == -ENOENT ? "no such function" : strerror(-rc), path);
 		free(path);
-		return -1;
+		return rc;
 	}
 	rc = add_probe(plan, path, colon + 1, off, dir, true);
 	free(path);
 	if (rc)
 		snprintf(err, errlen, "--uprobe '%s': %s", spec, strerror(-rc));
-	return rc ? -1 : 0;
+	return rc;
 }
 
 static const char *base_name(const char *p)

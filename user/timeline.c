@@ -189,7 +189,7 @@ int timeline_write(const char *path, const struct report *rep, const struct slic
 		snprintf(err, errlen, "%s: out of memory", path);
 		json_object_put(root);
 		json_object_put(evs);
-		return -1;
+		return -ENOMEM;
 	}
 	json_object_object_add(root, "traceEvents", evs);
 	json_object_object_add(root, "displayTimeUnit", json_object_new_string("ns"));

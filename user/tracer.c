@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -35,19 +34,25 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* libbpf finds tracepoint IDs through tracefs; mount it like perf does. */
-static void ensure_tracefs(void)
-{
-	struct stat st;
-
-	if (stat("/sys/kernel/tracing/events", &st) == 0 ||
-	    stat("/sys/kernel/debug/tracing/events", &st) == 0)
-		return;
-	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) && verbose_print)
-		fprintf(stderr, "ipcprof: cannot mount tracefs: %s\n", strerror(errno));
-}
 
 /* The syscalls the kernel side times, by this architecture's numbers. */
+void tracer_warn(struct tracer *t, const char *fmt, ...)
+{
+	char **tmp = grow_array(t->warnings, (size_t)t->n_warnings, sizeof(*t->warnings));
+	va_list ap;
+	char *msg;
+	int n;
+
+	if (!tmp)
+		return;
+	t->warnings = tmp;
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n >= 0)
+		t->warnings[t->n_warnings++] = msg;
+}
+
 static void fill_syscall_table(volatile __u8 *kinds)
 {
 	static const struct {
@@ -75,15 +80,17 @@ static void fill_syscall_table(volatile __u8 *kinds)
 
 static int open_samplers(struct tracer *t, char *err, size_t errlen)
 {
-	int ncpu = libbpf_num_possible_cpus();
+	int ncpu = libbpf_num_possible_cpus(), rc;
 
 	if (ncpu <= 0) {
 		snprintf(err, errlen, "cannot count CPUs: %s", strerror(-ncpu));
-		return -1;
+		return ncpu ? ncpu : -EINVAL;
 	}
 	t->perf_fds = calloc(ncpu, sizeof(int));
-	if (!t->perf_fds)
-		return -1;
+	if (!t->perf_fds) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	for (int cpu = 0; cpu < ncpu; cpu++) {
 		struct perf_event_attr attr = {
 		    .type = PERF_TYPE_SOFTWARE,
@@ -99,18 +106,23 @@ static int open_samplers(struct tracer *t, char *err, size_t errlen)
 		if (fd < 0) {
 			if (errno == ENODEV) /* possible but offline CPU */
 				continue;
+			rc = -errno;
 			snprintf(err, errlen, "perf_event_open(cpu-clock, cpu %d): %s", cpu,
-				 strerror(errno));
-			return -1;
+				 strerror(-rc));
+			return rc;
 		}
 		t->perf_fds[t->n_perf++] = fd;
 		l = bpf_program__attach_perf_event(t->skel->progs.sample_cpu, fd);
 		if (!l) {
-			snprintf(err, errlen, "attaching the copy sampler: %s", strerror(errno));
-			return -1;
+			rc = -errno;
+			snprintf(err, errlen, "attaching the copy sampler: %s", strerror(-rc));
+			return rc;
 		}
-		if (link_list_add(&t->links, l))
-			return -1;
+		rc = link_list_add(&t->links, l);
+		if (rc) {
+			snprintf(err, errlen, "out of memory");
+			return rc;
+		}
 	}
 	return 0;
 }
@@ -157,6 +169,67 @@ static void *read_kallsyms(void *arg)
 	return NULL;
 }
 
+/* Before load: which serializer programs, and the rodata configuration. */
+static void configure(struct tracer *t, const struct tracer_opts *o,
+		      const struct kallsyms_job *ks)
+{
+	struct ipcprof_bpf *skel = t->skel;
+
+	/* uprobe_multi where the kernel has it, else one perf uprobe each */
+	t->uprobe_multi = uprobe_multi_supported();
+	bpf_program__set_autoload(skel->progs.ser_multi_enter, t->uprobe_multi);
+	bpf_program__set_autoload(skel->progs.ser_multi_exit, t->uprobe_multi);
+	bpf_program__set_expected_attach_type(skel->progs.ser_multi_enter,
+					      IPCPROF_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(skel->progs.ser_multi_exit,
+					      IPCPROF_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_autoload(skel->progs.serialize_enter, !t->uprobe_multi);
+	bpf_program__set_autoload(skel->progs.serialize_exit, !t->uprobe_multi);
+	bpf_program__set_autoload(skel->progs.deserialize_enter, !t->uprobe_multi);
+	bpf_program__set_autoload(skel->progs.deserialize_exit, !t->uprobe_multi);
+	skel->rodata->follow_children = o->follow;
+	skel->rodata->stop_on_exec = true;
+	skel->rodata->n_code_ranges = (__u32)ks->n;
+	memcpy((void *)skel->rodata->code_ranges, ks->ranges, ks->n * sizeof(ks->ranges[0]));
+	fill_syscall_table(skel->rodata->sys_kinds);
+	skel->rodata->timeline = o->timeline;
+	if (o->timeline) /* room for bursts of per-call records */
+		bpf_map__set_max_entries(skel->maps.events, 16 << 20);
+}
+
+static int load_and_attach(struct tracer *t, char *err, size_t errlen)
+{
+	int rc = ipcprof_bpf__load(t->skel);
+
+	if (rc) {
+		if (rc == -EPERM)
+			snprintf(err, errlen,
+				 "loading BPF programs: %s (run as root, or grant CAP_BPF, "
+				 "CAP_PERFMON and CAP_SYS_ADMIN)",
+				 strerror(-rc));
+		else
+			snprintf(err, errlen, "loading BPF programs: %s (run with -v for details)",
+				 strerror(-rc));
+		return rc;
+	}
+	rc = ipcprof_bpf__attach(t->skel);
+	if (rc) {
+		snprintf(err, errlen, "attaching tracepoints: %s", strerror(-rc));
+		return rc;
+	}
+	probe_plan_attach(&t->probes, t->skel);
+	rc = open_samplers(t, err, errlen);
+	if (rc)
+		return rc;
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_event, t, NULL);
+	if (!t->rb) {
+		rc = -errno;
+		snprintf(err, errlen, "creating ring buffer: %s", strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
 int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, size_t errlen)
 {
 	struct tracer *t = calloc(1, sizeof(*t));
@@ -168,81 +241,40 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, siz
 	*out = NULL;
 	if (!t) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	t->opts = *o;
 	verbose_print = o->verbose;
 	libbpf_set_print(libbpf_print);
-	ensure_tracefs();
 
+	/* kallsyms is read while libbpf opens the object and the probes are planned */
 	ks_running = pthread_create(&ks_thread, NULL, read_kallsyms, &ks) == 0;
 	if (!ks_running)
 		read_kallsyms(&ks);
-
 	t->skel = ipcprof_bpf__open();
+	rc = t->skel ? 0 : -errno;
 	if (t->skel)
 		probe_plan_prepare(&t->probes, t->skel, o->probe_mode);
 	if (ks_running)
 		pthread_join(ks_thread, NULL);
-	if (!t->skel) {
-		snprintf(err, errlen, "opening BPF object: %s", strerror(errno));
+	if (rc) {
+		snprintf(err, errlen, "opening BPF object: %s", strerror(-rc));
 		goto fail;
 	}
 	if (ks.n < 0) {
-		snprintf(err, errlen, "reading /proc/kallsyms: %s", strerror(-ks.n));
+		rc = ks.n;
+		snprintf(err, errlen, "reading /proc/kallsyms: %s", strerror(-rc));
 		goto fail;
 	}
-	/* uprobe_multi where the kernel has it, else one perf uprobe each */
-	t->uprobe_multi = uprobe_multi_supported();
-	bpf_program__set_autoload(t->skel->progs.ser_multi_enter, t->uprobe_multi);
-	bpf_program__set_autoload(t->skel->progs.ser_multi_exit, t->uprobe_multi);
-	bpf_program__set_expected_attach_type(t->skel->progs.ser_multi_enter,
-					      IPCPROF_BPF_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(t->skel->progs.ser_multi_exit,
-					      IPCPROF_BPF_TRACE_UPROBE_MULTI);
-	bpf_program__set_autoload(t->skel->progs.serialize_enter, !t->uprobe_multi);
-	bpf_program__set_autoload(t->skel->progs.serialize_exit, !t->uprobe_multi);
-	bpf_program__set_autoload(t->skel->progs.deserialize_enter, !t->uprobe_multi);
-	bpf_program__set_autoload(t->skel->progs.deserialize_exit, !t->uprobe_multi);
-	t->skel->rodata->follow_children = o->follow;
-	t->skel->rodata->stop_on_exec = true;
-	t->skel->rodata->n_code_ranges = (__u32)ks.n;
-	memcpy((void *)t->skel->rodata->code_ranges, ks.ranges, ks.n * sizeof(ks.ranges[0]));
-	fill_syscall_table(t->skel->rodata->sys_kinds);
-	t->skel->rodata->timeline = o->timeline;
-	if (o->timeline) /* room for bursts of per-call records */
-		bpf_map__set_max_entries(t->skel->maps.events, 16 << 20);
-
-	rc = ipcprof_bpf__load(t->skel);
-	if (rc) {
-		if (rc == -EPERM)
-			snprintf(err, errlen,
-				 "loading BPF programs: %s (run as root, or grant CAP_BPF, "
-				 "CAP_PERFMON and CAP_SYS_ADMIN)",
-				 strerror(-rc));
-		else
-			snprintf(err, errlen, "loading BPF programs: %s (run with -v for details)",
-				 strerror(-rc));
+	configure(t, o, &ks);
+	rc = load_and_attach(t, err, errlen);
+	if (rc)
 		goto fail;
-	}
-	rc = ipcprof_bpf__attach(t->skel);
-	if (rc) {
-		snprintf(err, errlen, "attaching tracepoints: %s", strerror(-rc));
-		goto fail;
-	}
-	probe_plan_attach(&t->probes, t->skel);
-	if (open_samplers(t, err, errlen))
-		goto fail;
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_event, t, NULL);
-	if (!t->rb) {
-		snprintf(err, errlen, "creating ring buffer: %s", strerror(errno));
-		goto fail;
-	}
 	*out = t;
 	return 0;
 fail:
 	tracer_close(t);
-	return -1;
+	return rc;
 }
 
 /* The BPF side's bitmap of traced TGIDs (see traced_bits), set through the
@@ -451,6 +483,9 @@ void tracer_close(struct tracer *t)
 	free(t->slices);
 	free(t->fproc);
 	free(t->fchan);
+	for (int i = 0; i < t->n_warnings; i++)
+		free(t->warnings[i]);
+	free(t->warnings);
 	for (int i = 0; i < t->n_demoted; i++)
 		free(t->demoted[i].module);
 	free(t->demoted);

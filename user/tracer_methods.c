@@ -10,6 +10,7 @@
 
 #include "elfsym.h"
 #include "tracer.h"
+#include "tracer_priv.h"
 
 static const char *precise_or(const struct tracer *t, enum probe_group g, const char *fallback)
 {
@@ -143,6 +144,8 @@ void tracer_label_methods(const struct tracer *t, const struct ser_plan *plan, s
 	rep->methods[PH_OTHER] = "derived";
 	if (!have[0] || !have[1])
 		note_unmeasured_serializers(rep, plan);
+	for (int i = 0; i < t->n_warnings; i++)
+		report_add_note(rep, "%s", t->warnings[i]);
 	if (rep->lost_events || rep->map_full)
 		report_add_note(
 		    rep,

@@ -49,6 +49,8 @@ struct tracer {
 	bool uprobe_multi;	      /* serializer probes as uprobe_multi links */
 	struct ser_demotion *demoted; /* processes whose probes were removed */
 	int n_demoted;
+	char **warnings; /* for the report's notes: probes that failed */
+	int n_warnings;
 	/* exited processes and their channels, moved out of the kernel's
 	 * maps so that long runs never fill them (see fold_exited) */
 	struct folded_proc *fproc;
@@ -79,5 +81,8 @@ void tracer_reap_probes(struct tracer *t, bool all);
 
 /* tracer_collect.c */
 int tracer_fold_exited(struct tracer *t, uint64_t now);
+
+/* Something the report must mention (a probe that failed): a note. */
+void tracer_warn(struct tracer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -82,8 +82,8 @@ static int attach_multi(struct tracer *t, struct proc_probes *pp)
 		    l1 >= 0 ? uprobe_multi_attach(ret_fd, path, off, cookie, n, true, pp->pid) : l1;
 		if (l1 < 0 || l2 < 0) {
 			if (l2 != -ESRCH) /* a process gone meanwhile needs none */
-				fprintf(stderr, "ipcprof: cannot attach uprobes in %s: %s\n", path,
-					strerror(-l2));
+				tracer_warn(t, "pid %d: cannot attach uprobes in %s: %s", pp->pid,
+					    path, strerror(-l2));
 			if (l1 >= 0)
 				close(l1);
 			/* do not try this file again for this process */
@@ -138,8 +138,8 @@ int tracer_attach_probes(struct tracer *t, pid_t pid)
 		l2 = l1 ? bpf_program__attach_uprobe(ret, true, pid, p->path, p->offset) : NULL;
 		if (!l1 || !l2) {
 			if (errno != ESRCH) /* a process gone meanwhile needs none */
-				fprintf(stderr, "ipcprof: cannot attach uprobe %s:%s: %s\n",
-					p->path, p->symbol, strerror(errno));
+				tracer_warn(t, "pid %d: cannot attach uprobe %s:%s: %s", pid,
+					    p->path, p->symbol, strerror(errno));
 			bpf_link__destroy(l1);
 			continue;
 		}

@@ -160,15 +160,15 @@ static void test_user_probe_specs(void **state)
 	assert_int_equal(plan.probes[0].dir, SER_DIR_DESERIALIZE);
 
 	snprintf(spec, sizeof(spec), "%s:load=encode", self);
-	assert_int_equal(ser_plan_add_user(&plan, spec, err, sizeof(err)), -1);
+	assert_int_equal(ser_plan_add_user(&plan, spec, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "serialize or deserialize"));
 	snprintf(spec, sizeof(spec), "%s:nope=serialize", self);
-	assert_int_equal(ser_plan_add_user(&plan, spec, err, sizeof(err)), -1);
+	assert_int_equal(ser_plan_add_user(&plan, spec, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "no such function"));
-	assert_int_equal(ser_plan_add_user(&plan, "justaname", err, sizeof(err)), -1);
+	assert_int_equal(ser_plan_add_user(&plan, "justaname", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "expected BINARY:SYMBOL="));
 	assert_int_equal(ser_plan_add_user(&plan, "/no/such/bin:f=serialize", err, sizeof(err)),
-			 -1);
+			 -ENOENT);
 	assert_non_null(strstr(err, "no such executable"));
 	assert_int_equal(plan.n, 1);
 	ser_plan_free(&plan);

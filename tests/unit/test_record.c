@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Recordings: round trip, and no crash on any truncation or corruption. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -144,7 +145,7 @@ static void test_every_truncation_is_rejected(void **state)
 		struct report r = {0};
 
 		write_bytes(bytes, len);
-		assert_int_equal(record_read(scratch, &r, err, sizeof(err)), -1);
+		assert_int_equal(record_read(scratch, &r, err, sizeof(err)), -EINVAL);
 		assert_non_null(strstr(err, scratch));
 		report_free(&r);
 	}
@@ -191,10 +192,17 @@ static void test_not_a_recording(void **state)
 	struct report r = {0};
 	char err[256];
 
+	char path[] = "/tmp/ipcprof-test-XXXXXX";
+	int fd = mkstemp(path);
+
 	(void)state;
-	assert_int_equal(record_read("/etc/hostname", &r, err, sizeof(err)), -1);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "not a recording at all, but long enough\n", 40), 40);
+	close(fd);
+	assert_int_equal(record_read(path, &r, err, sizeof(err)), -EINVAL);
+	unlink(path);
 	assert_non_null(strstr(err, "not an ipcprof recording"));
-	assert_int_equal(record_read("/nonexistent.ipcp", &r, err, sizeof(err)), -1);
+	assert_int_equal(record_read("/nonexistent.ipcp", &r, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "No such file"));
 }
 
