@@ -61,6 +61,58 @@ class Traced:
 DENSE_SAMPLING = ("--sample-hz", "4999")
 
 
+_PLANS = {}
+
+
+def probe_plan(*args):
+    """What `ipcprof probe --format json` says this kernel offers (cached per
+    argument list): tests derive the methods they expect from it, never from
+    the machine they were written on."""
+    if args not in _PLANS:
+        r = subprocess.run([IPCPROF, "probe", "--format", "json", *args],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        _PLANS[args] = json.loads(r.stdout)
+    return _PLANS[args]
+
+
+def expected_methods(plan, family):
+    """The report's methods for a trace whose IPC is one channel family
+    ("pipe" or "unix"): copy is exact only where the plan covers it."""
+    m = dict(plan["methods"])
+    if not plan["copy_exact"][family]:
+        m["copy"] = "sampled"
+    return m
+
+
+def has_symtab(path):
+    """Does the ELF file keep its .symtab (i.e. is it not stripped)? Read from
+    the section headers directly, independently of ipcprof's libelf code."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != b"\x7fELF" or data[4] != 2:  # 64-bit only
+        return False
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
+    for i in range(shnum):
+        sh_type, = struct.unpack_from("<I", data, shoff + i * shentsize + 4)
+        if sh_type == 2:  # SHT_SYMTAB
+            return True
+    return False
+
+
+def stripped_python():
+    """An installed CPython 3 without a symbol table, or None."""
+    import glob
+    import re
+    for path in sorted(glob.glob("/usr/bin/python3*")):
+        if re.fullmatch(r"/usr/bin/python3(\.\d+)?", path) and not os.path.islink(path) \
+                and not has_symtab(path):
+            return path
+    return None
+
+
 def run_traced(args, extra=(), timeout=120, check=True):
     """Trace `args`; the command's stdout goes to a file, not a pipe, so it
     adds no channel of its own."""

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Run the integration tests; print 'N passed, N failed' at the end."""
+"""Run the integration tests; print the skipped ones with their reasons and
+'N passed, N failed, N skipped' at the end. The exit status says whether all passed."""
 import os
 import sys
 import unittest
@@ -30,6 +31,8 @@ def main():
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
     passed = result.testsRun - failed - len(result.skipped)
     where = "vm" if args == ["--vm"] else "integration"
+    for test, reason in result.skipped:
+        print(f"{where}: skipped {test.id()}: {reason}")
     print(f"{where}: {passed} passed, {failed} failed, {len(result.skipped)} skipped")
     return 0 if failed == 0 and result.testsRun > 0 else 1
 

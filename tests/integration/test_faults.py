@@ -3,9 +3,8 @@ import json
 
 import os
 
-from helpers import BPFTestCase, DENSE_SAMPLING, PHASES, fixture, run_traced
+from helpers import BPFTestCase, DENSE_SAMPLING, PHASES, fixture, probe_plan, run_traced
 
-IN_VM = os.environ.get("IPCPROF_IN_VM") == "1"
 
 
 def faults(proc, kind):
@@ -25,7 +24,7 @@ class Faults(BPFTestCase):
         self.assertLess(parent["faults_cow"], 100)
         self.assertGreaterEqual(parent["faults_first_touch"], pages)
         self.assertGreater(child["fault_ns"], 0)
-        self.assertIn(t.report["methods"]["fault"], ("fentry", "sampled") if IN_VM else ("sampled",))
+        self.assertEqual(t.report["methods"]["fault"], probe_plan()["methods"]["fault"])
         for p in t.procs:
             self.assertAlmostEqual(sum(p[k] for k in PHASES), p["wall_ns"],
                                    delta=0.01 * p["wall_ns"], msg=json.dumps(t.report))

@@ -75,6 +75,13 @@ static void test_real_kernel_has_copy_routines(void **state)
 	int copies = 0;
 
 	(void)state;
+	if (n == -EPERM || n == -ENOENT) {
+		/* addresses hidden from this user (kptr_restrict), or no procfs:
+		 * the fixtures above test the parser; this is the kernel's side */
+		print_message("skipped: /proc/kallsyms %s\n",
+			      n == -EPERM ? "shows no addresses to this user" : "is absent");
+		skip();
+	}
 	assert_true(n > 0);
 	for (int i = 0; i < n; i++) {
 		assert_true(r[i].end > r[i].start);
