@@ -1,6 +1,14 @@
-# ipcprof build. `make` builds ./ipcprof, `make test` runs the whole suite.
+# ipcprof build. `make deps` installs what the build and the tests need
+# (Debian packages, the VM's kernel: the only target that uses the network),
+# `make` builds ./ipcprof, `make test` runs the whole suite, `make install`
+# installs the binary, man page and bash completion under $(DESTDIR)$(PREFIX).
 # Generated files (vmlinux.h, BPF objects, skeletons, objects) go to $(OUTPUT).
 OUTPUT ?= .output
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL ?= install
 CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= cc
@@ -22,29 +30,31 @@ CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 PKGS := libbpf libelf zlib json-c
 CFLAGS ?= -O2 -g
 # snprintf truncation of over-long paths only makes a lookup fail: not a bug.
-CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -Iinclude -Iuser -I$(OUTPUT) \
+# -MMD -MP: each object's header dependencies, exactly (in $(OUTPUT)/*.d)
+CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -MMD -MP \
+	-Iinclude -Iuser -I$(OUTPUT) \
 	-DIPCPROF_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c) -lm -lpthread
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
-BPF_HDRS := $(wildcard bpf/*.bpf.h) include/ipcprof.h
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 # Everything in user/ but main.c also goes into the unit-test binaries.
 LIB_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
-USER_HDRS := $(wildcard user/*.h) include/ipcprof.h
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
 
-.PHONY: all deps demo test check unit integration vmtest fixtures clean format
+.PHONY: all deps demo test check unit integration vmtest fixtures clean format install \
+	uninstall man
 all: ipcprof
 
 deps:
 	$(Q)scripts/install-deps.sh
+	$(Q)scripts/vm/fetch.sh
 
 $(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/fixtures:
 	$(Q)mkdir -p $@
@@ -53,9 +63,9 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -MMD -MP -MT $@ -MF $@.d \
 		-Iinclude -Ibpf -I$(OUTPUT) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
 
@@ -63,22 +73,23 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(OUTPUT)
+# every object waits for the skeletons (generated headers); -MMD does the rest
+$(OUTPUT)/%.o: user/%.c $(SKELS) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 ipcprof: $(OUTPUT)/main.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -MF $@.d $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
 
 # Fixtures keep frame pointers and symbols: tests put uprobes on them.
 $(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
 	$(call msg,CC,$@)
-	$(Q)$(CC) -std=gnu11 -O1 -g -fno-inline -Wall -Wextra -Werror $< -o $@
+	$(Q)$(CC) -std=gnu11 -O1 -g -fno-inline -Wall -Wextra -Werror $(LDFLAGS) $< -o $@
 
 fixtures: $(FIXTURES)
 
@@ -94,26 +105,44 @@ demo: deps
 	$(Q)scripts/demo.sh
 
 # The whole suite: unit, integration on this kernel, integration in the VM.
-test: deps
-	$(Q)$(MAKE) --no-print-directory ipcprof fixtures $(UNIT_BINS)
+# No network here: `make deps` (or `make demo`) has installed everything.
+test: ipcprof fixtures $(UNIT_BINS)
 	$(Q)IPCPROF_VMTEST=1 tests/run-all.sh $(UNIT_BINS)
 
 # Quicker: without the VM.
-check: deps
-	$(Q)$(MAKE) --no-print-directory ipcprof fixtures $(UNIT_BINS)
+check: ipcprof fixtures $(UNIT_BINS)
 	$(Q)tests/run-all.sh $(UNIT_BINS)
 
 # The integration tests again inside Debian's stock 6.1 kernel under qemu,
-# where fentry/fexit and kprobes work (scripts/vm/vmtest.sh fetches it).
-vmtest: deps
-	$(Q)$(MAKE) --no-print-directory ipcprof fixtures
+# where fentry/fexit and kprobes work (`make deps` fetched it).
+vmtest: ipcprof fixtures
 	$(Q)scripts/vm/vmtest.sh
+
+# The man page, from the same argp table as --help (help2man) and the
+# sections in docs/ipcprof.h2m.
+$(OUTPUT)/ipcprof.1: ipcprof docs/ipcprof.h2m | $(OUTPUT)
+	$(call msg,MAN,$@)
+	$(Q)help2man --no-info --no-discard-stderr --section=1 --name="where the time goes when processes exchange data" \
+		--include=docs/ipcprof.h2m --output=$@ ./ipcprof
+
+man: $(OUTPUT)/ipcprof.1
+
+install: ipcprof $(OUTPUT)/ipcprof.1
+	$(INSTALL) -D -m 0755 ipcprof $(DESTDIR)$(BINDIR)/ipcprof
+	$(INSTALL) -D -m 0644 $(OUTPUT)/ipcprof.1 $(DESTDIR)$(MANDIR)/man1/ipcprof.1
+	$(INSTALL) -D -m 0644 scripts/ipcprof.bash-completion $(DESTDIR)$(BASHCOMPDIR)/ipcprof
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ipcprof $(DESTDIR)$(MANDIR)/man1/ipcprof.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/ipcprof
 
 format:
 	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h include/*.h tests/unit/*.c tests/fixtures/*.c
 
 clean:
 	rm -rf $(OUTPUT) ipcprof
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)
 
 .DELETE_ON_ERROR:
 .SECONDARY:

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the Debian packages ipcprof needs to build and test, if missing.
 set -eu
-pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev libcmocka-dev pkg-config make gcc librsvg2-bin"
+pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev libcmocka-dev pkg-config make gcc librsvg2-bin help2man bash-completion man-db"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

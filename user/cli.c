@@ -26,7 +26,7 @@ static const char doc_top[] =
     "  ipcprof record [OPTIONS] -o FILE.ipcp -- CMD [ARGS...]\n"
     "  ipcprof report [--format FMT] FILE.ipcp\n"
     "  ipcprof compare A.ipcp B.ipcp\n"
-    "  ipcprof probe [--probe-mode MODE]   (how each phase is measured on this kernel)\n"
+    "  ipcprof probe [--probe-mode MODE] [--format json]\n"
     "\n"
     "EXAMPLES:\n"
     "  ipcprof run -- python3 scripts/bench/seed_transfer.py queue\n"
@@ -34,7 +34,9 @@ static const char doc_top[] =
     "  ipcprof attach -p 1234 -d 10\n"
     "  ipcprof run --uprobe ./app:encode_msg=serialize -- ./app\n"
     "\n"
-    "Run 'ipcprof run --help' or 'ipcprof attach --help' for the options.";
+    "Run 'ipcprof SUBCOMMAND --help' for the options that apply to it.\n"
+    "\n"
+    "Options:";
 static const char doc_record[] = "Like run, and also save the report to a recording (-o FILE, "
 				 "default ipcprof.ipcp) for ipcprof report and compare.";
 static const char doc_report[] = "Print a recording, in any --format, as the live run would have.";
@@ -261,7 +263,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 int cli_parse(struct cli *c, int argc, char **argv)
 {
-	struct argp argp_top = {run_opts, parse_opt, NULL, doc_top, NULL, NULL, NULL};
+	struct argp argp_top = {run_opts, parse_opt, "SUBCOMMAND [OPTION...] [ARGS...]", doc_top,
+				NULL,	   NULL,      NULL};
 	struct argp argp_sub = {run_opts, parse_opt, NULL, NULL, NULL, NULL, NULL};
 
 	*c = (struct cli){.follow = true, .sample_hz = 99};

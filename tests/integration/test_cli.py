@@ -7,7 +7,7 @@ import tempfile
 import time
 import unittest
 
-from helpers import (BPFTestCase, IPCPROF, OUR_PROGRAMS, bpf_program_names, fixture,
+from helpers import (BPFTestCase, IPCPROF, OUR_PROGRAMS, ROOT, bpf_program_names, fixture,
                      run_traced)
 
 
@@ -220,3 +220,74 @@ class Churn(BPFTestCase):
         finally:
             target.kill()
             target.wait()
+
+
+def long_options():
+    """Every long option `ipcprof --help` lists (the argp table)."""
+    out = subprocess.run([IPCPROF, "--help"], capture_output=True, text=True).stdout
+    import re
+    return sorted(set(re.findall(r"^\s+(?:-\w, )?(--[a-z][a-z-]*)", out, re.M)))
+
+
+COMPLETION = os.path.join(ROOT, "scripts", "ipcprof.bash-completion")
+
+
+def complete(words):
+    """What the bash completion offers for the command line `words` (the
+    last one being completed), through bash-completion's own machinery."""
+    script = f"""
+source /usr/share/bash-completion/bash_completion
+source {COMPLETION}
+COMP_WORDS=({" ".join(repr(w) for w in words)})
+COMP_CWORD={len(words) - 1}
+COMP_LINE="{" ".join(words)}"
+COMP_POINT=${{#COMP_LINE}}
+_ipcprof ipcprof "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"
+printf '%s\\n' "${{COMPREPLY[@]}}"
+"""
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30)
+    return set(r.stdout.split())
+
+
+class Packaging(unittest.TestCase):
+    def setUp(self):
+        if os.environ.get("IPCPROF_IN_VM") == "1":
+            # the VM mounts the tree read-only; packaging does not depend
+            # on the kernel, and the host run checks it
+            self.skipTest("source tree is read-only inside the VM")
+
+    def test_install_puts_binary_man_page_and_completion(self):
+        with tempfile.TemporaryDirectory() as d:
+            r = subprocess.run(["make", "-s", "-C", ROOT, "install", f"DESTDIR={d}",
+                                "PREFIX=/usr"], capture_output=True, text=True, timeout=600)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            binary = os.path.join(d, "usr/bin/ipcprof")
+            man = os.path.join(d, "usr/share/man/man1/ipcprof.1")
+            comp = os.path.join(d, "usr/share/bash-completion/completions/ipcprof")
+            self.assertTrue(os.access(binary, os.X_OK))
+            self.assertTrue(os.path.exists(comp))
+            v = subprocess.run([binary, "--version"], capture_output=True, text=True)
+            self.assertIn("ipcprof", v.stdout)
+            page = subprocess.run(["man", "-l", man], capture_output=True, text=True,
+                                  env={**os.environ, "MANWIDTH": "200", "PAGER": "cat"})
+            self.assertEqual(page.returncode, 0, page.stderr)
+            # the man page comes from the same option table as --help
+            for opt in long_options():
+                self.assertIn(opt, page.stdout, opt)
+            for sub in ("run", "attach", "record", "report", "compare", "probe"):
+                self.assertRegex(page.stdout, rf"\n\s+{sub} ")
+
+    def test_completion_offers_every_option(self):
+        with open(COMPLETION) as f:
+            text = f.read()
+        for opt in long_options():
+            if opt not in ("--version",):  # top level only, offered there
+                self.assertIn(opt, text, opt)
+        if not os.path.exists("/usr/share/bash-completion/bash_completion"):
+            self.skipTest("bash-completion is not installed")
+        self.assertEqual(complete(["ipcprof", "at"]), {"attach"})
+        self.assertIn("--pid", complete(["ipcprof", "attach", "--p"]))
+        self.assertNotIn("--pid", complete(["ipcprof", "run", "--"]))
+        self.assertEqual(complete(["ipcprof", "run", "--format", "j"]), {"json"})
+        self.assertEqual(complete(["ipcprof", "probe", "--probe-mode", "f"]),
+                         {"fentry", "fallback"})
