@@ -81,8 +81,11 @@ static __always_inline void hold_current(__u32 type, __u32 tgid, const char *com
 	e->tgid = tgid;
 	e->ts_ns = bpf_ktime_get_ns();
 	bpf_probe_read_kernel(e->comm, sizeof(e->comm), comm);
-	if (stop && !release_all)
+	if (stop && !release_all) {
+		/* known to the watchdog before the stop can take effect */
+		bpf_map_update_elem(&held, &tgid, &e->ts_ns, BPF_ANY);
 		bpf_send_signal(SIGSTOP);
+	}
 	bpf_ringbuf_submit(e, 0);
 }
 

@@ -123,6 +123,16 @@ struct {
 	__type(value, struct proc_stats);
 } procs SEC(".maps");
 
+/* Processes stopped by a hold, and since when: userspace deletes each as it
+ * sends SIGCONT; should ipcprof die first, its watchdog (user/watchdog.c)
+ * continues whatever is left here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} held SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_CHANS);

@@ -263,15 +263,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 int cli_parse(struct cli *c, int argc, char **argv)
 {
-	struct argp argp_top = {run_opts, parse_opt, "SUBCOMMAND [OPTION...] [ARGS...]", doc_top,
-				NULL,	   NULL,      NULL};
+	struct argp argp_top = {
+	    run_opts, parse_opt, "SUBCOMMAND [OPTION...] [ARGS...]", doc_top, NULL, NULL, NULL};
 	struct argp argp_sub = {run_opts, parse_opt, NULL, NULL, NULL, NULL, NULL};
 
 	*c = (struct cli){.follow = true, .sample_hz = 99};
 	if (argc < 2 || argv[1][0] == '-') {
 		/* only --help, --usage and --version make sense here */
 		argp_parse(&argp_top, argc, argv, 0, NULL, c);
-		fprintf(stderr, "ipcprof: missing subcommand (run or attach); see ipcprof --help\n");
+		fprintf(stderr,
+			"ipcprof: missing subcommand (run or attach); see ipcprof --help\n");
 		return 2;
 	}
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "live.h"
+#include "outfile.h"
 #include "report.h"
 #include "serializers.h"
 #include "tracer.h"
@@ -33,7 +34,21 @@ int cmd_run(const struct cli *c, struct tracer *t, struct report *rep, struct li
 int cmd_attach(const struct cli *c, struct tracer *t, struct report *rep, struct live *lv,
 	       char *err, size_t errlen);
 
-/* The report in c's --format to `output` (stdout when NULL), and --svg. */
-int write_report(const struct cli *c, const struct report *rep, const char *output);
+/* The files the command line names, opened before tracing (report_output.c). */
+struct cmd_outputs {
+	struct outfile report;	 /* -o, or stdout (record: always stdout) */
+	struct outfile record;	 /* record: -o or ipcprof.ipcp */
+	struct outfile svg;	 /* --svg */
+	struct outfile timeline; /* --timeline */
+};
+
+/* Open them all (one-line error and exit status 1 otherwise). */
+int cmd_open_outputs(const struct cli *c, struct cmd_outputs *o);
+/* Make every written file whole at its path; 1 if any write failed. */
+int cmd_commit_outputs(struct cmd_outputs *o);
+void cmd_abort_outputs(struct cmd_outputs *o);
+
+/* The report in c's --format, and --svg. */
+int write_report(const struct cli *c, const struct report *rep, struct cmd_outputs *o);
 
 #endif

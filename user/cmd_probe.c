@@ -28,7 +28,8 @@ static json_object *mechanism_json(bool ok, const char *why)
 
 	json_object_object_add(o, "available", json_object_new_boolean(ok));
 	if (!ok)
-		json_object_object_add(o, "why", json_object_new_string(why[0] ? why : "not tried"));
+		json_object_object_add(o, "why",
+				       json_object_new_string(why[0] ? why : "not tried"));
 	return o;
 }
 
@@ -60,8 +61,8 @@ static json_object *slots_json(const struct probe_plan *plan, enum probe_group g
 static json_object *methods_json(const struct probe_plan *plan)
 {
 	static const char *const fixed[][2] = {
-	    {"serialize", "uprobe"}, {"deserialize", "uprobe"}, {"syscall", "tracepoint"},
-	    {"blocked", "tracepoint"}, {"wait", "tracepoint"},	{"compute", "sampled"},
+	    {"serialize", "uprobe"},   {"deserialize", "uprobe"}, {"syscall", "tracepoint"},
+	    {"blocked", "tracepoint"}, {"wait", "tracepoint"},	  {"compute", "sampled"},
 	};
 	json_object *m = json_object_new_object();
 
@@ -97,8 +98,8 @@ static int probe_json(const struct probe_plan *plan, const char *release, uint32
 		json_object_object_add(groups, group_names[g], slots_json(plan, g));
 	json_object_object_add(root, "functions", groups);
 	json_object_object_add(root, "sample_hz", json_object_new_uint64(hz));
-	rc = printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								    JSON_C_TO_STRING_NOSLASHESCAPE));
+	rc = printf("%s\n", json_object_to_json_string_ext(
+				root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
 	return rc < 0 ? 1 : 0;
 }

@@ -51,6 +51,7 @@ int cmd_open_tracer(const struct cli *c, struct ser_plan *plan, struct tracer **
 	/* from here on Ctrl-C means: stop and report (loading takes a while) */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal); /* the terminal went away: report, release */
 	if (tracer_open(t, &topts, err, sizeof(err))) {
 		fprintf(stderr, "ipcprof: %s\n", err);
 		return 1;
@@ -118,29 +119,27 @@ static int trace(const struct cli *c, struct tracer *t, struct report *rep, bool
 }
 
 /* --timeline and record's recording. Returns 0 or 1. */
-static int write_extras(const struct cli *c, struct tracer *t, const struct report *rep)
+static int write_extras(struct tracer *t, const struct report *rep, struct cmd_outputs *o)
 {
 	char err[512];
 	int rc = 0;
 
-	if (c->timeline) {
+	if (o->timeline.f) {
 		size_t n;
 		const struct slice_event *s = tracer_slices(t, &n);
 
-		if (timeline_write(c->timeline, rep, s, n, err, sizeof(err))) {
+		if (timeline_write(o->timeline.f, o->timeline.path, rep, s, n, err, sizeof(err))) {
 			fprintf(stderr, "ipcprof: %s\n", err);
 			rc = 1;
 		}
 	}
-	if (c->mode == MODE_RECORD) {
-		const char *out = c->output ? c->output : "ipcprof.ipcp";
-
-		if (record_write(rep, out, err, sizeof(err))) {
+	if (o->record.f) {
+		if (record_write(rep, o->record.f, o->record.path, err, sizeof(err))) {
 			fprintf(stderr, "ipcprof: %s\n", err);
 			rc = 1;
 		} else {
 			fprintf(stderr, "ipcprof: recorded %d processes, %d channels to %s\n",
-				rep->n_procs, rep->n_chans, out);
+				rep->n_procs, rep->n_chans, o->record.path);
 		}
 	}
 	return rc;
@@ -148,7 +147,7 @@ static int write_extras(const struct cli *c, struct tracer *t, const struct repo
 
 /* Counters to report rows, methods, limits; then every output. */
 static int finish(const struct cli *c, struct tracer *t, const struct ser_plan *plan,
-		  struct report *rep, int rc)
+		  struct report *rep, struct cmd_outputs *o, int rc)
 {
 	if (tracer_collect(t, rep)) {
 		fprintf(stderr, "ipcprof: reading the kernel's counters failed\n");
@@ -163,9 +162,11 @@ static int finish(const struct cli *c, struct tracer *t, const struct ser_plan *
 	}
 	report_finish(rep);
 	/* record: the live report goes to stdout, to be checked against `report` */
-	if (write_report(c, rep, c->mode == MODE_RECORD ? NULL : c->output) && !rc)
+	if (write_report(c, rep, o) && !rc)
 		rc = 1;
-	if (write_extras(c, t, rep) && !rc)
+	if (write_extras(t, rep, o) && !rc)
+		rc = 1;
+	if (cmd_commit_outputs(o) && !rc)
 		rc = 1;
 	if (rep->lost_events || rep->map_full)
 		fprintf(stderr, "ipcprof: warning: %llu events lost\n",
@@ -177,6 +178,7 @@ static int finish(const struct cli *c, struct tracer *t, const struct ser_plan *
 
 int cmd_trace(struct cli *c)
 {
+	struct cmd_outputs outs;
 	struct ser_plan plan = {0};
 	struct report rep = {0};
 	struct tracer *t = NULL;
@@ -185,6 +187,10 @@ int cmd_trace(struct cli *c)
 	int rc;
 
 	rc = describe_target(c, target, sizeof(target));
+	if (rc)
+		return rc;
+	/* a bad output path fails now, not after the whole trace */
+	rc = cmd_open_outputs(c, &outs);
 	if (rc)
 		return rc;
 	rc = cmd_open_tracer(c, &plan, &t);
@@ -199,8 +205,9 @@ int cmd_trace(struct cli *c)
 	rep.target = target;
 	rc = trace(c, t, &rep, &failed);
 	if (!failed)
-		rc = finish(c, t, &plan, &rep, rc);
+		rc = finish(c, t, &plan, &rep, &outs, rc);
 cleanup:
+	cmd_abort_outputs(&outs);
 	tracer_close(t);
 	report_free(&rep);
 	ser_plan_free(&plan);

@@ -3,6 +3,7 @@
 #ifndef IPCPROF_LAUNCH_H
 #define IPCPROF_LAUNCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -25,6 +26,10 @@ int launch_check(char *const argv[], const char *user, char *err, size_t errlen)
  */
 int launch_stopped(struct launch *l, char *const argv[], const char *user, char *err,
 		   size_t errlen);
+
+/* The user who ran ipcprof through sudo (not root), to own the files it
+ * writes: true and *uid, *gid set, or false. */
+bool launch_invoker(uid_t *uid, gid_t *gid);
 
 /* Let the child exec. Returns 0, or -errno (exec's) with the reason in err. */
 int launch_continue(struct launch *l, char *err, size_t errlen);

@@ -9,13 +9,20 @@
  * This file parses the command line (cli.c) and hands over to the
  * subcommand (cmd_*.c).
  */
+#include <signal.h>
+
 #include "cli.h"
 #include "cmd.h"
 
 int main(int argc, char **argv)
 {
 	struct cli c;
-	int rc = cli_parse(&c, argc, argv);
+	int rc;
+
+	/* a closed output pipe is a write error we report (EPIPE), not death
+	 * with processes still held; launch.c restores it for the command */
+	signal(SIGPIPE, SIG_IGN);
+	rc = cli_parse(&c, argc, argv);
 
 	if (rc)
 		goto out;

@@ -258,7 +258,7 @@ static void plan_mechanisms(struct probe_plan *plan, struct plan_ctx *x, enum pr
 	}
 }
 
-int probe_plan_prepare(struct probe_plan *plan, struct ipcprof_bpf *skel, enum probe_mode mode)
+void probe_plan_prepare(struct probe_plan *plan, struct ipcprof_bpf *skel, enum probe_mode mode)
 {
 	struct plan_ctx x = {0};
 
@@ -282,7 +282,6 @@ int probe_plan_prepare(struct probe_plan *plan, struct ipcprof_bpf *skel, enum p
 		set_group_programs(plan, skel, g);
 	}
 	btf__free(x.btf);
-	return 0;
 }
 
 void probe_plan_attach(struct probe_plan *plan, struct ipcprof_bpf *skel)

@@ -60,7 +60,7 @@ struct probe_plan {
 extern const char *const group_names[GROUP_COUNT];
 
 /* Before load: decide and set autoload/attach targets on the skeleton. */
-int probe_plan_prepare(struct probe_plan *plan, struct ipcprof_bpf *skel, enum probe_mode mode);
+void probe_plan_prepare(struct probe_plan *plan, struct ipcprof_bpf *skel, enum probe_mode mode);
 
 /* After load and skeleton attach: attach the kprobes, record outcomes. */
 void probe_plan_attach(struct probe_plan *plan, struct ipcprof_bpf *skel);

@@ -123,7 +123,8 @@ static void estimate_ci95(struct proc_row *r, const struct proc_stats *s, const 
 	for (int a = 0; a < ACT_COUNT; a++)
 		r->ci95_ns[PH_FAULT] = ci95_combine((double)r->ci95_ns[PH_FAULT], fault[a]);
 	r->ci95_ns[PH_COMPUTE] = (uint64_t)compute;
-	r->ci95_ns[PH_OTHER] = ci95_combine(ci95_combine(compute, fault[ACT_POST_FORK]), fault[ACT_OTHER]);
+	r->ci95_ns[PH_OTHER] =
+	    ci95_combine(ci95_combine(compute, fault[ACT_POST_FORK]), fault[ACT_OTHER]);
 }
 
 /* What is copied as it is: identity, counts, samples. */

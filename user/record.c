@@ -110,7 +110,7 @@ static void encode(const struct report *rep, struct wbuf *b)
 	}
 }
 
-int record_write(const struct report *rep, const char *path, char *err, size_t errlen)
+int record_write(const struct report *rep, FILE *f, const char *path, char *err, size_t errlen)
 {
 	struct file_header h = {.version = RECORD_VERSION,
 				.header_size = sizeof(h),
@@ -119,8 +119,7 @@ int record_write(const struct report *rep, const char *path, char *err, size_t e
 	struct wbuf b = {0};
 	unsigned char *z = NULL;
 	uLongf zlen;
-	FILE *f = NULL;
-	int rc = -1;
+	int rc = -EIO;
 
 	encode(rep, &b);
 	if (b.oom) {
@@ -138,17 +137,13 @@ int record_write(const struct report *rep, const char *path, char *err, size_t e
 	h.raw_len = b.len;
 	h.zlen = zlen;
 	h.crc = (uint32_t)crc32(0L, b.p, (uInt)b.len);
-	f = fopen(path, "wb");
-	if (!f || fwrite(&h, sizeof(h), 1, f) != 1 || fwrite(z, 1, zlen, f) != zlen) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (fwrite(&h, sizeof(h), 1, f) != 1 || fwrite(z, 1, zlen, f) != zlen) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		goto cleanup;
 	}
 	rc = 0;
 cleanup:
-	if (f && fclose(f) && !rc) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		rc = -1;
-	}
 	free(z);
 	free(b.p);
 	return rc;

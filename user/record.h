@@ -12,11 +12,13 @@
 
 #include <stddef.h>
 
+#include <stdio.h>
+
 #include "report.h"
 
 #define RECORD_VERSION 2 /* 2: proc_row carries ci95_ns */
 
-int record_write(const struct report *rep, const char *path, char *err, size_t errlen);
+int record_write(const struct report *rep, FILE *f, const char *path, char *err, size_t errlen);
 
 /* Fills a zeroed `rep`; on error writes a one-line reason and returns -1
  * (truncated, corrupt, foreign or newer files are all errors). */

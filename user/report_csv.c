@@ -37,17 +37,18 @@ int report_write_csv(const struct report *rep, FILE *out)
 			(unsigned long long)r->wall_ns, (unsigned long long)r->thread_ns);
 		for (int p = 0; p < PH_COUNT; p++)
 			fprintf(out, ",%llu", (unsigned long long)r->phase_ns[p]);
-		fprintf(
-		    out, ",%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n",
-		    (unsigned long long)r->serialize_calls,
-		    (unsigned long long)r->deserialize_calls, (unsigned long long)r->ipc_calls,
-		    (unsigned long long)r->bytes_written, (unsigned long long)r->bytes_read,
-		    (unsigned long long)r->fork_calls, (unsigned long long)r->mmap_calls,
-		    (unsigned long long)r->mmap_bytes, (unsigned long long)r->samples_ipc,
-		    (unsigned long long)r->samples_copy, (unsigned long long)proc_row_faults(r, FT_COW),
-		    (unsigned long long)proc_row_faults(r, FT_NOT_PRESENT),
-		    (unsigned long long)proc_row_faults(r, FT_OTHER),
-		    (unsigned long long)r->faults_kernel);
+		fprintf(out,
+			",%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n",
+			(unsigned long long)r->serialize_calls,
+			(unsigned long long)r->deserialize_calls, (unsigned long long)r->ipc_calls,
+			(unsigned long long)r->bytes_written, (unsigned long long)r->bytes_read,
+			(unsigned long long)r->fork_calls, (unsigned long long)r->mmap_calls,
+			(unsigned long long)r->mmap_bytes, (unsigned long long)r->samples_ipc,
+			(unsigned long long)r->samples_copy,
+			(unsigned long long)proc_row_faults(r, FT_COW),
+			(unsigned long long)proc_row_faults(r, FT_NOT_PRESENT),
+			(unsigned long long)proc_row_faults(r, FT_OTHER),
+			(unsigned long long)r->faults_kernel);
 	}
 	return ferror(out) ? -1 : 0;
 }

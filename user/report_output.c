@@ -1,50 +1,75 @@
 // SPDX-License-Identifier: MIT
-/* Writing a report where the command line asked: format, file, SVG. */
+/* Where the command line's outputs go: opened before tracing, committed
+ * after (outfile.c), each in the format asked for. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
 
-static int write_svg(const char *path, const struct report *rep)
+int cmd_open_outputs(const struct cli *c, struct cmd_outputs *o)
 {
-	FILE *svg = fopen(path, "w");
-	int rc;
+	char err[512];
+	struct {
+		struct outfile *f;
+		const char *path;
+		bool wanted;
+	} all[] = {
+	    {&o->report, c->mode == MODE_RECORD ? NULL : c->output, true},
+	    {&o->record, c->output ? c->output : "ipcprof.ipcp", c->mode == MODE_RECORD},
+	    {&o->svg, c->svg, c->svg && c->mode != MODE_COMPARE},
+	    {&o->timeline, c->timeline,
+	     c->timeline &&
+		 (c->mode == MODE_RUN || c->mode == MODE_RECORD || c->mode == MODE_ATTACH)},
+	};
 
-	if (!svg) {
-		fprintf(stderr, "ipcprof: cannot write %s: %s\n", path, strerror(errno));
-		return -EIO;
-	}
-	rc = report_write_svg(rep, svg);
-	if (fclose(svg) || rc) {
-		fprintf(stderr, "ipcprof: cannot write %s: %s\n", path, strerror(errno));
-		return -EIO;
+	memset(o, 0, sizeof(*o));
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (!all[i].wanted)
+			continue;
+		if (outfile_open(all[i].f, all[i].path, err, sizeof(err))) {
+			fprintf(stderr, "ipcprof: %s\n", err);
+			cmd_abort_outputs(o);
+			return 1;
+		}
 	}
 	return 0;
 }
 
-int write_report(const struct cli *c, const struct report *rep, const char *output)
+int cmd_commit_outputs(struct cmd_outputs *o)
 {
-	FILE *out = stdout;
+	struct outfile *all[] = {&o->report, &o->record, &o->svg, &o->timeline};
+	char err[512];
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (outfile_commit(all[i], err, sizeof(err))) {
+			fprintf(stderr, "ipcprof: %s\n", err);
+			rc = 1;
+		}
+	}
+	return rc;
+}
+
+void cmd_abort_outputs(struct cmd_outputs *o)
+{
+	outfile_abort(&o->report);
+	outfile_abort(&o->record);
+	outfile_abort(&o->svg);
+	outfile_abort(&o->timeline);
+}
+
+int write_report(const struct cli *c, const struct report *rep, struct cmd_outputs *o)
+{
 	int rc;
 
-	if (output && !(out = fopen(output, "w"))) {
-		fprintf(stderr, "ipcprof: cannot write %s: %s\n", output, strerror(errno));
-		return -EIO;
-	}
 	if (c->format == FMT_JSON)
-		rc = report_write_json(rep, out);
+		rc = report_write_json(rep, o->report.f);
 	else if (c->format == FMT_CSV)
-		rc = report_write_csv(rep, out);
+		rc = report_write_csv(rep, o->report.f);
 	else
-		rc = report_write_text(rep, out);
-	if (out != stdout && fclose(out))
-		rc = -1;
-	else if (out == stdout)
-		fflush(stdout);
-	if (rc)
-		fprintf(stderr, "ipcprof: writing the report failed\n");
-	if (c->svg && write_svg(c->svg, rep))
-		rc = -1;
-	return rc;
+		rc = report_write_text(rep, o->report.f);
+	if (o->svg.f && report_write_svg(rep, o->svg.f))
+		rc = -EIO;
+	return rc; /* write errors are also caught at commit */
 }

@@ -175,7 +175,7 @@ static int add_flows(json_object *evs, const struct slice_event *s, size_t n, ui
 	return 0;
 }
 
-int timeline_write(const char *path, const struct report *rep, const struct slice_event *s,
+int timeline_write(FILE *f, const char *path, const struct report *rep, const struct slice_event *s,
 		   size_t n, char *err, size_t errlen)
 {
 	json_object *root = json_object_new_object(), *evs = json_object_new_array();
@@ -193,9 +193,10 @@ int timeline_write(const char *path, const struct report *rep, const struct slic
 	}
 	json_object_object_add(root, "traceEvents", evs);
 	json_object_object_add(root, "displayTimeUnit", json_object_new_string("ns"));
-	if (json_object_to_file_ext(path, root, JSON_C_TO_STRING_PLAIN)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		rc = -1;
+	if (fputs(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN), f) < 0 ||
+	    fputc('\n', f) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 	}
 	json_object_put(root);
 	return rc;

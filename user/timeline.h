@@ -9,11 +9,12 @@
 #define IPCPROF_TIMELINE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "ipcprof.h"
 #include "report.h"
 
-int timeline_write(const char *path, const struct report *rep, const struct slice_event *s,
+int timeline_write(FILE *f, const char *path, const struct report *rep, const struct slice_event *s,
 		   size_t n, char *err, size_t errlen);
 
 #endif

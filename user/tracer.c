@@ -22,6 +22,7 @@
 #include "tracer_priv.h"
 #include "uprobe_multi.h"
 #include "util.h"
+#include "watchdog.h"
 
 static bool verbose_print;
 
@@ -33,7 +34,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 		return 0;
 	return vfprintf(stderr, fmt, ap);
 }
-
 
 /* The syscalls the kernel side times, by this architecture's numbers. */
 void tracer_warn(struct tracer *t, const char *fmt, ...)
@@ -150,6 +150,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 		/* the kernel side stopped it at exec or fork until its probes
 		 * exist */
 		kill((pid_t)e->tgid, SIGCONT);
+		if (t->skel) /* (gone for the very last events, see tracer_close) */
+			bpf_map_delete_elem(bpf_map__fd(t->skel->maps.held), &e->tgid);
 	}
 	return 0;
 }
@@ -170,8 +172,7 @@ static void *read_kallsyms(void *arg)
 }
 
 /* Before load: which serializer programs, and the rodata configuration. */
-static void configure(struct tracer *t, const struct tracer_opts *o,
-		      const struct kallsyms_job *ks)
+static void configure(struct tracer *t, const struct tracer_opts *o, const struct kallsyms_job *ks)
 {
 	struct ipcprof_bpf *skel = t->skel;
 
@@ -201,6 +202,14 @@ static int load_and_attach(struct tracer *t, char *err, size_t errlen)
 {
 	int rc = ipcprof_bpf__load(t->skel);
 
+	if (!rc) {
+		/* before anything is attached (it must not inherit links) */
+		rc = watchdog_start(&t->wd, bpf_map__fd(t->skel->maps.held));
+		if (rc) {
+			snprintf(err, errlen, "starting the watchdog: %s", strerror(-rc));
+			return rc;
+		}
+	}
 	if (rc) {
 		if (rc == -EPERM)
 			snprintf(err, errlen,
@@ -244,6 +253,7 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, siz
 		return -ENOMEM;
 	}
 	t->opts = *o;
+	t->wd.fd = -1;
 	verbose_print = o->verbose;
 	libbpf_set_print(libbpf_print);
 
@@ -473,6 +483,7 @@ void tracer_close(struct tracer *t)
 	if (t->skel)
 		n_ids = loaded_prog_ids(t->skel, &ids);
 	ipcprof_bpf__destroy(t->skel);
+	t->skel = NULL;
 	wait_programs_gone(ids, n_ids);
 	/* a program still running while we detached may have held one more
 	 * process: with the programs gone, this is the last word (the ring
@@ -480,6 +491,7 @@ void tracer_close(struct tracer *t)
 	if (t->rb)
 		ring_buffer__consume(t->rb);
 	ring_buffer__free(t->rb);
+	watchdog_done(&t->wd); /* every hold answered */
 	free(t->slices);
 	free(t->fproc);
 	free(t->fchan);

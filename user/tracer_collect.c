@@ -215,47 +215,61 @@ static void add_live(struct proc_stats *ps, const struct live_proc *lp)
  * process in one pass over the threads map (collect runs every second
  * under --live or the progress line). Returns the count, or -ENOMEM.
  */
+/* What a live thread adds to its process until `end`. */
+static void live_thread_add(struct live_proc *p, const struct thread_state *ts, uint64_t end)
+{
+	if (end > ts->start_ns)
+		p->live.thread_ns += end - ts->start_ns;
+	/* asleep outside any syscall we time: waiting until now */
+	if (ts->off_start && !ts->sys_class && !ts->ser_depth && end > ts->off_start)
+		p->live.wait_ns += end - ts->off_start;
+	for (int a = 0; a < ACT_COUNT; a++)
+		for (int f = 0; f < FT_COUNT; f++)
+			p->faults[a][f] += ts->faults[a][f];
+	p->faults_kernel += ts->faults_kernel;
+	ipc_acc_add(&p->ipc, &ts->ipc);
+}
+
 static int live_threads(struct tracer *t, uint64_t end, struct live_proc **out)
 {
-	int fd = bpf_map__fd(t->skel->maps.threads), n = 0;
+	struct bpf_map *map = t->skel->maps.threads;
 	struct live_proc *v = NULL;
-	struct thread_state ts;
-	__u32 key, next, *prev = NULL;
+	void *keys = NULL, *vals = NULL;
+	int n = 0, n_threads;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
+	/* one batch read: walking keys while threads exit would restart the
+	 * walk (a deleted key) and count threads twice */
+	n_threads = map_read_all(bpf_map__fd(map), sizeof(__u32), sizeof(struct thread_state),
+				 bpf_map__max_entries(map), &keys, &vals);
+	if (n_threads < 0)
+		return n_threads;
+	for (int i = 0; i < n_threads; i++) {
+		const struct thread_state *ts = (const struct thread_state *)vals + i;
 		struct live_proc *p = NULL;
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &ts))
-			continue;
-		for (int i = n - 1; i >= 0 && !p; i--)
-			if (v[i].tgid == ts.tgid)
-				p = &v[i];
+		for (int j = n - 1; j >= 0 && !p; j--)
+			if (v[j].tgid == ts->tgid)
+				p = &v[j];
 		if (!p) {
 			struct live_proc *tmp = grow_array(v, (size_t)n, sizeof(*v));
 
 			if (!tmp) {
-				free(v);
-				return -ENOMEM;
+				n = -ENOMEM;
+				break;
 			}
 			v = tmp;
 			p = &v[n++];
 			memset(p, 0, sizeof(*p));
-			p->tgid = ts.tgid;
+			p->tgid = ts->tgid;
 		}
-		if (end > ts.start_ns)
-			p->live.thread_ns += end - ts.start_ns;
-		/* asleep outside any syscall we time: waiting until now */
-		if (ts.off_start && !ts.sys_class && !ts.ser_depth && end > ts.off_start)
-			p->live.wait_ns += end - ts.off_start;
-		for (int a = 0; a < ACT_COUNT; a++)
-			for (int f = 0; f < FT_COUNT; f++)
-				p->faults[a][f] += ts.faults[a][f];
-		p->faults_kernel += ts.faults_kernel;
-		ipc_acc_add(&p->ipc, &ts.ipc);
+		live_thread_add(p, ts, end);
 	}
-	*out = v;
+	free(keys);
+	free(vals);
+	if (n < 0)
+		free(v);
+	else
+		*out = v;
 	return n;
 }
 

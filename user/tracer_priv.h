@@ -14,6 +14,7 @@
 #include "ipcprof.skel.h"
 #include "links.h"
 #include "tracer.h"
+#include "watchdog.h"
 
 /* The serializer uprobes attached for one traced process. */
 struct proc_probes {
@@ -49,7 +50,8 @@ struct tracer {
 	bool uprobe_multi;	      /* serializer probes as uprobe_multi links */
 	struct ser_demotion *demoted; /* processes whose probes were removed */
 	int n_demoted;
-	char **warnings; /* for the report's notes: probes that failed */
+	struct watchdog wd; /* continues held processes should we die */
+	char **warnings;    /* for the report's notes: probes that failed */
 	int n_warnings;
 	/* exited processes and their channels, moved out of the kernel's
 	 * maps so that long runs never fill them (see fold_exited) */

@@ -158,6 +158,41 @@ class Privileges(BPFTestCase):
             with open(out) as f:
                 self.assertEqual(f.read().split(), ["65534", "65534"])
 
+    def test_sudo_caller_gets_only_their_groups_and_environment(self):
+        env = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534", HOME="/root")
+        with tempfile.TemporaryDirectory() as d:
+            os.chmod(d, 0o777)
+            out = os.path.join(d, "ids")
+            r = subprocess.run([IPCPROF, "run", "-o", os.path.join(d, "r.txt"), "--", "sh", "-c",
+                                f"id -G > {out}; echo $HOME $USER $LOGNAME >> {out}"],
+                               env=env, capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            groups, environ = open(out).read().splitlines()
+        import grp
+        import pwd
+        nobody = pwd.getpwuid(65534)
+        want = {nobody.pw_gid} | {g.gr_gid for g in grp.getgrall() if nobody.pw_name in g.gr_mem}
+        self.assertEqual({int(g) for g in groups.split()}, want)
+        self.assertEqual(environ.split(), [nobody.pw_dir, nobody.pw_name, nobody.pw_name])
+
+    def test_inconsistent_sudo_variables_fail_closed(self):
+        # each would once have run the command as root
+        for bad in ({"SUDO_UID": "65534", "SUDO_GID": "bogus"},
+                    {"SUDO_UID": "x65534", "SUDO_GID": "65534"},
+                    {"SUDO_UID": "65534"},
+                    {"SUDO_UID": "54321", "SUDO_GID": "54321"},  # no passwd entry
+                    {"SUDO_UID": "65534", "SUDO_GID": "0"}):      # not nobody's group
+            with tempfile.TemporaryDirectory() as d:
+                marker = os.path.join(d, "ran")
+                env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
+                env.update(bad)
+                r = subprocess.run([IPCPROF, "run", "--", "touch", marker], env=env,
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual(r.returncode, 2, (bad, r.stderr))
+                self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+                self.assertIn("--user NAME", r.stderr)
+                self.assertFalse(os.path.exists(marker), bad)
+
     def test_user_option_overrides(self):
         env = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534")
         r = subprocess.run([IPCPROF, "run", "--user", "root", "-o", "/dev/null", "--",

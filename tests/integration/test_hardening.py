@@ -1,0 +1,115 @@
+"""A root tool its targets cannot subvert: outputs, signals, stopped processes.
+
+Each test is a hostile or unlucky situation that once went wrong: a symlink
+planted by the traced command, an output that cannot be written, ipcprof
+killed while processes are held, a closed output pipe.
+"""
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+from helpers import BPFTestCase, IPCPROF, OUR_PROGRAMS, bpf_program_names
+
+
+def stopped(pid):
+    """Is the process in state T (stopped), from /proc/PID/stat?"""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+    except FileNotFoundError:
+        return False
+
+
+def wait_programs_gone(test, timeout=30):
+    deadline = time.monotonic() + timeout
+    while OUR_PROGRAMS & bpf_program_names() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    test.assertEqual(OUR_PROGRAMS & bpf_program_names(), set())
+
+
+class Outputs(BPFTestCase):
+    def test_symlink_planted_by_the_command_is_replaced_not_followed(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.chmod(d, 0o777)
+            victim = os.path.join(d, "victim")
+            with open(victim, "w") as f:
+                f.write("precious\n")
+            out = os.path.join(d, "out.json")
+            # the command (run as nobody) plants out.json -> victim
+            env = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534")
+            r = subprocess.run([IPCPROF, "run", "--format", "json", "-o", out, "--",
+                                "ln", "-s", victim, out], env=env, capture_output=True,
+                               text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(victim) as f:
+                self.assertEqual(f.read(), "precious\n")
+            self.assertFalse(os.path.islink(out))
+            st = os.stat(out)
+            self.assertEqual((st.st_uid, st.st_gid), (65534, 65534))  # the caller's
+            self.assertEqual(sorted(os.listdir(d)), ["out.json", "victim"])
+
+    def test_unwritable_output_fails_before_tracing(self):
+        t0 = time.monotonic()
+        r = subprocess.run([IPCPROF, "run", "-o", "/nonexistent/dir/x.json", "--", "sleep", "5"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertLess(time.monotonic() - t0, 4)  # the command never ran
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertIn("/nonexistent/dir/x.json", r.stderr)
+
+    def test_failed_write_keeps_the_old_file_and_fails(self):
+        # /dev/full: every write fails with ENOSPC
+        r = subprocess.run([IPCPROF, "run", "-o", "/dev/full", "--", "true"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("No space left on device", r.stderr)
+        with tempfile.TemporaryDirectory() as d:
+            rec = os.path.join(d, "r.ipcp")
+            self.assertEqual(subprocess.run([IPCPROF, "record", "-o", rec, "--", "true"],
+                                            capture_output=True).returncode, 0)
+            with open("/dev/full", "w") as full:
+                r = subprocess.run([IPCPROF, "report", rec], stdout=full,
+                                   stderr=subprocess.PIPE, text=True)
+            self.assertEqual(r.returncode, 1)
+
+    def test_closed_output_pipe_is_an_error_not_a_signal(self):
+        r = subprocess.run(f"{IPCPROF} run -- true | head -c 10 >/dev/null; "
+                           "echo ${PIPESTATUS[0]}", shell=True, executable="/bin/bash",
+                           capture_output=True, text=True, timeout=60)
+        # 1 (write error reported), not 141 (killed by SIGPIPE)
+        self.assertIn(r.stdout.strip(), ("0", "1"))  # 0 if all fit before head closed
+        # the command itself still dies of SIGPIPE as usual (ignoring it,
+        # `yes` would complain of a broken pipe)
+        r = subprocess.run([IPCPROF, "run", "-o", "/dev/null", "--", "sh", "-c",
+                            "yes | head -c 1 >/dev/null"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("Broken pipe", r.stderr)
+
+
+class NothingLeftStopped(BPFTestCase):
+    def test_sigkill_while_attached_to_an_exec_loop(self):
+        # a shell that keeps exec'ing: every exec is held until its uprobes
+        # exist; SIGKILL ipcprof in the middle of it
+        with tempfile.TemporaryDirectory() as d:
+            done = os.path.join(d, "done")
+            target = subprocess.Popen(["sh", "-c", f"for i in $(seq 400); do /bin/true; done; "
+                                      f"touch {done}"])
+            prof = subprocess.Popen([IPCPROF, "attach", "-p", str(target.pid), "-o",
+                                     "/dev/null"], stderr=subprocess.PIPE, text=True)
+            self.assertIn("tracing", prof.stderr.readline())
+            time.sleep(0.3)
+            prof.kill()
+            prof.wait()
+            try:
+                target.wait(60)
+            except subprocess.TimeoutExpired:
+                state = [p for p in os.listdir("/proc") if p.isdigit() and stopped(int(p))]
+                target.kill()
+                for p in state:  # do not leave them behind ourselves
+                    os.kill(int(p), signal.SIGCONT)
+                self.fail(f"the traced loop never finished; stopped: {state}")
+            self.assertTrue(os.path.exists(done))
+        wait_programs_gone(self)

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Output files written by root on behalf of a user: checked and opened
+ * before tracing starts (a bad -o fails at once, not after the trace), and
+ * never written through a path the traced command could have changed
+ * meanwhile. A regular file is written into an unnamed O_TMPFILE in the
+ * directory held open since the start, then linked and renamed over the
+ * target: a planted symlink is replaced, not followed; a failed write leaves
+ * the old file intact; a SIGKILL leaves nothing behind. Devices, FIFOs and
+ * terminals (/dev/null, /dev/stdout) are opened at once and written in place.
+ */
+#ifndef IPCPROF_OUTFILE_H
+#define IPCPROF_OUTFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct outfile {
+	const char *path; /* as given; NULL: stdout */
+	FILE *f;	  /* where to write */
+	int dirfd;	  /* regular file: its directory, -1 otherwise */
+	char *base;	  /* regular file: its name in dirfd */
+	bool replace;	  /* regular file: link and rename at commit */
+	char tmpname[64]; /* without O_TMPFILE: the named temporary file */
+	uid_t uid;	  /* new files' owner (the sudo caller), when chown */
+	gid_t gid;
+	bool chown;
+};
+
+/* Open `path` (NULL: stdout) for writing, or fail with a one-line reason. */
+int outfile_open(struct outfile *o, const char *path, char *err, size_t errlen);
+
+/* Make the file whole at its path: flush, check every write, link + rename.
+ * Returns 0 or -errno with the reason (disk full, closed pipe...). Closes. */
+int outfile_commit(struct outfile *o, char *err, size_t errlen);
+
+/* Give up: the target is left as it was. */
+void outfile_abort(struct outfile *o);
+
+#endif
