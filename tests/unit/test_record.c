@@ -66,6 +66,7 @@ static int setup(void **state)
 {
 	struct report rep;
 	char err[256];
+	FILE *f;
 
 	(void)state;
 	snprintf(path, sizeof(path), "/tmp/ipcprof-rec-XXXXXX");
@@ -73,7 +74,8 @@ static int setup(void **state)
 	snprintf(scratch, sizeof(scratch), "/tmp/ipcprof-bad-XXXXXX");
 	close(mkstemp(scratch));
 	build(&rep);
-	if (record_write(&rep, path, err, sizeof(err)))
+	f = fopen(path, "wb");
+	if (!f || record_write(&rep, f, path, err, sizeof(err)) || fclose(f))
 		return -1;
 	/* build() used string literals: nothing owned, but the rows are */
 	report_free(&rep);
