@@ -72,6 +72,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 static __always_inline void hold_current(__u32 type, __u32 tgid, const char *comm, bool stop)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	__u64 now = bpf_ktime_get_ns();
 
 	if (!e) {
 		__sync_fetch_and_add(&lost_events, 1);
@@ -79,11 +80,13 @@ static __always_inline void hold_current(__u32 type, __u32 tgid, const char *com
 	}
 	e->type = type;
 	e->tgid = tgid;
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = now;
 	bpf_probe_read_kernel(e->comm, sizeof(e->comm), comm);
 	if (stop && !release_all) {
-		/* known to the watchdog before the stop can take effect */
-		bpf_map_update_elem(&held, &tgid, &e->ts_ns, BPF_ANY);
+		/* known to the watchdog before the stop can take effect; the
+		 * value comes from the stack because 6.1's verifier refuses
+		 * ring buffer memory as a map value argument */
+		bpf_map_update_elem(&held, &tgid, &now, BPF_ANY);
 		bpf_send_signal(SIGSTOP);
 	}
 	bpf_ringbuf_submit(e, 0);

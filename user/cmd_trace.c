@@ -13,6 +13,7 @@
 #include "bandwidth.h"
 #include "cmd.h"
 #include "launch.h"
+#include "procfs.h"
 #include "record.h"
 #include "timeline.h"
 #include "util.h"
@@ -69,6 +70,14 @@ static int describe_target(const struct cli *c, char *buf, size_t len)
 	size_t off = 0;
 	int rc;
 
+	if (proc_pidns_nested("/proc") > 0) {
+		/* BPF sees the kernel's global PIDs, we would see the container's:
+		 * nothing would be traced, and a host process with a registered
+		 * PID could be held */
+		fprintf(stderr, "ipcprof: running inside a PID namespace (a container?): run it "
+				"in the host's PID namespace (e.g. docker run --pid=host)\n");
+		return 1;
+	}
 	if (c->mode == MODE_ATTACH) {
 		off += snprintf(buf, len, "attach -p");
 		for (size_t i = 0; i < c->pids.n; i++) {

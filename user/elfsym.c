@@ -6,21 +6,39 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+/* Larger than any interpreter or library we would probe. */
+#define ELF_MAX_SIZE (1ull << 30)
+
+/*
+ * The paths come from the traced program (/proc/PID/exe, its mappings, its
+ * DT_NEEDED): open without blocking (a FIFO would hang us while the program
+ * is held), accept regular files of sane size only, and let libelf map the
+ * file rather than read all of it.
+ */
 static Elf *elf_open(const char *path, int *fd)
 {
+	struct stat st;
 	Elf *elf;
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return NULL;
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (*fd < 0)
 		return NULL;
-	elf = elf_begin(*fd, ELF_C_READ, NULL);
+	if (fstat(*fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > ELF_MAX_SIZE) {
+		close(*fd);
+		*fd = -1;
+		errno = ENOEXEC;
+		return NULL;
+	}
+	elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF) {
 		if (elf)
 			elf_end(elf);
@@ -58,6 +76,16 @@ static int vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
 	return -ENOENT;
 }
 
+/* A table's entry size is the ELF class's own (a hostile file could claim
+ * 1 byte and have us walk a section byte by byte), and its data is whole. */
+static bool entries_ok(Elf *elf, const GElf_Shdr *sh, const Elf_Data *data, Elf_Type type)
+{
+	size_t size = gelf_fsize(elf, type, 1, EV_CURRENT);
+
+	return size && sh->sh_entsize == size && data->d_size <= sh->sh_size &&
+	       data->d_size % size == 0;
+}
+
 /* Search one symbol table; 2 = exact match, 1 = clone match, 0 = none. */
 static int search_symtab(Elf *elf, Elf_Scn *scn, const char *name, uint64_t *vaddr)
 {
@@ -66,9 +94,9 @@ static int search_symtab(Elf *elf, Elf_Scn *scn, const char *name, uint64_t *vad
 	GElf_Shdr sh;
 	int best = 0;
 
-	if (!data || !gelf_getshdr(scn, &sh) || !sh.sh_entsize)
+	if (!data || !gelf_getshdr(scn, &sh) || !entries_ok(elf, &sh, data, ELF_T_SYM))
 		return 0;
-	for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+	for (size_t i = 0; i < data->d_size / sh.sh_entsize; i++) {
 		GElf_Sym sym;
 		const char *s;
 
@@ -189,9 +217,10 @@ char *elf_find_needed(const char *path, const char *prefix)
 	if (!elf)
 		return NULL;
 	scn = find_section(elf, SHT_DYNAMIC);
-	if (!scn || !(data = elf_getdata(scn, NULL)) || !gelf_getshdr(scn, &sh) || !sh.sh_entsize)
+	if (!scn || !(data = elf_getdata(scn, NULL)) || !gelf_getshdr(scn, &sh) ||
+	    !entries_ok(elf, &sh, data, ELF_T_DYN))
 		goto cleanup;
-	for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+	for (size_t i = 0; i < data->d_size / sh.sh_entsize; i++) {
 		GElf_Dyn dyn;
 		const char *s;
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int pid_list_add(struct pid_list *l, pid_t pid)
@@ -275,4 +276,25 @@ int proc_exec_span(const char *root, pid_t pid, const char *file, uint64_t *star
 	}
 	fclose(f);
 	return found ? 0 : -ENOENT;
+}
+
+/* include/linux/proc_ns.h: the initial namespaces have fixed inode numbers */
+#define PROC_PID_INIT_INO 0xEFFFFFFCU
+
+/*
+ * Whether we run in a PID namespace below the initial one. NSpid lists one
+ * PID per level only down from the namespace /proc was mounted for, so a
+ * container that mounted its own /proc shows one level; the namespace's
+ * inode number tells in every case (NS_GET_PARENT does not: it answers
+ * EPERM for a parent outside our own namespace).
+ */
+int proc_pidns_nested(const char *root)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/self/ns/pid", root);
+	if (stat(path, &st))
+		return -errno;
+	return st.st_ino != PROC_PID_INIT_INO;
 }

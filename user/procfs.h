@@ -22,6 +22,8 @@ void pid_list_free(struct pid_list *l);
 
 /* Parent PID out of a /proc/PID/stat line (comm may hold spaces and ')'). */
 int proc_parse_stat_ppid(const char *stat, pid_t *ppid);
+/* 1 when this process runs in a child PID namespace, 0 if not, -errno */
+int proc_pidns_nested(const char *root);
 /* The parent of pid, from root/pid/stat: 0 or -errno. */
 int proc_ppid(const char *root, pid_t pid, pid_t *ppid);
 

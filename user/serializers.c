@@ -193,19 +193,34 @@ static bool is_python_file(const char *path)
 	return !strncmp(b, "python", 6) || !strncmp(b, "libpython", 9) || !strncmp(b, "_pickle", 7);
 }
 
+/* `s` with glob's special characters escaped: the directory comes from the
+ * traced program, which could name it "*" to make us scan elsewhere. */
+static void glob_escape(char *out, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s && o + 2 < len; s++) {
+		if (strchr("*?[]\\", *s))
+			out[o++] = '\\';
+		out[o++] = *s;
+	}
+	out[o] = '\0';
+}
+
 /* _pickle extension modules next to an interpreter or libpython. */
 static int plan_extensions(struct ser_plan *plan, const char *file)
 {
-	char pattern[PATH_MAX], dir[PATH_MAX];
+	char pattern[PATH_MAX], raw[PATH_MAX], dir[PATH_MAX];
 	char *slash;
 	glob_t g;
 	int added = 0;
 
-	snprintf(dir, sizeof(dir), "%s", file);
-	slash = strrchr(dir, '/');
+	snprintf(raw, sizeof(raw), "%s", file);
+	slash = strrchr(raw, '/');
 	if (!slash)
 		return 0;
 	*slash = '\0';
+	glob_escape(dir, sizeof(dir), raw);
 	/* PREFIX/bin/python3.X and PREFIX/lib/libpython3.X.so both lead to
 	 * PREFIX/lib/python3.X/lib-dynload. */
 	for (int i = 0; i < 2; i++) {

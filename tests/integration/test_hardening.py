@@ -113,3 +113,57 @@ class NothingLeftStopped(BPFTestCase):
                 self.fail(f"the traced loop never finished; stopped: {state}")
             self.assertTrue(os.path.exists(done))
         wait_programs_gone(self)
+
+
+class HostileBinaries(BPFTestCase):
+    def test_fifo_in_runpath_does_not_hang_the_planner(self):
+        # A program named python3 whose libpython (found through its RUNPATH)
+        # is a FIFO: planning its uprobes once opened it, blocking, while the
+        # program was held stopped.
+        with tempfile.TemporaryDirectory() as d:
+            lib = os.path.join(d, "lib")
+            os.mkdir(lib)
+            so = os.path.join(lib, "libpython3.99.so.1.0")
+            src = os.path.join(d, "m.c")
+            with open(src, "w") as f:
+                f.write("int main(void) { return 0; }\n")
+            subprocess.run(["cc", "-shared", "-fPIC", "-o", so, "-Wl,-soname,libpython3.99.so.1.0",
+                            src], check=True)
+            exe = os.path.join(d, "python3")
+            # --no-as-needed: the library must stay NEEDED though nothing uses it
+            subprocess.run(["cc", "-o", exe, src, "-Wl,--no-as-needed", so,
+                            "-Wl,--enable-new-dtags,-rpath," + lib],
+                           check=True)
+            os.unlink(so)
+            os.mkfifo(so)
+            prof = subprocess.Popen([IPCPROF, "run", "-o", "/dev/null", "--", exe],
+                                    stderr=subprocess.PIPE, text=True)
+            # the dynamic loader itself now blocks opening the FIFO: that is
+            # the program's business; ipcprof must have let it run
+            deadline = time.monotonic() + 30
+            child = None
+            while time.monotonic() < deadline and child is None:
+                kids = subprocess.run(["pgrep", "-P", str(prof.pid)], capture_output=True,
+                                      text=True).stdout.split()
+                for k in kids:
+                    try:
+                        if os.readlink(f"/proc/{k}/exe") == exe and not stopped(int(k)):
+                            child = int(k)
+                    except OSError:
+                        pass
+                time.sleep(0.1)
+            self.assertIsNotNone(child, "the program stayed held (planner blocked?)")
+            # unblock the loader: it reads EOF and fails
+            fd = os.open(so, os.O_WRONLY | os.O_NONBLOCK)
+            os.close(fd)
+            prof.wait(60)
+            self.assertNotEqual(prof.returncode, None)
+
+
+class Namespaces(BPFTestCase):
+    def test_inside_a_pid_namespace_is_a_clear_error(self):
+        r = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", IPCPROF, "run", "--",
+                            "true"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("PID namespace", r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
