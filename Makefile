@@ -27,6 +27,20 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
 CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 
+FIXTURE_DIR := $(OUTPUT)/fixtures
+BIN := ipcprof
+# SANITIZE=1: the whole program and the unit tests under ASan+UBSan, built
+# apart (so no object is shared with the normal build) into $(OUTPUT)/san;
+# `make check SANITIZE=1` runs the suite with that binary. Any report fails.
+ifeq ($(SANITIZE),1)
+OUTPUT := $(OUTPUT)/san
+BIN := $(OUTPUT)/ipcprof
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS ?= -O1 -g
+CFLAGS += $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
+endif
+
 PKGS := libbpf libelf zlib json-c
 CFLAGS ?= -O2 -g
 # snprintf truncation of over-long paths only makes a lookup fail: not a bug.
@@ -46,17 +60,17 @@ LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
-FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
+FIXTURES := $(patsubst tests/fixtures/%.c,$(FIXTURE_DIR)/%,$(FIXTURE_SRCS))
 
 .PHONY: all deps demo test check unit integration vmtest fixtures clean format install \
-	uninstall man
-all: ipcprof
+	uninstall man fuzz
+all: $(BIN)
 
 deps:
 	$(Q)scripts/install-deps.sh
 	$(Q)scripts/vm/fetch.sh
 
-$(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/fixtures:
+$(OUTPUT) $(OUTPUT)/tests $(FIXTURE_DIR):
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/vmlinux.h: | $(OUTPUT)
@@ -78,7 +92,7 @@ $(OUTPUT)/%.o: user/%.c $(SKELS) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-ipcprof: $(OUTPUT)/main.o $(LIB_OBJS)
+$(BIN): $(OUTPUT)/main.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -87,7 +101,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(Q)$(CC) $(CFLAGS) -MF $@.d $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
 
 # Fixtures keep frame pointers and symbols: tests put uprobes on them.
-$(OUTPUT)/fixtures/%: tests/fixtures/%.c | $(OUTPUT)/fixtures
+$(FIXTURE_DIR)/%: tests/fixtures/%.c | $(FIXTURE_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -std=gnu11 -O1 -g -fno-inline -Wall -Wextra -Werror $(LDFLAGS) $< -o $@
 
@@ -96,8 +110,8 @@ fixtures: $(FIXTURES)
 unit: $(UNIT_BINS)
 	$(Q)tests/run-unit.sh $(UNIT_BINS)
 
-integration: ipcprof fixtures
-	$(Q)python3 tests/integration/run.py
+integration: $(BIN) fixtures
+	$(Q)IPCPROF_BIN=$(abspath $(BIN)) python3 tests/integration/run.py
 
 # The main job: build, then trace the seed experiments and print the breakdown.
 demo: deps
@@ -106,17 +120,44 @@ demo: deps
 
 # The whole suite: unit, integration on this kernel, integration in the VM.
 # No network here: `make deps` (or `make demo`) has installed everything.
-test: ipcprof fixtures $(UNIT_BINS)
-	$(Q)IPCPROF_VMTEST=1 tests/run-all.sh $(UNIT_BINS)
+test: $(BIN) fixtures $(UNIT_BINS)
+	$(Q)IPCPROF_BIN=$(abspath $(BIN)) IPCPROF_VMTEST=1 tests/run-all.sh $(UNIT_BINS)
 
 # Quicker: without the VM.
-check: ipcprof fixtures $(UNIT_BINS)
-	$(Q)tests/run-all.sh $(UNIT_BINS)
+check: $(BIN) fixtures $(UNIT_BINS)
+	$(Q)IPCPROF_BIN=$(abspath $(BIN)) tests/run-all.sh $(UNIT_BINS)
 
 # The integration tests again inside Debian's stock 6.1 kernel under qemu,
 # where fentry/fexit and kprobes work (`make deps` fetched it).
 vmtest: ipcprof fixtures
 	$(Q)scripts/vm/vmtest.sh
+
+# libFuzzer harnesses (tests/fuzz/) under ASan+UBSan: the recording decoder
+# and writers, the kallsyms, maps and ELF readers; each runs FUZZ_SECONDS
+# from the seeds in tests/fuzz/seeds/ and fails on any finding.
+FUZZ_SECONDS ?= 20
+FUZZ_OUT := $(OUTPUT)/fuzz
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_OBJS := $(patsubst user/%.c,$(FUZZ_OUT)/%.o,$(LIB_SRCS))
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	-Iinclude -Iuser -I$(OUTPUT) -DIPCPROF_VERSION='"$(VERSION)"' \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+
+$(FUZZ_OUT):
+	$(Q)mkdir -p $@
+
+$(FUZZ_OUT)/%.o: user/%.c $(SKELS) | $(FUZZ_OUT)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) | $(FUZZ_OUT)
+	$(call msg,FUZZER,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -MF $@.d -Itests/fuzz $< $(FUZZ_OBJS) \
+		$(LDLIBS) -o $@
+
+fuzz: $(FUZZ_BINS) fixtures
+	$(Q)scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 # The man page, from the same argp table as --help (help2man) and the
 # sections in docs/ipcprof.h2m.
@@ -137,12 +178,13 @@ uninstall:
 		$(DESTDIR)$(BASHCOMPDIR)/ipcprof
 
 format:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h include/*.h tests/unit/*.c tests/fixtures/*.c
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h include/*.h tests/unit/*.c tests/fixtures/*.c \
+		tests/fuzz/*.c tests/fuzz/*.h
 
 clean:
-	rm -rf $(OUTPUT) ipcprof
+	rm -rf .output $(OUTPUT) ipcprof
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/fuzz/*.d)
 
 .DELETE_ON_ERROR:
 .SECONDARY:

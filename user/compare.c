@@ -73,7 +73,11 @@ int compare_write_text(const struct report *a, const char *name_a, const struct 
 	char ba[32], bb[32];
 
 	rows(v);
-	fprintf(out, "A: %s (%s)\nB: %s (%s)\n\n", name_a, a->target, name_b, b->target);
+	fprintf(out, "A: %s (", name_a);
+	fput_printable(out, a->target);
+	fprintf(out, ")\nB: %s (", name_b);
+	fput_printable(out, b->target);
+	fprintf(out, ")\n\n");
 	fprintf(out, "%-20s %12s %12s %10s\n", "", "A", "B", "B/A");
 	for (int i = 0; i < N_ROWS; i++) {
 		uint64_t x = v[i].get(a, v[i].arg), y = v[i].get(b, v[i].arg);
@@ -94,8 +98,16 @@ int compare_write_text(const struct report *a, const char *name_a, const struct 
 		else
 			fprintf(out, "%-20s %12s %12s %10s\n", v[i].name, ba, bb, y ? "new" : "-");
 	}
-	fprintf(out, "\nmethods: A copy=%s fault=%s; B copy=%s fault=%s\n", a->methods[PH_COPY],
-		a->methods[PH_FAULT], b->methods[PH_COPY], b->methods[PH_FAULT]);
+	fprintf(out, "\nmethods:");
+	for (int i = 0; i < 2; i++) {
+		const struct report *r = i ? b : a;
+
+		fprintf(out, "%s %c copy=", i ? ";" : "", 'A' + i);
+		fput_printable(out, r->methods[PH_COPY] ? r->methods[PH_COPY] : "unavailable");
+		fputs(" fault=", out);
+		fput_printable(out, r->methods[PH_FAULT] ? r->methods[PH_FAULT] : "unavailable");
+	}
+	fputc('\n', out);
 	return ferror(out) ? -1 : 0;
 }
 
@@ -110,8 +122,10 @@ int compare_write_json(const struct report *a, const char *name_a, const struct 
 	rows(v);
 	json_object_object_add(root, "a", json_object_new_string(name_a));
 	json_object_object_add(root, "b", json_object_new_string(name_b));
-	json_object_object_add(root, "a_target", json_object_new_string(a->target));
-	json_object_object_add(root, "b_target", json_object_new_string(b->target));
+	json_object_object_add(root, "a_target",
+			       json_object_new_string(a->target ? a->target : ""));
+	json_object_object_add(root, "b_target",
+			       json_object_new_string(b->target ? b->target : ""));
 	for (int i = 0; i < N_ROWS; i++) {
 		uint64_t x = v[i].get(a, v[i].arg), y = v[i].get(b, v[i].arg);
 

@@ -149,6 +149,7 @@ char *report_own(struct report *rep, char *s);
 const char *chan_kind_name(uint8_t kind);
 /* "pipe:[123]", "socket:[5]->[6]", "fifo:[8:1234]" */
 const char *chan_name(const struct channel *c, char *buf, size_t len);
+/* After report_finish (rows sorted by pid). */
 const struct proc_row *report_find_proc(const struct report *rep, uint32_t pid);
 /* Bytes delivered over the channel's active span, per second (0: unknown). */
 double chan_rate(const struct channel *c);

@@ -7,7 +7,7 @@
 
 static void csv_field(FILE *out, const char *s)
 {
-	if (!strpbrk(s, ",\"\n")) {
+	if (!strpbrk(s, ",\"\r\n")) {
 		fputs(s, out);
 		return;
 	}

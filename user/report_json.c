@@ -136,17 +136,45 @@ static json_object *chan_json(const struct channel *c)
 	return o;
 }
 
+/* Each element on its own line, made and freed one at a time: a report of
+ * 32768 processes would otherwise hold a json-c tree of ~1 GB. */
+static void write_array(FILE *out, const char *key, const void *rows, int n, size_t size,
+			json_object *(*to_json)(const void *), bool last)
+{
+	fprintf(out, "  \"%s\": [", key);
+	for (int i = 0; i < n; i++) {
+		json_object *o = to_json((const char *)rows + (size_t)i * size);
+
+		fprintf(out, "%s\n    %s", i ? "," : "",
+			json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	}
+	fprintf(out, "%s]%s\n", n ? "\n  " : "", last ? "" : ",");
+}
+
+static json_object *proc_row_json(const void *r)
+{
+	return proc_json(r, true);
+}
+
+static json_object *channel_json(const void *c)
+{
+	return chan_json(c);
+}
+
 int report_write_json(const struct report *rep, FILE *out)
 {
 	json_object *root = json_object_new_object();
 	json_object *methods = json_object_new_object();
-	json_object *procs = json_object_new_array(), *chans = json_object_new_array();
 	json_object *probes = json_object_new_array(), *notes = json_object_new_array();
-	int err;
+	const char *head;
+	size_t len;
 
 	json_object_object_add(root, "tool", json_object_new_string("ipcprof"));
 	json_object_object_add(root, "version", json_object_new_string(IPCPROF_VERSION));
-	json_object_object_add(root, "target", json_object_new_string(rep->target));
+	json_object_object_add(root, "target",
+			       json_object_new_string(rep->target ? rep->target : ""));
 	add_u64(root, "duration_ns", rep->totals.wall_ns);
 	json_object_object_add(root, "interrupted", json_object_new_boolean(rep->interrupted));
 	if (rep->exit_status >= 0)
@@ -164,12 +192,6 @@ int report_write_json(const struct report *rep, FILE *out)
 							  : "unavailable"));
 	json_object_object_add(root, "methods", methods);
 	json_object_object_add(root, "totals", proc_json(&rep->totals, false));
-	for (int i = 0; i < rep->n_procs; i++)
-		json_object_array_add(procs, proc_json(&rep->procs[i], true));
-	json_object_object_add(root, "processes", procs);
-	for (int i = 0; i < rep->n_chans; i++)
-		json_object_array_add(chans, chan_json(&rep->chans[i]));
-	json_object_object_add(root, "channels", chans);
 	for (int i = 0; i < rep->n_probes; i++)
 		json_object_array_add(probes, json_object_new_string(rep->probes[i]));
 	json_object_object_add(root, "serializer_probes", probes);
@@ -181,9 +203,17 @@ int report_write_json(const struct report *rep, FILE *out)
 	add_u64(root, "ringbuf_lost", rep->lost_events);
 	add_u64(root, "map_full", rep->map_full);
 
-	err = fprintf(out, "%s\n",
-		      json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-							       JSON_C_TO_STRING_NOSLASHESCAPE)) < 0;
+	/* the head without its closing brace, then the two long arrays */
+	head = json_object_to_json_string_length(
+	    root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	while (len && head[len - 1] != '}')
+		len--;
+	fprintf(out, "%.*s,\n", (int)(len ? len - 1 : 0), head);
 	json_object_put(root);
-	return err || ferror(out) ? -1 : 0;
+	write_array(out, "processes", rep->procs, rep->n_procs, sizeof(*rep->procs), proc_row_json,
+		    false);
+	write_array(out, "channels", rep->chans, rep->n_chans, sizeof(*rep->chans), channel_json,
+		    true);
+	fprintf(out, "}\n");
+	return ferror(out) ? -1 : 0;
 }

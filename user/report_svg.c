@@ -20,7 +20,7 @@ static const char *const colors[PH_COUNT] = {
 
 static void xml_text(FILE *out, const char *s)
 {
-	for (; *s; s++) {
+	for (; s && *s; s++) {
 		if (*s == '<')
 			fputs("&lt;", out);
 		else if (*s == '>')
@@ -29,6 +29,8 @@ static void xml_text(FILE *out, const char *s)
 			fputs("&amp;", out);
 		else if (*s == '"')
 			fputs("&quot;", out);
+		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			fputc('?', out); /* not allowed in XML 1.0, even escaped */
 		else
 			fputc(*s, out);
 	}
@@ -109,9 +111,10 @@ int report_write_svg(const struct report *rep, FILE *out)
 
 		fprintf(out,
 			"<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"/>"
-			"<text x=\"%.0f\" y=\"%.0f\">%s (%s)</text>\n",
-			x, ly, colors[p], x + 16, ly + 11, phase_names[p],
-			rep->methods[p] ? rep->methods[p] : "unavailable");
+			"<text x=\"%.0f\" y=\"%.0f\">%s (",
+			x, ly, colors[p], x + 16, ly + 11, phase_names[p]);
+		xml_text(out, rep->methods[p] ? rep->methods[p] : "unavailable");
+		fprintf(out, ")</text>\n");
 	}
 	fprintf(out, "</svg>\n");
 	return ferror(out) ? -1 : 0;

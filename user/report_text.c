@@ -84,9 +84,7 @@ static void method_detail(const struct report *rep, int p, char *buf, size_t len
 static void write_phases(const struct report *rep, FILE *out)
 {
 	const struct proc_row *t = &rep->totals;
-	char tb[32], mb[128];
-
-	char cb[32];
+	char tb[32], mb[128], esc[4 * sizeof(mb)], cb[32];
 
 	/* ±: 95% confidence from the sample counts, for sampled phases */
 	/* "±" is two bytes: one more column of width keeps the header aligned */
@@ -99,11 +97,11 @@ static void write_phases(const struct report *rep, FILE *out)
 			snprintf(cb, sizeof(cb), "-");
 		if (rep->methods[p] && !strcmp(rep->methods[p], "unavailable"))
 			fprintf(out, "%-12s %10s %10s %7s  %s\n", phase_names[p], "n/a", "", "",
-				mb);
+				printable(mb, esc, sizeof(esc)));
 		else
 			fprintf(out, "%-12s %10s %10s %6.1f%%  %s\n", phase_names[p],
 				fmt_ns(t->phase_ns[p], tb, sizeof(tb)), cb,
-				pct(t->phase_ns[p], t->thread_ns), mb);
+				pct(t->phase_ns[p], t->thread_ns), printable(mb, esc, sizeof(esc)));
 	}
 	fprintf(out, "%-12s %10s %10s %6.1f%%  summed thread lifetimes\n", "total",
 		fmt_ns(t->thread_ns, tb, sizeof(tb)), "", 100.0);
@@ -129,7 +127,7 @@ static int by_ipc_time(const void *a, const void *b)
 static void write_procs(const struct report *rep, FILE *out)
 {
 	const struct proc_row **rows = calloc(rep->n_procs ? rep->n_procs : 1, sizeof(*rows));
-	char b[PH_COUNT + 3][32];
+	char b[PH_COUNT + 3][32], comm[4 * IPCPROF_COMM_LEN];
 
 	if (!rows)
 		return;
@@ -151,7 +149,8 @@ static void write_procs(const struct report *rep, FILE *out)
 	for (int i = 0; i < rep->n_procs && i < 20; i++) {
 		const struct proc_row *r = rows[i];
 
-		fprintf(out, "%7u %7u %-15s %9s", r->pid, r->ppid, r->comm,
+		fprintf(out, "%7u %7u %-15s %9s", r->pid, r->ppid,
+			printable(r->comm, comm, sizeof(comm)),
 			fmt_ns(r->wall_ns, b[0], sizeof(b[0])));
 		for (int p = 0; p < PH_COUNT; p++)
 			fprintf(out, " %9s", fmt_ns(r->phase_ns[p], b[p + 1], sizeof(b[0])));
@@ -165,6 +164,7 @@ static void write_procs(const struct report *rep, FILE *out)
 
 static void write_ends(const struct report *rep, const struct channel *c, int dir, FILE *out)
 {
+	char comm[4 * IPCPROF_COMM_LEN];
 	int shown = 0;
 
 	for (int i = 0; i < c->n_ends; i++) {
@@ -173,7 +173,8 @@ static void write_ends(const struct report *rep, const struct channel *c, int di
 		if (c->ends[i].dir != dir)
 			continue;
 		r = report_find_proc(rep, c->ends[i].tgid);
-		fprintf(out, "%s%u (%s)", shown++ ? ", " : "", c->ends[i].tgid, r ? r->comm : "?");
+		fprintf(out, "%s%u (%s)", shown++ ? ", " : "", c->ends[i].tgid,
+			r ? printable(r->comm, comm, sizeof(comm)) : "?");
 	}
 	if (!shown)
 		fprintf(out, "untraced");
@@ -245,7 +246,9 @@ int report_write_text(const struct report *rep, FILE *out)
 	const struct proc_row *t = &rep->totals;
 	char b1[32], b2[32];
 
-	fprintf(out, "ipcprof %s: %s\n", IPCPROF_VERSION, rep->target);
+	fprintf(out, "ipcprof %s: ", IPCPROF_VERSION);
+	fput_printable(out, rep->target);
+	fputc('\n', out);
 	fprintf(out, "traced %d processes for %s (thread time %s)", rep->n_procs,
 		fmt_ns(t->wall_ns, b1, sizeof(b1)), fmt_ns(t->thread_ns, b2, sizeof(b2)));
 	if (rep->exit_status >= 0)
@@ -259,11 +262,17 @@ int report_write_text(const struct report *rep, FILE *out)
 	write_chans(rep, out);
 	if (rep->n_probes) {
 		fprintf(out, "\nSERIALIZER PROBES\n");
-		for (int i = 0; i < rep->n_probes; i++)
-			fprintf(out, "  %s\n", rep->probes[i]);
+		for (int i = 0; i < rep->n_probes; i++) {
+			fputs("  ", out);
+			fput_printable(out, rep->probes[i]);
+			fputc('\n', out);
+		}
 	}
-	for (int i = 0; i < rep->n_notes; i++)
-		fprintf(out, "%snote: %s\n", i ? "" : "\n", rep->notes[i]);
+	for (int i = 0; i < rep->n_notes; i++) {
+		fprintf(out, "%snote: ", i ? "" : "\n");
+		fput_printable(out, rep->notes[i]);
+		fputc('\n', out);
+	}
 	fprintf(out, "%slost events: %llu\n", rep->n_notes ? "" : "\n",
 		(unsigned long long)(rep->lost_events + rep->map_full));
 	return ferror(out) ? -1 : 0;

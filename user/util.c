@@ -115,3 +115,39 @@ void *grow_array(void *v, size_t n, size_t elem)
 		return NULL;
 	return realloc(v, cap * elem);
 }
+
+static bool is_control(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+const char *printable(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	if (!len)
+		return buf;
+	for (; s && *s; s++) {
+		size_t need = is_control((unsigned char)*s) ? 4 : 1;
+
+		if (o + need >= len)
+			break;
+		if (need == 4)
+			snprintf(buf + o, 5, "\\x%02x", (unsigned char)*s);
+		else
+			buf[o] = *s;
+		o += need;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+void fput_printable(FILE *out, const char *s)
+{
+	for (; s && *s; s++) {
+		if (is_control((unsigned char)*s))
+			fprintf(out, "\\x%02x", (unsigned char)*s);
+		else
+			fputc(*s, out);
+	}
+}

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
 uint64_t now_ns(void);
@@ -17,6 +18,15 @@ bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 const char *fmt_ns(uint64_t ns, char *buf, size_t len);
 const char *fmt_bytes(uint64_t bytes, char *buf, size_t len);
 const char *fmt_rate(double bytes_per_s, char *buf, size_t len); /* "43.2 MB/s" */
+
+/*
+ * Strings that traced programs chose (comm, arguments, paths) or that a
+ * recording holds, for a terminal: control characters are shown as \xNN,
+ * as `ls -b` does, so they cannot drive the reader's terminal. printable()
+ * cuts to fit buf; NULL prints as "".
+ */
+const char *printable(const char *s, char *buf, size_t len);
+void fput_printable(FILE *out, const char *s);
 
 /*
  * The one growable array: room for element `n` of an array that holds n

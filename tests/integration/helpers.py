@@ -7,7 +7,8 @@ import tempfile
 import unittest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-IPCPROF = os.path.join(ROOT, "ipcprof")
+# the binary under test: `make check SANITIZE=1` passes its sanitized build
+IPCPROF = os.environ.get("IPCPROF_BIN") or os.path.join(ROOT, "ipcprof")
 FIXTURES = os.path.join(ROOT, ".output", "fixtures")
 SEED = os.path.join(ROOT, "scripts", "bench", "seed_transfer.py")
 # The real interpreter, not a launcher script in front of it.
