@@ -81,8 +81,11 @@ static __always_inline void hold_current(__u32 type, __u32 tgid, const char *com
 	e->type = type;
 	e->tgid = tgid;
 	e->ts_ns = now;
+	e->held = 0;
+	e->pad = 0;
 	bpf_probe_read_kernel(e->comm, sizeof(e->comm), comm);
 	if (stop && !release_all) {
+		e->held = 1;
 		/* known to the watchdog before the stop can take effect; the
 		 * value comes from the stack because 6.1's verifier refuses
 		 * ring buffer memory as a map value argument */

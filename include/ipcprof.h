@@ -330,6 +330,8 @@ struct event {
 	__u32 tgid;
 	__u64 ts_ns;
 	char comm[IPCPROF_COMM_LEN];
+	__u32 held; /* EV_EXEC/EV_FORK: stopped until userspace answers */
+	__u32 pad;
 };
 
 #endif /* IPCPROF_H */

@@ -176,10 +176,15 @@ void report_finish(struct report *rep)
 {
 	struct proc_row *t = &rep->totals;
 
-	qsort(rep->procs, rep->n_procs, sizeof(*rep->procs), by_pid);
-	qsort(rep->chans, rep->n_chans, sizeof(*rep->chans), by_bytes);
+	/* libc declares the array nonnull even when empty */
+	if (rep->n_procs)
+		qsort(rep->procs, rep->n_procs, sizeof(*rep->procs), by_pid);
+	if (rep->n_chans)
+		qsort(rep->chans, rep->n_chans, sizeof(*rep->chans), by_bytes);
 	for (int i = 0; i < rep->n_chans; i++)
-		qsort(rep->chans[i].ends, rep->chans[i].n_ends, sizeof(struct chan_end), by_end);
+		if (rep->chans[i].n_ends)
+			qsort(rep->chans[i].ends, rep->chans[i].n_ends, sizeof(struct chan_end),
+			      by_end);
 
 	memset(t, 0, sizeof(*t));
 	t->start_ns = rep->start_ns;
@@ -306,5 +311,7 @@ const struct proc_row *report_find_proc(const struct report *rep, uint32_t pid)
 
 	/* sorted by report_finish: a recording's 65536 channel ends against
 	 * 32768 processes stay fast */
+	if (!rep->n_procs)
+		return NULL;
 	return bsearch(&key, rep->procs, rep->n_procs, sizeof(*rep->procs), by_pid);
 }

@@ -22,7 +22,7 @@
  * is held), accept regular files of sane size only, and let libelf map the
  * file rather than read all of it.
  */
-static Elf *elf_open(const char *path, int *fd)
+static Elf *elf_open(const char *path, int *fd, struct file_id *id)
 {
 	struct stat st;
 	Elf *elf;
@@ -37,6 +37,10 @@ static Elf *elf_open(const char *path, int *fd)
 		*fd = -1;
 		errno = ENOEXEC;
 		return NULL;
+	}
+	if (id) {
+		id->dev = st.st_dev;
+		id->ino = st.st_ino;
 	}
 	elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF) {
@@ -131,12 +135,12 @@ static Elf_Scn *find_section(Elf *elf, uint32_t type)
 	return NULL;
 }
 
-int elf_symbol_offset(const char *path, const char *name, uint64_t *offset)
+int elf_symbol_offset(const char *path, const char *name, uint64_t *offset, struct file_id *id)
 {
 	uint32_t types[] = {SHT_SYMTAB, SHT_DYNSYM};
 	uint64_t vaddr = 0;
 	int fd, err = -ENOENT;
-	Elf *elf = elf_open(path, &fd);
+	Elf *elf = elf_open(path, &fd, id);
 
 	if (!elf)
 		return -errno;
@@ -155,7 +159,7 @@ int elf_symbol_offset(const char *path, const char *name, uint64_t *offset)
 bool elf_has_symtab(const char *path)
 {
 	int fd;
-	Elf *elf = elf_open(path, &fd);
+	Elf *elf = elf_open(path, &fd, NULL);
 	bool has;
 
 	if (!elf)
@@ -212,7 +216,7 @@ char *elf_find_needed(const char *path, const char *prefix)
 	Elf_Data *data;
 	GElf_Shdr sh;
 	int fd;
-	Elf *elf = elf_open(path, &fd);
+	Elf *elf = elf_open(path, &fd, NULL);
 
 	if (!elf)
 		return NULL;
@@ -245,4 +249,18 @@ char *elf_find_needed(const char *path, const char *prefix)
 cleanup:
 	elf_close(elf, fd);
 	return result;
+}
+
+int file_open_same(const char *path, const struct file_id *id)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || st.st_dev != id->dev || st.st_ino != id->ino) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
 }

@@ -176,7 +176,8 @@ static int find_slot_func(struct probe_slot *s, const char *const cand[3], struc
 		s->func = cand[0];
 		snprintf(s->why_not_fentry, sizeof(s->why_not_fentry),
 			 "not in this kernel (no BTF FUNC %s)", s->func);
-		snprintf(s->why_not_kprobe, sizeof(s->why_not_kprobe), "%s", s->why_not_fentry);
+		snprintf(s->why_not_kprobe, sizeof(s->why_not_kprobe),
+			 "not in this kernel (no BTF FUNC %s)", s->func);
 		return -ENOENT;
 	}
 	return id;

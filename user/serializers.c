@@ -56,7 +56,7 @@ static bool strv_has(char **v, int n, const char *s)
 }
 
 static int add_probe(struct ser_plan *plan, const char *path, const char *sym, uint64_t off,
-		     enum ser_dir dir, bool user)
+		     const struct file_id *file, enum ser_dir dir, bool user)
 {
 	struct ser_probe *tmp = grow_array(plan->probes, (size_t)plan->n, sizeof(*tmp));
 	struct ser_probe *p;
@@ -73,6 +73,7 @@ static int add_probe(struct ser_plan *plan, const char *path, const char *sym, u
 		return -ENOMEM;
 	}
 	p->offset = off;
+	p->file = *file;
 	p->dir = dir;
 	p->user = user;
 	plan->n++;
@@ -82,6 +83,7 @@ static int add_probe(struct ser_plan *plan, const char *path, const char *sym, u
 int ser_plan_add_user(struct ser_plan *plan, const char *spec, char *err, size_t errlen)
 {
 	char buf[PATH_MAX], *colon, *eq, *path = NULL;
+	struct file_id file;
 	enum ser_dir dir;
 	uint64_t off;
 	int rc;
@@ -108,14 +110,14 @@ int ser_plan_add_user(struct ser_plan *plan, const char *spec, char *err, size_t
 		snprintf(err, errlen, "--uprobe '%s': %s: no such executable file", spec, buf);
 		return -ENOENT;
 	}
-	rc = elf_symbol_offset(path, colon + 1, &off);
+	rc = elf_symbol_offset(path, colon + 1, &off, &file);
 	if (rc) {
 		snprintf(err, errlen, "--uprobe '%s': %s in %s", spec,
 			 rc == -ENOENT ? "no such function" : strerror(-rc), path);
 		free(path);
 		return rc;
 	}
-	rc = add_probe(plan, path, colon + 1, off, dir, true);
+	rc = add_probe(plan, path, colon + 1, off, &file, dir, true);
 	free(path);
 	if (rc)
 		snprintf(err, errlen, "--uprobe '%s': %s", spec, strerror(-rc));
@@ -170,11 +172,12 @@ int ser_plan_for_file(struct ser_plan *plan, const char *path)
 		nsyms = sizeof(builtin_syms) / sizeof(builtin_syms[0]);
 	}
 	for (size_t i = 0; i < nsyms; i++) {
+		struct file_id file;
 		uint64_t off;
 
-		if (elf_symbol_offset(path, syms[i].name, &off))
+		if (elf_symbol_offset(path, syms[i].name, &off, &file))
 			continue;
-		rc = add_probe(plan, path, syms[i].name, off, syms[i].dir, false);
+		rc = add_probe(plan, path, syms[i].name, off, &file, syms[i].dir, false);
 		if (!rc)
 			rc = select_probe(plan, plan->n - 1);
 		if (rc)

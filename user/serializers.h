@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "elfsym.h"
+
 enum ser_dir {
 	SER_DIR_SERIALIZE = 0,
 	SER_DIR_DESERIALIZE = 1,
@@ -20,6 +22,7 @@ struct ser_probe {
 	char *path;
 	char *symbol;
 	uint64_t offset;
+	struct file_id file; /* the file offset was read from */
 	enum ser_dir dir;
 	bool user; /* given with --uprobe */
 };

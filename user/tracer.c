@@ -144,14 +144,22 @@ static int handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	if (e->type == EV_EXEC || e->type == EV_FORK) {
+		int held = t->skel ? bpf_map__fd(t->skel->maps.held) : -1;
+
 		if (!t->closing &&
 		    !(e->type == EV_FORK && tracer_inherit_probes(t, (pid_t)e->tgid)))
 			tracer_plan_process(t, (pid_t)e->tgid);
 		/* the kernel side stopped it at exec or fork until its probes
-		 * exist */
+		 * exist; held too long, the watchdog has let it go already */
+		if (held >= 0 && e->held && watchdog_was_released(held, (pid_t)e->tgid))
+			tracer_warn(
+			    t,
+			    "pid %u (%.16s) was released after %llu s on hold, before its "
+			    "serializer probes were attached: its first calls may be missing",
+			    e->tgid, e->comm, WATCHDOG_HOLD_LIMIT_NS / 1000000000ull);
 		kill((pid_t)e->tgid, SIGCONT);
-		if (t->skel) /* (gone for the very last events, see tracer_close) */
-			bpf_map_delete_elem(bpf_map__fd(t->skel->maps.held), &e->tgid);
+		if (held >= 0) /* (gone for the very last events, see tracer_close) */
+			bpf_map_delete_elem(held, &e->tgid);
 	}
 	return 0;
 }

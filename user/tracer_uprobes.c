@@ -61,9 +61,11 @@ static int attach_multi(struct tracer *t, struct proc_probes *pp)
 	int ret_fd = bpf_program__fd(t->skel->progs.ser_multi_exit);
 
 	for (int s = 0; s < plan->n_sel; s++) {
-		const char *path = plan->probes[plan->sel[s]].path;
+		const struct ser_probe *first = &plan->probes[plan->sel[s]];
+		const char *path = first->path;
 		uint64_t off[16], cookie[16];
-		int idx[16], n = 0, l1, l2;
+		int idx[16], n = 0, l1, l2, fd;
+		char fd_path[32];
 
 		if (proc_probes_has(pp, plan->sel[s]))
 			continue;
@@ -71,19 +73,28 @@ static int attach_multi(struct tracer *t, struct proc_probes *pp)
 		for (int j = s; j < plan->n_sel && n < 16; j++) {
 			const struct ser_probe *p = &plan->probes[plan->sel[j]];
 
-			if (strcmp(p->path, path) || proc_probes_has(pp, plan->sel[j]))
+			if (strcmp(p->path, path) || p->file.dev != first->file.dev ||
+			    p->file.ino != first->file.ino || proc_probes_has(pp, plan->sel[j]))
 				continue;
 			off[n] = p->offset;
 			cookie[n] = p->dir;
 			idx[n++] = plan->sel[j];
 		}
-		l1 = uprobe_multi_attach(entry_fd, path, off, cookie, n, false, pp->pid);
-		l2 =
-		    l1 >= 0 ? uprobe_multi_attach(ret_fd, path, off, cookie, n, true, pp->pid) : l1;
+		fd = file_open_same(path, &first->file);
+		snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
+		l1 = fd < 0
+			 ? fd
+			 : uprobe_multi_attach(entry_fd, fd_path, off, cookie, n, false, pp->pid);
+		l2 = l1 >= 0 ? uprobe_multi_attach(ret_fd, fd_path, off, cookie, n, true, pp->pid)
+			     : l1;
+		if (fd >= 0)
+			close(fd);
 		if (l1 < 0 || l2 < 0) {
 			if (l2 != -ESRCH) /* a process gone meanwhile needs none */
 				tracer_warn(t, "pid %d: cannot attach uprobes in %s: %s", pp->pid,
-					    path, strerror(-l2));
+					    path,
+					    l2 == -ESTALE ? "the file changed since it was read"
+							  : strerror(-l2));
 			if (l1 >= 0)
 				close(l1);
 			/* do not try this file again for this process */
@@ -129,17 +140,32 @@ int tracer_attach_probes(struct tracer *t, pid_t pid)
 		struct bpf_program *ret =
 		    ser ? t->skel->progs.serialize_exit : t->skel->progs.deserialize_exit;
 		struct bpf_link *l1, *l2;
+		char fd_path[32];
+		int fd, err;
 
 		if (proc_probes_has(pp, plan->sel[s]))
 			continue;
 		if (t->uprobe_multi)
 			continue; /* attached per file below */
-		l1 = bpf_program__attach_uprobe(entry, false, pid, p->path, p->offset);
-		l2 = l1 ? bpf_program__attach_uprobe(ret, true, pid, p->path, p->offset) : NULL;
+		l1 = l2 = NULL;
+		fd = file_open_same(p->path, &p->file);
+		if (fd < 0) {
+			errno = -fd;
+		} else {
+			snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
+			l1 = bpf_program__attach_uprobe(entry, false, pid, fd_path, p->offset);
+			l2 = l1 ? bpf_program__attach_uprobe(ret, true, pid, fd_path, p->offset)
+				: NULL;
+			err = errno;
+			close(fd);
+			errno = err;
+		}
 		if (!l1 || !l2) {
 			if (errno != ESRCH) /* a process gone meanwhile needs none */
 				tracer_warn(t, "pid %d: cannot attach uprobe %s:%s: %s", pid,
-					    p->path, p->symbol, strerror(errno));
+					    p->path, p->symbol,
+					    errno == ESTALE ? "the file changed since it was read"
+							    : strerror(errno));
 			bpf_link__destroy(l1);
 			continue;
 		}

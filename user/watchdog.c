@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -34,9 +35,35 @@ static int release_held(void)
 	return n;
 }
 
+/* SIGCONT to the processes held longer than the limit (the map holds when
+ * each hold began, on the clock bpf_ktime_get_ns reads). */
+static void release_stale(void)
+{
+	__u32 keys[256], key, *prev = NULL;
+	struct timespec ts;
+	__u64 now, since;
+	int n = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	while (n < 256 && !bpf_map_get_next_key(MAP_FD, prev, &key)) {
+		keys[n++] = key;
+		prev = &keys[n - 1];
+	}
+	for (int i = 0; i < n; i++) {
+		if (bpf_map_lookup_elem(MAP_FD, &keys[i], &since) ||
+		    now < since + WATCHDOG_HOLD_LIMIT_NS)
+			continue;
+		/* deleted first: ipcprof sees the entry gone and notes it */
+		bpf_map_delete_elem(MAP_FD, &keys[i]);
+		kill((pid_t)keys[i], SIGCONT);
+	}
+}
+
 static void __attribute__((noreturn)) helper(void)
 {
 	struct timespec step = {0, 50 * 1000 * 1000};
+	struct pollfd pfd = {.fd = PIPE_FD, .events = POLLIN};
 	char c = 0;
 	int quiet = 0;
 	ssize_t r;
@@ -48,6 +75,14 @@ static void __attribute__((noreturn)) helper(void)
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_NAME, "ipcprof-watch");
+	/* five looks a second at the holds while ipcprof lives */
+	for (;;) {
+		int ready = poll(&pfd, 1, 200);
+
+		if (ready > 0 || (ready < 0 && errno != EINTR))
+			break; /* a word from ipcprof, or its end */
+		release_stale();
+	}
 	do
 		r = read(PIPE_FD, &c, 1);
 	while (r < 0 && errno == EINTR);
@@ -117,4 +152,12 @@ void watchdog_done(struct watchdog *w)
 	while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	w->pid = 0;
+}
+
+bool watchdog_was_released(int held_map_fd, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+	__u64 since;
+
+	return bpf_map_lookup_elem(held_map_fd, &key, &since) && errno == ENOENT;
 }

@@ -72,9 +72,9 @@ static void test_offset_matches_mapping(void **state)
 	uint64_t off;
 
 	(void)state;
-	assert_int_equal(elf_symbol_offset(self, "dump", &off), 0);
+	assert_int_equal(elf_symbol_offset(self, "dump", &off, NULL), 0);
 	assert_int_equal(off, file_offset_of((const void *)dump));
-	assert_int_equal(elf_symbol_offset(self, "_pickle_loads", &off), 0);
+	assert_int_equal(elf_symbol_offset(self, "_pickle_loads", &off, NULL), 0);
 	assert_int_equal(off, file_offset_of((const void *)_pickle_loads));
 }
 
@@ -85,13 +85,40 @@ static void test_missing_symbol_and_non_elf(void **state)
 	int fd;
 
 	(void)state;
-	assert_int_equal(elf_symbol_offset(self, "no_such_function_here", &off), -ENOENT);
+	assert_int_equal(elf_symbol_offset(self, "no_such_function_here", &off, NULL), -ENOENT);
 	fd = mkstemp(path);
 	assert_true(write(fd, "#!/bin/sh\n", 10) == 10);
 	close(fd);
-	assert_int_equal(elf_symbol_offset(path, "dump", &off), -ENOEXEC);
+	assert_int_equal(elf_symbol_offset(path, "dump", &off, NULL), -ENOEXEC);
 	unlink(path);
-	assert_int_equal(elf_symbol_offset("/nonexistent", "dump", &off), -ENOENT);
+	assert_int_equal(elf_symbol_offset("/nonexistent", "dump", &off, NULL), -ENOENT);
+}
+
+/* The offset is attached to the file it was read from: a path swapped for
+ * a link to another file in between is refused, not followed. */
+static void test_attach_only_to_the_file_read(void **state)
+{
+	char dir[] = "/tmp/ipcprof-swap-XXXXXX", path[PATH_MAX], other[PATH_MAX];
+	struct file_id id;
+	uint64_t off;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/lib.so", dir);
+	snprintf(other, sizeof(other), "%s/victim", dir);
+	copy_self(path, false);
+	copy_self(other, false);
+	assert_int_equal(elf_symbol_offset(path, "dump", &off, &id), 0);
+	fd = file_open_same(path, &id);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink(other, path), 0);
+	assert_int_equal(file_open_same(path, &id), -ESTALE);
+	unlink(path);
+	unlink(other);
+	rmdir(dir);
 }
 
 static void test_needed_library_resolves(void **state)
@@ -179,6 +206,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_offset_matches_mapping),
 	    cmocka_unit_test(test_missing_symbol_and_non_elf),
+	    cmocka_unit_test(test_attach_only_to_the_file_read),
 	    cmocka_unit_test(test_needed_library_resolves),
 	    cmocka_unit_test(test_plan_pickle_extension),
 	    cmocka_unit_test(test_plan_builtin_and_stripped),
