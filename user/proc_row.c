@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "util.h"
 
 static uint64_t share(uint64_t total, uint64_t part, uint64_t whole)
 {
@@ -77,7 +78,7 @@ static double count_halfwidth(uint64_t k)
 
 uint64_t ci95_combine(double a, double b)
 {
-	return (uint64_t)sqrt(a * a + b * b);
+	return u64_sat(sqrt(a * a + b * b));
 }
 
 static void estimate_ci95(struct proc_row *r, const struct proc_stats *s, const struct measure *m)

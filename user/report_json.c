@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "util.h"
 
 static void add_u64(json_object *o, const char *k, uint64_t v)
 {
@@ -112,7 +113,7 @@ static json_object *chan_json(const struct channel *c)
 	add_u64(o, "oncpu_ns", c->oncpu_ns);
 	add_u64(o, "blocked_ns", c->blocked_ns);
 	add_u64(o, "span_ns", c->last_ns > c->first_ns ? c->last_ns - c->first_ns : 0);
-	add_u64(o, "bytes_per_s", (uint64_t)chan_rate(c));
+	add_u64(o, "bytes_per_s", u64_sat(chan_rate(c)));
 	for (int i = 0; i < c->n_ends; i++) {
 		const struct chan_end *e = &c->ends[i];
 		json_object *eo = json_object_new_object();
@@ -180,8 +181,8 @@ int report_write_json(const struct report *rep, FILE *out)
 	if (rep->exit_status >= 0)
 		json_object_object_add(root, "exit_status", json_object_new_int(rep->exit_status));
 	add_u64(root, "sample_hz", rep->sample_hz);
-	add_u64(root, "memcpy_bytes_per_s", (uint64_t)rep->memcpy_bps);
-	add_u64(root, "pipe_bytes_per_s", (uint64_t)rep->pipe_bps);
+	add_u64(root, "memcpy_bytes_per_s", u64_sat(rep->memcpy_bps));
+	add_u64(root, "pipe_bytes_per_s", u64_sat(rep->pipe_bps));
 	for (int p = 0; p < PH_COUNT; p++)
 		json_object_object_add(
 		    methods, phase_names[p],

@@ -17,6 +17,13 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t u64_sat(double v)
+{
+	if (!(v > 0)) /* NaN too */
+		return 0;
+	return v >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)v;
+}
+
 bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	char *end;
@@ -62,7 +69,7 @@ const char *fmt_rate(double bps, char *buf, size_t len)
 {
 	char b[32];
 
-	fmt_bytes((uint64_t)bps, b, sizeof(b));
+	fmt_bytes(u64_sat(bps), b, sizeof(b));
 	snprintf(buf, len, "%s/s", b);
 	return buf;
 }

@@ -14,6 +14,10 @@ uint64_t now_ns(void);
 /* Parse a whole decimal number in [min, max]; false on any junk. */
 bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* v as a u64, saturating (NaN and negatives: 0): a cast of an
+ * out-of-range double is undefined, and recordings can hold any value. */
+uint64_t u64_sat(double v);
+
 /* Human readable duration ("12.3 ms") and size ("4.87 MB", SI units). */
 const char *fmt_ns(uint64_t ns, char *buf, size_t len);
 const char *fmt_bytes(uint64_t bytes, char *buf, size_t len);

@@ -167,3 +167,57 @@ class Namespaces(BPFTestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("PID namespace", r.stderr)
         self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+
+class CraftedRecordings(BPFTestCase):
+    """Recordings travel: report and compare must survive whatever they hold."""
+
+    def test_names_chosen_by_the_program_are_escaped(self):
+        # the traced program names itself with a terminal escape and markup
+        name = "\x1b]2;x\x07<s>"
+        code = ("import ctypes; ctypes.CDLL(None).prctl(15, %r.encode(), 0, 0, 0)" % name)
+        with tempfile.TemporaryDirectory() as d:
+            rec, svg = os.path.join(d, "r.ipcp"), os.path.join(d, "r.svg")
+            r = subprocess.run([IPCPROF, "record", "-o", rec, "--", "python3", "-c", code],
+                               capture_output=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = subprocess.run([IPCPROF, "report", "--svg", svg, rec], capture_output=True,
+                               timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(b"\\x1b]2;x\\x07<s>", r.stdout)
+            self.assertNotIn(b"\x1b", r.stdout)
+            self.assertNotIn(b"\x07", r.stdout)
+            import xml.etree.ElementTree as ET
+            texts = [t.text or "" for t in ET.parse(svg).iter("{http://www.w3.org/2000/svg}text")]
+            self.assertTrue(any("<s>" in t for t in texts), texts)  # as text, not markup
+
+    def test_a_file_cannot_size_our_memory(self):
+        # 64 KiB of gzip that inflates to 64 MiB without a newline, and one
+        # that claims more processes than any trace has: both refused with
+        # one line, in bounded memory and time
+        import gzip
+        with tempfile.TemporaryDirectory() as d:
+            bomb, many = os.path.join(d, "bomb.ipcp"), os.path.join(d, "many.ipcp")
+            with gzip.open(bomb, "wb") as f:
+                for _ in range(64):
+                    f.write(b"a" * (1 << 20))
+            header = (b'{"recording":{"format":"ipcprof-recording","version":3}}\n')
+            with gzip.open(many, "wb") as f:
+                f.write(header + b'{"proc":{}}\n' * 40000)
+            # a fresh parent per run, so its children's peak RSS is ipcprof's
+            peak = ("import resource, subprocess, sys; "
+                    "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+                    "sys.stderr.write(r.stderr); "
+                    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+                    "sys.exit(r.returncode)")
+            for path, why in ((bomb, "longer than"), (many, "more than 32768 processes")):
+                t0 = time.monotonic()
+                r = subprocess.run(["python3", "-c", peak, IPCPROF, "report", path],
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn(why, r.stderr)
+                self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+                self.assertLess(time.monotonic() - t0, 10)
+                # KiB: the line buffer and at most 32768 rows (~25 MB), not
+                # what the file inflates to; room for a sanitized build
+                self.assertLess(int(r.stdout), 300 * 1024)
