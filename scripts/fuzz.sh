@@ -17,9 +17,11 @@ for bin in "$@"; do
 		cp tests/fuzz/seeds/"$name"/* "$corpus"/
 	fi
 	if [ "$name" = elfsym ]; then
-		# real binaries: a fixture with symbols, a stripped system one
+		# real binaries: a fixture with symbols, a stripped system one,
+		# a stripped one with a PyMethodDef table
 		cp .output/fixtures/ipc_bytes "$corpus"/
 		cp /usr/bin/true "$corpus"/
+		strip -o "$corpus"/pickle_table .output/fixtures/pickle_table
 	fi
 	if "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix=.output/fuzz/"$name"- "$corpus" >".output/fuzz/$name.log" 2>&1; then

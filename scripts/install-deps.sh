@@ -2,7 +2,8 @@
 # Install the Debian packages ipcprof needs to build and test, if missing.
 set -eu
 # libclang-rt-14-dev: libFuzzer and the sanitizer runtimes (make fuzz, SANITIZE=1)
-pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev libcmocka-dev pkg-config make gcc librsvg2-bin help2man bash-completion man-db libclang-rt-14-dev"
+# python3-minimal: the distribution's stripped /usr/bin/python3.X (method-table tests)
+pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev libcmocka-dev pkg-config make gcc librsvg2-bin help2man bash-completion man-db libclang-rt-14-dev python3-minimal"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "elfsym.h"
+#include "elf_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +23,7 @@
  * is held), accept regular files of sane size only, and let libelf map the
  * file rather than read all of it.
  */
-static Elf *elf_open(const char *path, int *fd, struct file_id *id)
+Elf *elf_open_untrusted(const char *path, int *fd, struct file_id *id)
 {
 	struct stat st;
 	Elf *elf;
@@ -54,14 +55,14 @@ static Elf *elf_open(const char *path, int *fd, struct file_id *id)
 	return elf;
 }
 
-static void elf_close(Elf *elf, int fd)
+void elf_close_file(Elf *elf, int fd)
 {
 	elf_end(elf);
 	close(fd);
 }
 
 /* Virtual address -> file offset through the PT_LOAD segment holding it. */
-static int vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
+int elf_vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
 {
 	size_t n;
 
@@ -82,7 +83,7 @@ static int vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
 
 /* A table's entry size is the ELF class's own (a hostile file could claim
  * 1 byte and have us walk a section byte by byte), and its data is whole. */
-static bool entries_ok(Elf *elf, const GElf_Shdr *sh, const Elf_Data *data, Elf_Type type)
+bool elf_entries_ok(Elf *elf, const GElf_Shdr *sh, const Elf_Data *data, Elf_Type type)
 {
 	size_t size = gelf_fsize(elf, type, 1, EV_CURRENT);
 
@@ -98,7 +99,7 @@ static int search_symtab(Elf *elf, Elf_Scn *scn, const char *name, uint64_t *vad
 	GElf_Shdr sh;
 	int best = 0;
 
-	if (!data || !gelf_getshdr(scn, &sh) || !entries_ok(elf, &sh, data, ELF_T_SYM))
+	if (!data || !gelf_getshdr(scn, &sh) || !elf_entries_ok(elf, &sh, data, ELF_T_SYM))
 		return 0;
 	for (size_t i = 0; i < data->d_size / sh.sh_entsize; i++) {
 		GElf_Sym sym;
@@ -122,7 +123,7 @@ static int search_symtab(Elf *elf, Elf_Scn *scn, const char *name, uint64_t *vad
 	return best;
 }
 
-static Elf_Scn *find_section(Elf *elf, uint32_t type)
+Elf_Scn *elf_find_section(Elf *elf, uint32_t type)
 {
 	Elf_Scn *scn = NULL;
 
@@ -140,32 +141,32 @@ int elf_symbol_offset(const char *path, const char *name, uint64_t *offset, stru
 	uint32_t types[] = {SHT_SYMTAB, SHT_DYNSYM};
 	uint64_t vaddr = 0;
 	int fd, err = -ENOENT;
-	Elf *elf = elf_open(path, &fd, id);
+	Elf *elf = elf_open_untrusted(path, &fd, id);
 
 	if (!elf)
 		return -errno;
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		Elf_Scn *scn = find_section(elf, types[i]);
+		Elf_Scn *scn = elf_find_section(elf, types[i]);
 
 		if (scn && search_symtab(elf, scn, name, &vaddr)) {
-			err = vaddr_to_offset(elf, vaddr, offset);
+			err = elf_vaddr_to_offset(elf, vaddr, offset);
 			break;
 		}
 	}
-	elf_close(elf, fd);
+	elf_close_file(elf, fd);
 	return err;
 }
 
 bool elf_has_symtab(const char *path)
 {
 	int fd;
-	Elf *elf = elf_open(path, &fd, NULL);
+	Elf *elf = elf_open_untrusted(path, &fd, NULL);
 	bool has;
 
 	if (!elf)
 		return false;
-	has = find_section(elf, SHT_SYMTAB) != NULL;
-	elf_close(elf, fd);
+	has = elf_find_section(elf, SHT_SYMTAB) != NULL;
+	elf_close_file(elf, fd);
 	return has;
 }
 
@@ -216,13 +217,13 @@ char *elf_find_needed(const char *path, const char *prefix)
 	Elf_Data *data;
 	GElf_Shdr sh;
 	int fd;
-	Elf *elf = elf_open(path, &fd, NULL);
+	Elf *elf = elf_open_untrusted(path, &fd, NULL);
 
 	if (!elf)
 		return NULL;
-	scn = find_section(elf, SHT_DYNAMIC);
+	scn = elf_find_section(elf, SHT_DYNAMIC);
 	if (!scn || !(data = elf_getdata(scn, NULL)) || !gelf_getshdr(scn, &sh) ||
-	    !entries_ok(elf, &sh, data, ELF_T_DYN))
+	    !elf_entries_ok(elf, &sh, data, ELF_T_DYN))
 		goto cleanup;
 	for (size_t i = 0; i < data->d_size / sh.sh_entsize; i++) {
 		GElf_Dyn dyn;
@@ -247,7 +248,7 @@ char *elf_find_needed(const char *path, const char *prefix)
 	if (!result)
 		result = search_dirs(default_dirs, needed, path);
 cleanup:
-	elf_close(elf, fd);
+	elf_close_file(elf, fd);
 	return result;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elf_pymethods.h"
 #include "elfsym.h"
 #include "procfs.h"
 #include "util.h"
@@ -34,6 +35,36 @@ static const struct pickle_sym builtin_syms[] = {
     {"_pickle_loads", SER_DIR_DESERIALIZE},	 {"_pickle_load", SER_DIR_DESERIALIZE},
 };
 
+/*
+ * The same entry points without symbols: _pickle's PyMethodDefs, told apart
+ * from marshal's dump/load (same names) by their docstrings, whose wording
+ * has been stable since Python 3.4. The clinic wrapper ml_meth points at is
+ * the function the symbol names above.
+ */
+static const struct {
+	struct py_method m;
+	const char *label;
+	enum ser_dir dir;
+} pickle_methods[] = {
+    {{"dump", "Write a pickled representation of the given object"},
+     "_pickle.Pickler.dump",
+     SER_DIR_SERIALIZE},
+    {{"dumps", "Return the pickled representation of the object"},
+     "_pickle.dumps",
+     SER_DIR_SERIALIZE},
+    {{"dump", "Write a pickled representation of obj to the open file"},
+     "_pickle.dump",
+     SER_DIR_SERIALIZE},
+    {{"load", "Load a pickle."}, "_pickle.Unpickler.load", SER_DIR_DESERIALIZE},
+    {{"loads", "Read and return an object from the given pickle data"},
+     "_pickle.loads",
+     SER_DIR_DESERIALIZE},
+    {{"load", "Read and return an object from the pickle data stored in a file"},
+     "_pickle.load",
+     SER_DIR_DESERIALIZE},
+};
+#define N_PICKLE_METHODS (sizeof(pickle_methods) / sizeof(pickle_methods[0]))
+
 static int strv_add(char ***v, int *n, const char *s)
 {
 	char **tmp = grow_array(*v, (size_t)*n, sizeof(**v));
@@ -56,7 +87,7 @@ static bool strv_has(char **v, int n, const char *s)
 }
 
 static int add_probe(struct ser_plan *plan, const char *path, const char *sym, uint64_t off,
-		     const struct file_id *file, enum ser_dir dir, bool user)
+		     const struct file_id *file, enum ser_dir dir, const char *how)
 {
 	struct ser_probe *tmp = grow_array(plan->probes, (size_t)plan->n, sizeof(*tmp));
 	struct ser_probe *p;
@@ -75,7 +106,8 @@ static int add_probe(struct ser_plan *plan, const char *path, const char *sym, u
 	p->offset = off;
 	p->file = *file;
 	p->dir = dir;
-	p->user = user;
+	p->how = how;
+	p->user = !strcmp(how, "--uprobe");
 	plan->n++;
 	return 0;
 }
@@ -117,7 +149,7 @@ int ser_plan_add_user(struct ser_plan *plan, const char *spec, char *err, size_t
 		free(path);
 		return rc;
 	}
-	rc = add_probe(plan, path, colon + 1, off, &file, dir, true);
+	rc = add_probe(plan, path, colon + 1, off, &file, dir, "--uprobe");
 	free(path);
 	if (rc)
 		snprintf(err, errlen, "--uprobe '%s': %s", spec, strerror(-rc));
@@ -156,6 +188,32 @@ static int select_file(struct ser_plan *plan, const char *path)
 	return 0;
 }
 
+/* No symbols: the pickle entry points through _pickle's method table. */
+static int plan_method_table(struct ser_plan *plan, const char *path)
+{
+	struct py_method want[N_PICKLE_METHODS];
+	uint64_t off[N_PICKLE_METHODS];
+	struct file_id file;
+	int added = 0, rc;
+
+	for (size_t i = 0; i < N_PICKLE_METHODS; i++)
+		want[i] = pickle_methods[i].m;
+	if (elf_py_method_offsets(path, want, N_PICKLE_METHODS, off, &file) <= 0)
+		return 0;
+	for (size_t i = 0; i < N_PICKLE_METHODS; i++) {
+		if (off[i] == PY_METHOD_NOT_FOUND)
+			continue;
+		rc = add_probe(plan, path, pickle_methods[i].label, off[i], &file,
+			       pickle_methods[i].dir, "method table");
+		if (!rc)
+			rc = select_probe(plan, plan->n - 1);
+		if (rc)
+			return rc;
+		added++;
+	}
+	return added;
+}
+
 int ser_plan_for_file(struct ser_plan *plan, const char *path)
 {
 	const struct pickle_sym *syms = ext_syms;
@@ -177,12 +235,18 @@ int ser_plan_for_file(struct ser_plan *plan, const char *path)
 
 		if (elf_symbol_offset(path, syms[i].name, &off, &file))
 			continue;
-		rc = add_probe(plan, path, syms[i].name, off, &file, syms[i].dir, false);
+		rc = add_probe(plan, path, syms[i].name, off, &file, syms[i].dir, "symbol");
 		if (!rc)
 			rc = select_probe(plan, plan->n - 1);
 		if (rc)
 			return rc;
 		added++;
+	}
+	if (!added) {
+		rc = plan_method_table(plan, path);
+		if (rc < 0)
+			return rc;
+		added = rc;
 	}
 	if (!added)
 		strv_add(&plan->missing, &plan->n_missing, path);

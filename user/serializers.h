@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Where to put serializer uprobes: CPython's pickle accelerator, found in
- * whichever of the _pickle extension, libpython or the interpreter binary has
- * its symbols, plus user-given BINARY:SYMBOL=serialize|deserialize probes.
+ * whichever of the _pickle extension, libpython or the interpreter binary
+ * holds it (by symbol, or by the module's method table when stripped), plus
+ * user-given BINARY:SYMBOL=serialize|deserialize probes.
  */
 #ifndef IPCPROF_SERIALIZERS_H
 #define IPCPROF_SERIALIZERS_H
@@ -24,7 +25,8 @@ struct ser_probe {
 	uint64_t offset;
 	struct file_id file; /* the file offset was read from */
 	enum ser_dir dir;
-	bool user; /* given with --uprobe */
+	bool user;	 /* given with --uprobe */
+	const char *how; /* how it was found: "symbol", "method table", "--uprobe" */
 };
 
 struct ser_plan {
@@ -35,7 +37,8 @@ struct ser_plan {
 	 * per process, so that nothing untraced pays for them. */
 	int *sel;
 	int n_sel;
-	/* Python files looked at, and those without usable symbols. */
+	/* Python files looked at, and those where no pickle entry point was
+	 * found (neither symbols nor a method table). */
 	char **seen;
 	int n_seen;
 	char **missing;

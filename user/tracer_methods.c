@@ -107,8 +107,8 @@ static void note_unmeasured_serializers(struct report *rep, const struct ser_pla
 				elf_has_symtab(plan->missing[i]) ? "" : " (stripped)");
 	if (plan->n_missing)
 		report_add_note(rep,
-				"serializer time not measured: no pickle symbols found in %s; "
-				"use an interpreter with symbols or --uprobe",
+				"serializer time not measured: neither pickle symbols nor "
+				"_pickle's method table found in %s; use --uprobe",
 				files);
 	else
 		report_add_note(rep, "serializer time not measured: no Python interpreter "
@@ -123,10 +123,10 @@ void tracer_label_methods(const struct tracer *t, const struct ser_plan *plan, s
 		char desc[4200];
 
 		have[plan->probes[i].dir] = true;
-		snprintf(desc, sizeof(desc), "%s:%s (%s%s)", plan->probes[i].path,
+		snprintf(desc, sizeof(desc), "%s:%s (%s, %s)", plan->probes[i].path,
 			 plan->probes[i].symbol,
 			 plan->probes[i].dir == SER_DIR_SERIALIZE ? "serialize" : "deserialize",
-			 plan->probes[i].user ? ", --uprobe" : "");
+			 plan->probes[i].how);
 		report_add_probe(rep, desc);
 	}
 	rep->methods[PH_SERIALIZE] = have[0] ? "uprobe" : "unavailable";

@@ -103,6 +103,14 @@ def has_symtab(path):
     return False
 
 
+def has_pickle_symbols(python):
+    """Does `python` reach pickle through a file with symbols (its _pickle
+    extension module, or itself when _pickle is built in)?"""
+    out = subprocess.run([python, "-c", "import _pickle; print(getattr(_pickle, '__file__', ''))"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    return has_symtab(out or os.path.realpath(python))
+
+
 def stripped_python():
     """An installed CPython 3 without a symbol table, or None."""
     import glob
