@@ -23,9 +23,8 @@
 #define SOCK_DGRAM   2
 #define FMODE_WRITE  0x2
 
-static __always_inline struct file *fd_to_file(int fd)
+static __always_inline struct file *task_fd_to_file(struct task_struct *task, int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds;
 	struct file *file = NULL;
@@ -35,6 +34,11 @@ static __always_inline struct file *fd_to_file(int fd)
 	fds = BPF_CORE_READ(fdt, fd);
 	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
 	return file;
+}
+
+static __always_inline struct file *fd_to_file(int fd)
+{
+	return task_fd_to_file((struct task_struct *)bpf_get_current_task(), fd);
 }
 
 /* The endpoint kind of an open file whose inode is known. */
@@ -75,6 +79,20 @@ static __always_inline int file_classify(struct file *file, struct inode *inode,
 		return ep->kind;
 	}
 	return IPC_NONE;
+}
+
+/* The endpoint kind of `task`'s fd (IPC_NONE when it is not an endpoint). */
+static __always_inline int file_classify_fd(struct task_struct *task, int fd,
+					    struct ipc_endpoint *ep)
+{
+	struct file *file = task_fd_to_file(task, fd);
+
+	if (!file) {
+		ep->kind = IPC_NONE;
+		ep->writable = 0;
+		return IPC_NONE;
+	}
+	return file_classify(file, BPF_CORE_READ(file, f_inode), ep);
 }
 
 /* Returns the endpoint's kind (IPC_NONE when fd is not an IPC endpoint). */

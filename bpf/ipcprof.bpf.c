@@ -14,13 +14,14 @@
  *   timeline.bpf.h     --timeline slices
  *   lifecycle.bpf.h    fork, exec, exit; holds until uprobes are attached
  *   sched.bpf.h        off-CPU (blocked and wait) time
+ *   seed.bpf.h         attach: threads already asleep when tracing starts
  *   syscalls.bpf.h     IPC, fork and mmap syscalls, per channel
  *   serializers.bpf.h  serializer uprobes
  *   faults.bpf.h       page-fault counts (x86 tracepoints)
  *   sampling.bpf.h     the cpu-clock sampler (copy/fault/serializer shares)
  *   precise.bpf.h      fentry/fexit and kprobe timers, where the kernel has them
  *
- * The core needs tp_btf, uprobes and perf events only: the kernels we target
+ * The core needs tp_btf, uprobes, perf events and a task iterator only: the kernels we target
  * may have neither kprobes nor BPF trampolines. Where they exist, the precise
  * probes time copies, faults, fork and mmap exactly (userspace picks fentry,
  * kprobe or nothing per function, by trying).
@@ -32,6 +33,7 @@
 #include "precise.bpf.h"
 #include "sampling.bpf.h"
 #include "sched.bpf.h"
+#include "seed.bpf.h"
 #include "serializers.bpf.h"
 #include "syscalls.bpf.h"
 

@@ -29,9 +29,11 @@ const volatile struct code_range code_ranges[IPCPROF_MAX_COPY_RANGES] = {};
 const volatile __u8 sys_kinds[IPCPROF_MAX_SYSCALLS] = {}; /* enum sys_kind */
 
 /* Health counters read by userspace at the end. */
-__u64 lost_events = 0; /* ring buffer full */
-__u64 map_full = 0;    /* an entry could not be created */
-__u64 proc_exits = 0;  /* traced processes that exited: userspace folds them */
+__u64 lost_events = 0;	  /* ring buffer full */
+__u64 map_full = 0;	  /* an entry could not be created */
+__u64 seeded_off_cpu = 0; /* attach: threads found off CPU (seed.bpf.h) */
+__u64 seeded_in_ipc = 0;  /* ... of which inside an IPC read or write */
+__u64 proc_exits = 0;	  /* traced processes that exited: userspace folds them */
 
 /* Set by userspace when tracing ends: hold no more processes. */
 volatile __u32 release_all = 0;

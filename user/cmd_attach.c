@@ -62,6 +62,7 @@ int cmd_attach(const struct cli *c, struct tracer *t, struct report *rep, struct
 		snprintf(err, errlen, "registering processes: %s", strerror(-rc));
 		return 1;
 	}
+	tracer_seed_threads(t);
 	fprintf(stderr, "ipcprof: tracing %zu processes; Ctrl-C to stop\n", n_traced);
 	end = c->duration_s > 0 ? now_ns() + (uint64_t)(c->duration_s * 1e9) : 0;
 	while (!cmd_exiting) {

@@ -49,6 +49,7 @@ int cmd_open_tracer(const struct cli *c, struct ser_plan *plan, struct tracer **
 	topts.plan = plan;
 	topts.probe_mode = c->probe_mode;
 	topts.timeline = c->timeline != NULL;
+	topts.seed_threads = c->mode == MODE_ATTACH;
 	/* from here on Ctrl-C means: stop and report (loading takes a while) */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -196,6 +196,9 @@ static void configure(struct tracer *t, const struct tracer_opts *o, const struc
 	bpf_program__set_autoload(skel->progs.serialize_exit, !t->uprobe_multi);
 	bpf_program__set_autoload(skel->progs.deserialize_enter, !t->uprobe_multi);
 	bpf_program__set_autoload(skel->progs.deserialize_exit, !t->uprobe_multi);
+	/* run by hand, once, in attach mode only */
+	bpf_program__set_autoload(skel->progs.seed_threads, o->seed_threads);
+	bpf_program__set_autoattach(skel->progs.seed_threads, false);
 	skel->rodata->follow_children = o->follow;
 	skel->rodata->stop_on_exec = true;
 	skel->rodata->n_code_ranges = (__u32)ks->n;

@@ -18,6 +18,7 @@ struct tracer_opts {
 	bool verbose;
 	enum probe_mode probe_mode; /* fentry/kprobe/fallback choice */
 	bool timeline;		    /* stream per-call slices (--timeline) */
+	bool seed_threads;	    /* attach: tracer_seed_threads() will run */
 	struct ser_plan *plan;	    /* holds --uprobe probes; grows as processes exec */
 };
 
@@ -44,6 +45,11 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, siz
 /* Start tracing a live process (and its current threads) from start_ns on.
  * -ESRCH: it exited meanwhile and is not traced. */
 int tracer_add_process(struct tracer *t, pid_t pid, pid_t ppid, uint64_t start_ns);
+
+/* attach, once the processes are added: threads already asleep count as
+ * off CPU from start_ns (inside their IPC call if they sleep in one), not
+ * as "other" (tracer_seed.c). Returns 0 or -errno (a note says so). */
+int tracer_seed_threads(struct tracer *t);
 
 /* Plan and attach serializer uprobes for what `pid` runs now. */
 int tracer_plan_process(struct tracer *t, pid_t pid);

@@ -9,8 +9,13 @@ RUN + 10 seconds with `ipcprof attach -p POSTMASTER -d RUN` started after 5 s.
 Prints the per-second transactions untraced, while attached, and the worst
 second around attaching and detaching.
 
-usage: scripts/bench/pgbench_attach.py [--rounds N] [--run SECONDS]   (root)
+With --report FILE, the last round's JSON report is kept there, and the
+share of thread time booked as "other" (not explained by any phase) is
+printed, over all processes and for the worst one.
+
+usage: scripts/bench/pgbench_attach.py [--rounds N] [--run SECONDS] [--report FILE]   (root)
 """
+import json
 import argparse
 import os
 import pwd
@@ -44,11 +49,23 @@ def per_second(p):
     return [float(m.group(1)) for m in re.finditer(r"progress: [\d.]+ s, ([\d.]+) tps", err)]
 
 
+def print_other_share(path):
+    with open(path) as f:
+        procs = json.load(f)["processes"]
+    other = sum(p["other_ns"] for p in procs)
+    thread = sum(p["thread_ns"] for p in procs)
+    worst = max(procs, key=lambda p: p["other_ns"] / max(p["thread_ns"], 1))
+    print(f"\n\"other\" in the last round: {100 * other / thread:.1f}% of the thread time of "
+          f"{len(procs)} processes; worst: pid {worst['pid']} ({worst['comm']}) "
+          f"{100 * worst['other_ns'] / max(worst['thread_ns'], 1):.1f}%")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--run", type=int, default=20)
+    ap.add_argument("--report", help="keep the last round's JSON report here")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(PGBIN, "postgres")):
         sys.exit(f"pgbench_attach: no PostgreSQL in {PGBIN} (apt-get install postgresql-15)")
@@ -78,9 +95,10 @@ def main():
             untraced += per_second(pgbench(sock, args.run))[1:]
             p = pgbench(sock, args.run + 10)
             time.sleep(5)
+            last = args.report and r == args.rounds - 1
+            out = ["--format", "json", "-o", args.report] if last else ["-o", "/dev/null"]
             prof = subprocess.run([IPCPROF, "attach", "-p", str(postmaster), "-d",
-                                   str(args.run), "-o", "/dev/null"], capture_output=True,
-                                  text=True)
+                                   str(args.run), *out], capture_output=True, text=True)
             if prof.returncode != 0:
                 sys.exit(f"ipcprof attach failed: {prof.stderr}")
             tps = per_second(p)
@@ -98,6 +116,8 @@ def main():
               f"({min(edges) / u:.3f}) |")
         print(f"\n{args.rounds} rounds of {args.run} s untraced, then {args.run + 10} s with "
               f"`ipcprof attach -p POSTMASTER -d {args.run}` from second 5.")
+        if args.report:
+            print_other_share(args.report)
     finally:
         if server:
             server.terminate()
