@@ -17,6 +17,7 @@
  *   seed.bpf.h         attach: threads already asleep when tracing starts
  *   syscalls.bpf.h     IPC, fork and mmap syscalls, per channel
  *   serializers.bpf.h  serializer uprobes
+ *   pyframes.bpf.h     Python call sites of IPC and serializer calls
  *   faults.bpf.h       page-fault counts (x86 tracepoints)
  *   sampling.bpf.h     the cpu-clock sampler (copy/fault/serializer shares)
  *   precise.bpf.h      fentry/fexit and kprobe timers, where the kernel has them

@@ -4,6 +4,7 @@
 #define __IPCPROF_LIFECYCLE_BPF_H__
 
 #include "current.bpf.h"
+#include "pyframes.bpf.h"
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
@@ -15,6 +16,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 parent_tid = parent->pid;
 	struct thread_state *pt, *ts;
 	struct proc_stats *ps;
+	struct py_proc *pp;
 	__u32 zero = 0;
 	__u8 one = 1;
 
@@ -51,6 +53,10 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 			return 0;
 		}
 		tgid_mark(tgid, true);
+		/* a forked interpreter keeps its parent's layout */
+		pp = bpf_map_lookup_elem(&py_procs, &parent_tgid);
+		if (pp)
+			bpf_map_update_elem(&py_procs, &tgid, pp, BPF_ANY);
 		ts->first_run_ns = now;
 		ts->proc_flags = PROC_FORKED;
 		ts->proc_start_ns = now;
@@ -107,7 +113,8 @@ int BPF_PROG(handle_exec, struct task_struct *p)
 	if (!ps || !bpf_map_lookup_elem(&traced, &tgid))
 		return 0;
 	bpf_probe_read_kernel_str(ps->comm, sizeof(ps->comm), p->comm);
-
+	/* a new image: userspace looks for an interpreter in it again */
+	bpf_map_delete_elem(&py_procs, &tgid);
 	hold_current(EV_EXEC, tgid, ps->comm, stop_on_exec);
 	return 0;
 }

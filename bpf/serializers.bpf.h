@@ -4,6 +4,7 @@
 #define __IPCPROF_SERIALIZERS_BPF_H__
 
 #include "current.bpf.h"
+#include "pyframes.bpf.h"
 #include "timeline.bpf.h"
 
 static __always_inline int ser_enter(__u32 kind)
@@ -14,7 +15,8 @@ static __always_inline int ser_enter(__u32 kind)
 		return 0;
 	if (t->ser_depth++ == 0) {
 		t->ser_kind = kind;
-		t->ser_start = bpf_ktime_get_ns();
+		t->ser_site = py_site(t->tgid);
+		t->ser_start = bpf_ktime_get_ns(); /* after the walk: not its time */
 		t->ser_nested = 0;
 	}
 	return 0;
@@ -23,6 +25,7 @@ static __always_inline int ser_enter(__u32 kind)
 static __always_inline int ser_exit(void)
 {
 	struct thread_state *t = current_thread();
+	struct site_stats *ss;
 	struct proc_stats *ps;
 	__u64 dur, now;
 
@@ -38,12 +41,22 @@ static __always_inline int ser_exit(void)
 	emit_slice(t->ser_kind == SER_SERIALIZE ? SL_SERIALIZE : SL_DESERIALIZE, t->ser_start, now);
 	dur = now - t->ser_start;
 	dur = dur > t->ser_nested ? dur - t->ser_nested : 0;
+	ss = site_stats_of(t->ser_site);
+	t->ser_site = 0;
 	if (t->ser_kind == SER_SERIALIZE) {
 		__sync_fetch_and_add(&ps->serialize_ns, dur);
 		__sync_fetch_and_add(&ps->serialize_calls, 1);
+		if (ss) {
+			__sync_fetch_and_add(&ss->serialize_ns, dur);
+			__sync_fetch_and_add(&ss->serialize_calls, 1);
+		}
 	} else {
 		__sync_fetch_and_add(&ps->deserialize_ns, dur);
 		__sync_fetch_and_add(&ps->deserialize_calls, 1);
+		if (ss) {
+			__sync_fetch_and_add(&ss->deserialize_ns, dur);
+			__sync_fetch_and_add(&ss->deserialize_calls, 1);
+		}
 	}
 	return 0;
 }

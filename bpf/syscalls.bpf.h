@@ -7,6 +7,7 @@
 #include "current.bpf.h"
 #include "fdkind.bpf.h"
 #include "lifecycle.bpf.h"
+#include "pyframes.bpf.h"
 #include "timeline.bpf.h"
 
 static __always_inline struct thread_state *begin_syscall(struct thread_state *t, __u8 cls)
@@ -178,6 +179,22 @@ static __always_inline long account_ipc(struct thread_state *t, __u32 tgid, long
 	return ret;
 }
 
+/* The IPC call's Python call site, if it has one. */
+static __always_inline void account_site(struct thread_state *t, long ret, __u64 dur, __u64 off)
+{
+	struct site_stats *ss = site_stats_of(t->ipc_site);
+
+	t->ipc_site = 0;
+	if (!ss)
+		return;
+	__sync_fetch_and_add(&ss->ipc_calls, 1);
+	__sync_fetch_and_add(&ss->syscall_ns, dur - off);
+	__sync_fetch_and_add(&ss->blocked_ns, off);
+	if (ret > 0)
+		__sync_fetch_and_add(t->dir == DIR_READ ? &ss->bytes_read : &ss->bytes_written,
+				     ret);
+}
+
 /* fork, shared mmap, and the munmap/mremap of a shared mapping we saw. */
 static __always_inline void account_fork_mmap(struct thread_state *t, struct proc_stats *ps,
 					      __u32 tgid, long ret, __u64 dur)
@@ -242,6 +259,7 @@ static __always_inline int sys_exit(long ret)
 		off = dur;
 	if (t->sys_class == SYS_IPC) {
 		ret = account_ipc(t, tgid, ret, dur, off);
+		account_site(t, ret, dur, off);
 	} else {
 		ps = bpf_map_lookup_elem(&procs, &tgid);
 		if (!ps)
@@ -348,6 +366,20 @@ static __always_inline int unmap_enter(__u8 cls, __u64 addr, __u64 new_len)
  * we do not time, or an untraced task) must leave after a table load and
  * at most one hash lookup.
  */
+/* An IPC call began: which Python code made it (python processes only). */
+static __always_inline int ipc_began(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct thread_state *t;
+
+	if (!tgid_traced(tgid) || !bpf_map_lookup_elem(&py_procs, &tgid))
+		return 0;
+	t = current_thread();
+	if (t && t->sys_class == SYS_IPC)
+		t->ipc_site = py_site(tgid);
+	return 0;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 {
@@ -356,18 +388,22 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 	switch (sys_kinds[id]) {
 	case SK_READ:
 		ipc_enter((int)PT_REGS_PARM1_CORE_SYSCALL(regs), DIR_READ);
-		return 0;
+		return ipc_began();
 	case SK_WRITE:
 		ipc_enter((int)PT_REGS_PARM1_CORE_SYSCALL(regs), DIR_WRITE);
-		return 0;
+		return ipc_began();
 	case SK_RECVMMSG:
-		return mmsg_enter(regs, DIR_READ);
+		mmsg_enter(regs, DIR_READ);
+		return ipc_began();
 	case SK_SENDMMSG:
-		return mmsg_enter(regs, DIR_WRITE);
+		mmsg_enter(regs, DIR_WRITE);
+		return ipc_began();
 	case SK_SPLICE:
-		return splice_enter(regs);
+		splice_enter(regs);
+		return ipc_began();
 	case SK_VMSPLICE:
-		return vmsplice_enter(regs);
+		vmsplice_enter(regs);
+		return ipc_began();
 	case SK_CLONE:
 		return fork_syscall_enter(PT_REGS_PARM1_CORE_SYSCALL(regs));
 	case SK_CLONE3:

@@ -287,6 +287,92 @@ struct thread_state {
 	__u64 proc_start_ns; /* its process's start, for ACT_POST_FORK */
 	__u32 proc_flags;    /* PROC_* of its process */
 	__u32 pad3;
+	/* Python call site (index + 1 in `sites`, 0: none) of the IPC call
+	 * and of the outermost serializer call in flight */
+	__u32 ipc_site;
+	__u32 ser_site;
+};
+
+/*
+ * Python call sites (bpf/pyframes.bpf.h). For a traced CPython process,
+ * userspace says where its runtime is and how version's structs are laid
+ * out; at each IPC syscall and serializer call the BPF side walks the
+ * calling thread's frames into a py_stack, gives each distinct stack a
+ * site index, and sums what happened there. Code objects are copied out
+ * (names, first line, line table) the first time they are seen, so that
+ * call sites of processes that exit before the report still resolve.
+ */
+#define IPCPROF_PY_DEPTH     12	  /* frames kept per stack, innermost first */
+#define IPCPROF_MAX_SITES    4096 /* distinct stacks */
+#define IPCPROF_PY_STR	     96	  /* file and function names, bytes */
+#define IPCPROF_PY_LINETABLE 512  /* line table bytes kept per code object */
+
+/* Byte offsets of what the walk reads, for one CPython version. */
+struct py_offsets {
+	__u16 runtime_interp_head; /* _PyRuntimeState.interpreters.head */
+	__u16 interp_threads_head; /* PyInterpreterState.threads.head */
+	__u16 ts_next;		   /* PyThreadState.next */
+	__u16 ts_native_tid;	   /* PyThreadState.native_thread_id */
+	__u16 ts_cframe;	   /* PyThreadState.cframe */
+	__u16 cframe_current;	   /* _PyCFrame.current_frame */
+	__u16 frame_code;	   /* _PyInterpreterFrame.f_code */
+	__u16 frame_previous;	   /* _PyInterpreterFrame.previous */
+	__u16 frame_prev_instr;	   /* _PyInterpreterFrame.prev_instr */
+	__u16 code_filename;	   /* PyCodeObject.co_filename */
+	__u16 code_qualname;	   /* PyCodeObject.co_qualname */
+	__u16 code_firstlineno;	   /* PyCodeObject.co_firstlineno */
+	__u16 code_linetable;	   /* PyCodeObject.co_linetable (bytes) */
+	__u16 code_adaptive;	   /* PyCodeObject._co_code_adaptive */
+	__u16 bytes_size;	   /* PyVarObject.ob_size */
+	__u16 bytes_data;	   /* PyBytesObject.ob_sval */
+	__u16 str_state;	   /* PyASCIIObject.state */
+	__u16 str_ascii_data;	   /* sizeof(PyASCIIObject) */
+	__u16 pad[2];
+};
+
+struct py_proc {
+	__u64 runtime; /* address of _PyRuntime in the process */
+	struct py_offsets off;
+};
+
+struct py_frame {
+	__u64 code;  /* code object address */
+	__u32 instr; /* index of the instruction executing (code units) */
+	__u32 pad;
+};
+
+/* The key of a call site: a process and its innermost frames. */
+struct py_stack {
+	__u32 tgid;
+	__u32 depth;
+	struct py_frame f[IPCPROF_PY_DEPTH];
+};
+
+struct py_code_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 code;
+};
+
+struct py_code {
+	char filename[IPCPROF_PY_STR];
+	char qualname[IPCPROF_PY_STR];
+	__u32 firstlineno;
+	__u32 linetable_len; /* bytes kept (the table may be longer) */
+	__u8 linetable[IPCPROF_PY_LINETABLE];
+};
+
+/* What happened at one call site. */
+struct site_stats {
+	__u64 ipc_calls;
+	__u64 bytes_written;
+	__u64 bytes_read;
+	__u64 syscall_ns; /* on CPU inside its IPC calls */
+	__u64 blocked_ns; /* off CPU inside them */
+	__u64 serialize_calls;
+	__u64 serialize_ns; /* serializer time, its page faults included */
+	__u64 deserialize_calls;
+	__u64 deserialize_ns;
 };
 
 enum event_type {

@@ -241,6 +241,7 @@ void report_free(struct report *rep)
 	for (int i = 0; i < rep->n_probes; i++)
 		free(rep->probes[i]);
 	free(rep->probes);
+	free(rep->sites);
 	for (int i = 0; i < rep->n_owned; i++)
 		free(rep->owned[i]);
 	free(rep->owned);

@@ -91,8 +91,9 @@ bool elf_entries_ok(Elf *elf, const GElf_Shdr *sh, const Elf_Data *data, Elf_Typ
 	       data->d_size % size == 0;
 }
 
-/* Search one symbol table; 2 = exact match, 1 = clone match, 0 = none. */
-static int search_symtab(Elf *elf, Elf_Scn *scn, const char *name, uint64_t *vaddr)
+/* Search one symbol table for a `type` symbol; 2 = exact match, 1 = clone
+ * match, 0 = none. */
+static int search_symtab(Elf *elf, Elf_Scn *scn, const char *name, int type, uint64_t *vaddr)
 {
 	size_t len = strlen(name);
 	Elf_Data *data = elf_getdata(scn, NULL);
@@ -105,7 +106,7 @@ static int search_symtab(Elf *elf, Elf_Scn *scn, const char *name, uint64_t *vad
 		GElf_Sym sym;
 		const char *s;
 
-		if (!gelf_getsym(data, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+		if (!gelf_getsym(data, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != type ||
 		    !sym.st_value)
 			continue;
 		s = elf_strptr(elf, sh.sh_link, sym.st_name);
@@ -148,11 +149,39 @@ int elf_symbol_offset(const char *path, const char *name, uint64_t *offset, stru
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		Elf_Scn *scn = elf_find_section(elf, types[i]);
 
-		if (scn && search_symtab(elf, scn, name, &vaddr)) {
+		if (scn && search_symtab(elf, scn, name, STT_FUNC, &vaddr)) {
 			err = elf_vaddr_to_offset(elf, vaddr, offset);
 			break;
 		}
 	}
+	elf_close_file(elf, fd);
+	return err;
+}
+
+int elf_data_symbol(const char *path, const char *name, uint64_t *vaddr, uint64_t *offset,
+		    bool *pie)
+{
+	uint32_t types[] = {SHT_SYMTAB, SHT_DYNSYM};
+	int fd, err = -ENOENT;
+	Elf *elf = elf_open_untrusted(path, &fd, NULL);
+	GElf_Ehdr eh;
+
+	if (!elf)
+		return -errno;
+	if (!gelf_getehdr(elf, &eh)) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	*pie = eh.e_type == ET_DYN;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		Elf_Scn *scn = elf_find_section(elf, types[i]);
+
+		if (scn && search_symtab(elf, scn, name, STT_OBJECT, vaddr) == 2) {
+			err = elf_vaddr_to_offset(elf, *vaddr, offset);
+			break;
+		}
+	}
+cleanup:
 	elf_close_file(elf, fd);
 	return err;
 }

@@ -28,6 +28,15 @@ int elf_symbol_offset(const char *path, const char *name, uint64_t *offset, stru
  */
 int file_open_same(const char *path, const struct file_id *id);
 
+/*
+ * Data symbol `name` (STT_OBJECT, exact name) of the ELF file at `path`: its
+ * virtual address, its file offset, and whether the file is loaded at an
+ * address of the kernel's or loader's choice (ET_DYN: `vaddr` is then
+ * relative to where it was mapped). Returns 0, -ENOENT or another -errno.
+ */
+int elf_data_symbol(const char *path, const char *name, uint64_t *vaddr, uint64_t *offset,
+		    bool *pie);
+
 /* True when the file still has a .symtab (not stripped). */
 bool elf_has_symtab(const char *path);
 

@@ -278,6 +278,32 @@ int proc_exec_span(const char *root, pid_t pid, const char *file, uint64_t *star
 	return found ? 0 : -ENOENT;
 }
 
+int proc_file_addr(const char *root, pid_t pid, const char *file, uint64_t offset, uint64_t *addr)
+{
+	char path[PATH_MAX], line[PATH_MAX + 256];
+	int err = -ENOENT;
+	FILE *f;
+
+	f = open_maps(root, pid, path, sizeof(path));
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi, pgoff;
+		char name[PATH_MAX] = "";
+
+		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %4095[^\n]", &lo, &hi, &pgoff, name) !=
+		    4)
+			continue;
+		if (!strcmp(name, file) && offset >= pgoff && offset - pgoff < hi - lo) {
+			*addr = lo + (offset - pgoff);
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
 /* include/linux/proc_ns.h: the initial namespaces have fixed inode numbers */
 #define PROC_PID_INIT_INO 0xEFFFFFFCU
 

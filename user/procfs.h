@@ -48,6 +48,9 @@ int proc_exec_mappings(const char *root, pid_t pid, char ***paths);
 /* The lowest start and highest end of `file`'s executable mappings in the
  * process. 0 when found, -ENOENT when it maps none, -errno otherwise. */
 int proc_exec_span(const char *root, pid_t pid, const char *file, uint64_t *start, uint64_t *end);
+/* The address at which the process maps byte `offset` of `file`.
+ * 0 when mapped, -ENOENT when not (yet), -errno otherwise. */
+int proc_file_addr(const char *root, pid_t pid, const char *file, uint64_t offset, uint64_t *addr);
 void free_strv(char **v, int n);
 
 #endif

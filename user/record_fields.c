@@ -65,6 +65,22 @@ const struct field proc_fields[] = {
     END_FIELDS,
 };
 
+const struct field site_fields[] = {
+    SCALAR(struct call_site, pid),
+    SCALAR(struct call_site, line),
+    SCALAR(struct call_site, user_frame),
+    NAMED("ipc_calls", struct call_site, s.ipc_calls),
+    NAMED("bytes_written", struct call_site, s.bytes_written),
+    NAMED("bytes_read", struct call_site, s.bytes_read),
+    NAMED("syscall_ns", struct call_site, s.syscall_ns),
+    NAMED("blocked_ns", struct call_site, s.blocked_ns),
+    NAMED("serialize_calls", struct call_site, s.serialize_calls),
+    NAMED("serialize_ns", struct call_site, s.serialize_ns),
+    NAMED("deserialize_calls", struct call_site, s.deserialize_calls),
+    NAMED("deserialize_ns", struct call_site, s.deserialize_ns),
+    END_FIELDS,
+};
+
 const struct field channel_fields[] = {
     SCALAR(struct channel, ino),
     SCALAR(struct channel, peer_ino),

@@ -25,6 +25,7 @@
 #define MAX_CHANS  32768
 #define MAX_ENDS   65536 /* over all channels */
 #define MAX_NOTES  1024	 /* notes, and probes */
+#define MAX_SITES  65536 /* Python call sites */
 #define JSON_DEPTH 8
 
 #define RECORD_FORMAT_NAME "ipcprof-recording"
@@ -79,7 +80,7 @@ struct field {
 	}
 
 extern const struct field measure_fields[], report_fields[], proc_fields[], channel_fields[],
-    end_fields[];
+    end_fields[], site_fields[];
 
 /* Add base's fields to object o. */
 void fields_to_json(json_object *o, const void *base, const struct field *fields);

@@ -192,15 +192,55 @@ static int end_get(struct decoder *d, json_object *o)
 	return 0;
 }
 
+/* A string member of at most len - 1 bytes, without NULs. */
+static int fixed_str_get(struct decoder *d, json_object *o, const char *key, char *dst, size_t len)
+{
+	json_object *v;
+	const char *s;
+	int n;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	s = json_object_get_string(v);
+	n = json_object_get_string_len(v);
+	if (!json_object_is_type(v, json_type_string) || (size_t)n >= len || strlen(s) != (size_t)n)
+		return bad(d, "bad %s", key);
+	memcpy(dst, s, (size_t)n);
+	return 0;
+}
+
+static int site_get(struct decoder *d, json_object *o)
+{
+	struct report *rep = d->rep;
+	struct call_site *v, *c;
+	int rc;
+
+	if (rep->n_sites >= MAX_SITES)
+		return bad(d, "more than %d call sites", MAX_SITES);
+	v = grow_array(rep->sites, rep->n_sites, sizeof(*rep->sites));
+	if (!v)
+		return -ENOMEM;
+	rep->sites = v;
+	c = &rep->sites[rep->n_sites];
+	memset(c, 0, sizeof(*c));
+	if ((rc = fields_get(d, o, c, site_fields)) ||
+	    (rc = fixed_str_get(d, o, "file", c->file, sizeof(c->file))) ||
+	    (rc = fixed_str_get(d, o, "function", c->function, sizeof(c->function))))
+		return rc;
+	rep->n_sites++;
+	return 0;
+}
+
 static int done_get(struct decoder *d, json_object *o)
 {
 	struct {
-		uint32_t procs, channels, ends;
-	} want = {0};
+		uint32_t procs, channels, ends, sites;
+	} want = {.sites = UINT32_MAX}; /* absent from recordings before call sites */
 	static const struct field done_fields[] = {
 	    NAMED("procs", typeof(want), procs),
 	    NAMED("channels", typeof(want), channels),
 	    NAMED("ends", typeof(want), ends),
+	    NAMED("sites", typeof(want), sites),
 	    END_FIELDS,
 	};
 	int rc = fields_get(d, o, &want, done_fields);
@@ -208,7 +248,8 @@ static int done_get(struct decoder *d, json_object *o)
 	if (rc)
 		return rc;
 	if (want.procs != (uint32_t)d->rep->n_procs || want.channels != (uint32_t)d->rep->n_chans ||
-	    want.ends != (uint32_t)d->n_ends)
+	    want.ends != (uint32_t)d->n_ends ||
+	    (want.sites != UINT32_MAX && want.sites != (uint32_t)d->rep->n_sites))
 		return bad(d, "counts disagree with the records");
 	d->done = true;
 	return 0;
@@ -267,7 +308,7 @@ static int decode_line(struct decoder *d, const char *line, size_t len)
 	} else if (!json_object_is_type(v, json_type_object)) {
 		/* a record kind this version does not know may be anything */
 		if (!strcmp(key, "proc") || !strcmp(key, "channel") || !strcmp(key, "end") ||
-		    !strcmp(key, "done") || !strcmp(key, "recording"))
+		    !strcmp(key, "site") || !strcmp(key, "done") || !strcmp(key, "recording"))
 			rc = bad(d, "%s is not an object", key);
 	} else if (!strcmp(key, "proc")) {
 		rc = proc_get(d, v);
@@ -275,6 +316,8 @@ static int decode_line(struct decoder *d, const char *line, size_t len)
 		rc = channel_get(d, v);
 	} else if (!strcmp(key, "end")) {
 		rc = end_get(d, v);
+	} else if (!strcmp(key, "site")) {
+		rc = site_get(d, v);
 	} else if (!strcmp(key, "done")) {
 		rc = done_get(d, v);
 	} else if (!strcmp(key, "recording")) {

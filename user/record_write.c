@@ -123,6 +123,16 @@ static void encode(const struct report *rep, struct gz_out *g)
 			n_ends++;
 		}
 	}
+	for (int i = 0; i < rep->n_sites; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "file", str_json(rep->sites[i].file, IPCPROF_PY_STR - 1));
+		json_object_object_add(o, "function",
+				       str_json(rep->sites[i].function, IPCPROF_PY_STR - 1));
+		fields_to_json(o, &rep->sites[i], site_fields);
+		put_line(g, "site", o);
+	}
+	json_object_object_add(done, "sites", json_object_new_int(rep->n_sites));
 	json_object_object_add(done, "procs", json_object_new_int(rep->n_procs));
 	json_object_object_add(done, "channels", json_object_new_int(rep->n_chans));
 	json_object_object_add(done, "ends", json_object_new_uint64(n_ends));
@@ -136,7 +146,7 @@ static bool within_caps(const struct report *rep)
 	for (int i = 0; i < rep->n_chans; i++)
 		n_ends += rep->chans[i].n_ends;
 	return rep->n_procs <= MAX_PROCS && rep->n_chans <= MAX_CHANS && n_ends <= MAX_ENDS &&
-	       rep->n_notes <= MAX_NOTES && rep->n_probes <= MAX_NOTES;
+	       rep->n_notes <= MAX_NOTES && rep->n_probes <= MAX_NOTES && rep->n_sites <= MAX_SITES;
 }
 
 int record_write(const struct report *rep, FILE *f, const char *path, char *err, size_t errlen)

@@ -92,6 +92,21 @@ struct measure {
 	bool ipc_kernel;	    /* ipc_kernel_ns measured */
 };
 
+/* Python code behind IPC: one file:line in one function of one process,
+ * summed over the stacks that lead there (user/callsites.c). */
+struct call_site {
+	uint32_t pid;
+	int32_t line;
+	bool user_frame; /* false: no frame outside the standard library's
+			  * IPC modules (e.g. a Queue's feeder thread) */
+	char file[IPCPROF_PY_STR];
+	char function[IPCPROF_PY_STR];
+	struct site_stats s;
+};
+
+/* Time a call site spent in IPC: its serializer and its IPC calls. */
+uint64_t call_site_ipc_ns(const struct call_site *c);
+
 struct report {
 	const char *target;
 	uint64_t start_ns, end_ns;
@@ -118,6 +133,8 @@ struct report {
 	int n_probes;
 	char **notes; /* caveats to print (e.g. no serializer symbols) */
 	int n_notes;
+	struct call_site *sites; /* most IPC time first */
+	int n_sites;
 	char **owned; /* strings the report owns (read from a recording) */
 	int n_owned;
 };

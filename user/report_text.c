@@ -241,6 +241,40 @@ static void write_faults(const struct report *rep, FILE *out)
 		(unsigned long long)t->faults_kernel);
 }
 
+/* The Python lines behind the IPC, most IPC time first. */
+#define TEXT_SITES 10
+static void write_sites(const struct report *rep, FILE *out)
+{
+	char b[6][32];
+
+	if (!rep->n_sites)
+		return;
+	fprintf(out, "\nCALL SITES (Python code behind the IPC, most IPC time first)\n");
+	for (int i = 0; i < rep->n_sites && i < TEXT_SITES; i++) {
+		const struct call_site *c = &rep->sites[i];
+
+		fputs("  ", out);
+		fput_printable(out, c->file);
+		fprintf(out, ":%d in ", c->line);
+		fput_printable(out, c->function);
+		fprintf(out, " (pid %u)%s\n", c->pid,
+			c->user_frame ? "" : ", no caller outside the IPC modules");
+		fprintf(out,
+			"      %s written, %s read in %llu IPC calls; serialize %s, deserialize "
+			"%s, syscall %s, blocked %s\n",
+			fmt_bytes(c->s.bytes_written, b[0], sizeof(b[0])),
+			fmt_bytes(c->s.bytes_read, b[1], sizeof(b[1])),
+			(unsigned long long)c->s.ipc_calls,
+			fmt_ns(c->s.serialize_ns, b[2], sizeof(b[2])),
+			fmt_ns(c->s.deserialize_ns, b[3], sizeof(b[3])),
+			fmt_ns(c->s.syscall_ns, b[4], sizeof(b[4])),
+			fmt_ns(c->s.blocked_ns, b[5], sizeof(b[5])));
+	}
+	if (rep->n_sites > TEXT_SITES)
+		fprintf(out, "  ... %d more in the JSON report (call_sites)\n",
+			rep->n_sites - TEXT_SITES);
+}
+
 int report_write_text(const struct report *rep, FILE *out)
 {
 	const struct proc_row *t = &rep->totals;
@@ -260,6 +294,7 @@ int report_write_text(const struct report *rep, FILE *out)
 	write_procs(rep, out);
 	write_faults(rep, out);
 	write_chans(rep, out);
+	write_sites(rep, out);
 	if (rep->n_probes) {
 		fprintf(out, "\nSERIALIZER PROBES\n");
 		for (int i = 0; i < rep->n_probes; i++) {

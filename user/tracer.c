@@ -362,13 +362,15 @@ int tracer_poll(struct tracer *t, int wake_fd, int timeout_ms)
 
 	/* serializer call rates are checked every HOT_CHECK_MS while some
 	 * process has probes: a hot one pays ~8 us a call until then */
-	if (t->n_pp && timeout_ms > HOT_CHECK_MS)
+	if ((t->n_pp || t->n_py_pending) && timeout_ms > HOT_CHECK_MS)
 		timeout_ms = HOT_CHECK_MS;
 	/* our own poll around the ring buffer's epoll fd, so that a pidfd
 	 * can end the wait the moment the command exits */
 	if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR)
 		return -errno;
 	rc = ring_buffer__consume(t->rb);
+	if (t->n_py_pending)
+		tracer_retry_python(t, now_ns());
 	if (now_ns() >= t->next_fold_ns) {
 		tracer_fold_exited(t, now_ns());
 		t->next_fold_ns = now_ns() + FOLD_EVERY_NS;
@@ -504,6 +506,7 @@ void tracer_close(struct tracer *t)
 	ring_buffer__free(t->rb);
 	watchdog_done(&t->wd); /* every hold answered */
 	free(t->slices);
+	free(t->py_pending);
 	free(t->fproc);
 	free(t->fchan);
 	for (int i = 0; i < t->n_warnings; i++)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callsites.h"
 #include "map_read.h"
 #include "procfs.h"
 #include "tracer_priv.h"
@@ -119,6 +120,7 @@ int tracer_fold_exited(struct tracer *t, uint64_t now)
 		t->fproc[t->n_fproc++].s = *ps;
 		bpf_map_delete_elem(pfd, &pid);
 		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.ser_code), &pid);
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.py_procs), &pid);
 	}
 	free(keys);
 	free(vals);
@@ -344,6 +346,14 @@ int tracer_collect(struct tracer *t, struct report *rep)
 	free(vals);
 	if (rc)
 		return rc;
+	rc = callsites_collect(bpf_map__fd(t->skel->maps.py_stacks),
+			       bpf_map__fd(t->skel->maps.sites),
+			       bpf_map__fd(t->skel->maps.py_codes), rep);
+	if (rc)
+		return rc;
+	if (t->skel->bss->py_sites_full)
+		tracer_warn(t, "%llu Python call sites or code objects found no room (%d kept)",
+			    (unsigned long long)t->skel->bss->py_sites_full, IPCPROF_MAX_SITES);
 	rep->lost_events = t->skel->bss->lost_events;
 	rep->map_full = t->skel->bss->map_full;
 	rep->sample_hz = t->opts.sample_hz;

@@ -68,6 +68,9 @@ struct tracer {
 	struct slice_event *slices; /* --timeline */
 	size_t n_slices;
 	bool verbose;
+	struct py_pending *py_pending; /* interpreters whose libpython is not mapped yet */
+	int n_py_pending;
+	bool py_unsupported_warned;
 };
 
 /* serializer call rates are checked this often while processes have probes */
@@ -80,6 +83,14 @@ int tracer_attach_probes(struct tracer *t, pid_t pid);
 bool tracer_inherit_probes(struct tracer *t, pid_t pid);
 void tracer_check_hot(struct tracer *t, uint64_t now);
 void tracer_reap_probes(struct tracer *t, bool all);
+
+/* tracer_python.c */
+struct py_pending {
+	pid_t pid;
+	uint64_t deadline;
+};
+void tracer_find_python(struct tracer *t, pid_t pid);
+void tracer_retry_python(struct tracer *t, uint64_t now);
 
 /* tracer_collect.c */
 int tracer_fold_exited(struct tracer *t, uint64_t now);

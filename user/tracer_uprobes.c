@@ -324,6 +324,7 @@ int tracer_plan_process(struct tracer *t, pid_t pid)
 {
 	int rc = ser_plan_for_process(t->opts.plan, "/proc", pid);
 
+	tracer_find_python(t, pid);
 	if (rc < 0)
 		return rc;
 	return tracer_attach_probes(t, pid);

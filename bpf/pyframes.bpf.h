@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0-only)
+/*
+ * Python call sites: the frames of the CPython thread that makes an IPC
+ * call or enters the serializer (see struct py_stack in ipcprof.h).
+ *
+ * The thread state is found by its native thread id in the interpreter's
+ * list of threads, not through the GIL holder: a blocking syscall releases
+ * the GIL first, but its thread's frames stay as they were. Everything is
+ * read from user memory with bpf_probe_read_user, at offsets userspace
+ * chose for the interpreter's version; a read that fails ends the walk
+ * (the stack is then shorter, never wrong).
+ */
+#ifndef __IPCPROF_PYFRAMES_BPF_H__
+#define __IPCPROF_PYFRAMES_BPF_H__
+
+#include "maps.bpf.h"
+
+/* Threads of one interpreter searched for the current one. */
+#define PY_MAX_THREADS 32
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct py_proc);
+} py_procs SEC(".maps");
+
+/* stack -> site index */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, IPCPROF_MAX_SITES);
+	__type(key, struct py_stack);
+	__type(value, __u32);
+} py_stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IPCPROF_MAX_SITES);
+	__type(key, __u32);
+	__type(value, struct site_stats);
+} sites SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, IPCPROF_MAX_SITES);
+	__type(key, struct py_code_key);
+	__type(value, struct py_code);
+} py_codes SEC(".maps");
+
+/* The stack being built and a code object being copied (too big for the
+ * BPF stack). */
+struct py_scratch {
+	struct py_stack stack;
+	struct py_code code;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct py_scratch);
+} py_scratch SEC(".maps");
+
+__u32 py_next_site = 0; /* site indices handed out */
+__u64 py_sites_full = 0;
+
+static __always_inline __u64 read_ptr(__u64 addr)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+/* A str object's text when it is compact ASCII (file and function names
+ * nearly always are), else "?". */
+static __always_inline void read_str(char *dst, __u64 obj, const struct py_offsets *o)
+{
+	__u8 state = 0;
+
+	dst[0] = '?';
+	dst[1] = '\0';
+	if (!obj || bpf_probe_read_user(&state, 1, (void *)(obj + o->str_state)))
+		return;
+	/* state: interned:2, kind:3, compact:1, ascii:1 (3.11) */
+	if (!(state & (1 << 5)) || !(state & (1 << 6)))
+		return;
+	bpf_probe_read_user_str(dst, IPCPROF_PY_STR, (void *)(obj + o->str_ascii_data));
+}
+
+/* Copy a code object out the first time this process shows it. */
+static __always_inline void intern_code(__u32 tgid, __u64 code, const struct py_offsets *o,
+					struct py_code *c)
+{
+	struct py_code_key key = {.tgid = tgid, .code = code};
+	__u64 table;
+	__s64 size = 0;
+	__u32 n;
+
+	if (bpf_map_lookup_elem(&py_codes, &key))
+		return;
+	read_str(c->filename, read_ptr(code + o->code_filename), o);
+	read_str(c->qualname, read_ptr(code + o->code_qualname), o);
+	c->firstlineno = 0;
+	bpf_probe_read_user(&c->firstlineno, sizeof(c->firstlineno),
+			    (void *)(code + o->code_firstlineno));
+	table = read_ptr(code + o->code_linetable);
+	if (table)
+		bpf_probe_read_user(&size, sizeof(size), (void *)(table + o->bytes_size));
+	n = size > IPCPROF_PY_LINETABLE ? IPCPROF_PY_LINETABLE : size > 0 ? (__u32)size : 0;
+	c->linetable_len = 0;
+	barrier_var(n);
+	if (n && n <= IPCPROF_PY_LINETABLE &&
+	    !bpf_probe_read_user(c->linetable, n, (void *)(table + o->bytes_data)))
+		c->linetable_len = n;
+	/* -EEXIST: another CPU copied it meanwhile; a full map: counted */
+	if (bpf_map_update_elem(&py_codes, &key, c, BPF_NOEXIST) == -7 /* E2BIG */)
+		__sync_fetch_and_add(&py_sites_full, 1);
+}
+
+/* The PyThreadState of thread `tid`, or 0. */
+static __always_inline __u64 find_tstate(const struct py_proc *pp, __u32 tid)
+{
+	const struct py_offsets *o = &pp->off;
+	__u64 interp = read_ptr(pp->runtime + o->runtime_interp_head);
+	__u64 ts = interp ? read_ptr(interp + o->interp_threads_head) : 0;
+
+	for (int i = 0; i < PY_MAX_THREADS && ts; i++) {
+		__u64 native = 0;
+
+		bpf_probe_read_user(&native, sizeof(native), (void *)(ts + o->ts_native_tid));
+		if (native == tid)
+			return ts;
+		ts = read_ptr(ts + o->ts_next);
+	}
+	return 0;
+}
+
+/*
+ * The call site of the current thread of a traced CPython process: its
+ * site index + 1, or 0 (not Python, not started yet, table full). A global
+ * function: the verifier checks it once, not at every caller.
+ */
+__noinline __u32 py_site(__u32 tgid)
+{
+	__u64 id = bpf_get_current_pid_tgid(), frame, ts;
+	struct py_scratch *s;
+	const struct py_offsets *o;
+	struct py_proc *pp;
+	__u32 zero = 0, *idx, next;
+	int depth = 0;
+
+	pp = bpf_map_lookup_elem(&py_procs, &tgid);
+	if (!pp)
+		return 0;
+	o = &pp->off;
+	ts = find_tstate(pp, (__u32)id);
+	if (!ts)
+		return 0;
+	s = bpf_map_lookup_elem(&py_scratch, &zero);
+	if (!s)
+		return 0;
+	__builtin_memset(&s->stack, 0, sizeof(s->stack));
+	s->stack.tgid = tgid;
+	frame = read_ptr(read_ptr(ts + o->ts_cframe) + o->cframe_current);
+	for (int i = 0; i < IPCPROF_PY_DEPTH && frame; i++) {
+		__u64 code = read_ptr(frame + o->frame_code);
+		__u64 instr = read_ptr(frame + o->frame_prev_instr);
+
+		if (!code)
+			break;
+		s->stack.f[i].code = code;
+		if (instr >= code + o->code_adaptive)
+			s->stack.f[i].instr = (__u32)((instr - code - o->code_adaptive) / 2);
+		intern_code(tgid, code, o, &s->code);
+		depth = i + 1;
+		frame = read_ptr(frame + o->frame_previous);
+	}
+	if (!depth)
+		return 0;
+	s->stack.depth = depth;
+	idx = bpf_map_lookup_elem(&py_stacks, &s->stack);
+	if (idx)
+		return *idx + 1;
+	next = __sync_fetch_and_add(&py_next_site, 1);
+	if (next >= IPCPROF_MAX_SITES) {
+		__sync_fetch_and_add(&py_sites_full, 1);
+		return 0;
+	}
+	/* another CPU may have added the same stack meanwhile: its index
+	 * wins, ours stays unused (userspace skips indices without a stack) */
+	bpf_map_update_elem(&py_stacks, &s->stack, &next, BPF_NOEXIST);
+	idx = bpf_map_lookup_elem(&py_stacks, &s->stack);
+	return idx ? *idx + 1 : 0;
+}
+
+static __always_inline struct site_stats *site_stats_of(__u32 site)
+{
+	__u32 i = site - 1;
+
+	return site ? bpf_map_lookup_elem(&sites, &i) : NULL;
+}
+
+#endif /* __IPCPROF_PYFRAMES_BPF_H__ */
