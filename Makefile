@@ -77,6 +77,9 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
+# -mcpu=v3: call sites take a slot index with an atomic fetch-and-add whose
+# result is used (BPF_FETCH needs v3; kernels >= 5.12 run it, and older ones
+# lack the other features ipcprof needs anyway).
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -MMD -MP -MT $@ -MF $@.d \

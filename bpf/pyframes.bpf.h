@@ -17,6 +17,9 @@
 
 /* Threads of one interpreter searched for the current one. */
 #define PY_MAX_THREADS 32
+/* Bytes of a frame read at once (a power of two); the fields the walk
+ * needs must lie within it, 8-byte aligned. */
+#define FRAME_SPAN 64
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -147,7 +150,8 @@ __noinline __u32 py_site(__u32 tgid)
 	struct py_scratch *s;
 	const struct py_offsets *o;
 	struct py_proc *pp;
-	__u32 zero = 0, *idx, next;
+	__u32 zero = 0, *idx, next, lo;
+	__u64 span[FRAME_SPAN / 8];
 	int depth = 0;
 
 	pp = bpf_map_lookup_elem(&py_procs, &tgid);
@@ -163,25 +167,40 @@ __noinline __u32 py_site(__u32 tgid)
 	__builtin_memset(&s->stack, 0, sizeof(s->stack));
 	s->stack.tgid = tgid;
 	frame = read_ptr(read_ptr(ts + o->ts_cframe) + o->cframe_current);
+	/* one read per frame: the span holding f_code, previous and
+	 * prev_instr (32 bytes in 3.11), instead of three */
+	lo = o->frame_code < o->frame_previous ? o->frame_code : o->frame_previous;
+	lo = lo < o->frame_prev_instr ? lo : o->frame_prev_instr;
+	if (o->frame_code - lo > FRAME_SPAN - 8 || o->frame_previous - lo > FRAME_SPAN - 8 ||
+	    o->frame_prev_instr - lo > FRAME_SPAN - 8)
+		return 0;
 	for (int i = 0; i < IPCPROF_PY_DEPTH && frame; i++) {
-		__u64 code = read_ptr(frame + o->frame_code);
-		__u64 instr = read_ptr(frame + o->frame_prev_instr);
+		__u64 code, instr;
 
+		if (bpf_probe_read_user(span, sizeof(span), (void *)(frame + lo)))
+			break;
+		code = span[((o->frame_code - lo) / 8) & (FRAME_SPAN / 8 - 1)];
+		instr = span[((o->frame_prev_instr - lo) / 8) & (FRAME_SPAN / 8 - 1)];
 		if (!code)
 			break;
 		s->stack.f[i].code = code;
 		if (instr >= code + o->code_adaptive)
 			s->stack.f[i].instr = (__u32)((instr - code - o->code_adaptive) / 2);
-		intern_code(tgid, code, o, &s->code);
 		depth = i + 1;
-		frame = read_ptr(frame + o->frame_previous);
+		frame = span[((o->frame_previous - lo) / 8) & (FRAME_SPAN / 8 - 1)];
 	}
 	if (!depth)
 		return 0;
 	s->stack.depth = depth;
+	/* the common case: a stack seen before, its code objects copied then */
 	idx = bpf_map_lookup_elem(&py_stacks, &s->stack);
 	if (idx)
 		return *idx + 1;
+	for (int i = 0; i < IPCPROF_PY_DEPTH; i++) {
+		if (i >= depth)
+			break;
+		intern_code(tgid, s->stack.f[i].code, o, &s->code);
+	}
 	next = __sync_fetch_and_add(&py_next_site, 1);
 	if (next >= IPCPROF_MAX_SITES) {
 		__sync_fetch_and_add(&py_sites_full, 1);

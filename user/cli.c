@@ -63,12 +63,16 @@ enum {
 	OPT_SVG,
 	OPT_TIMELINE,
 	OPT_LIVE,
+	OPT_NO_CALL_SITES,
 };
 
 static const struct argp_option run_opts[] = {
     {"output", 'o', "FILE", 0, "Write the report to FILE instead of stdout", 0},
     {"format", OPT_FORMAT, "FMT", 0, "Report format: text (default), json or csv", 0},
     {"no-follow", OPT_NO_FOLLOW, NULL, 0, "Do not follow child processes", 0},
+    {"no-call-sites", OPT_NO_CALL_SITES, NULL, 0,
+     "Do not walk Python frames at each IPC call (saves ~0.6 us per IPC call of a CPython process)",
+     0},
     {"svg", OPT_SVG, "FILE", 0, "Also draw the breakdown as stacked bars into FILE (SVG)", 0},
     {"timeline", OPT_TIMELINE, "FILE", 0,
      "run/record/attach: also write a Chrome/Perfetto trace-event timeline to FILE", 0},
@@ -209,6 +213,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_NO_FOLLOW:
 		c->follow = false;
 		break;
+	case OPT_NO_CALL_SITES:
+		c->call_sites = false;
+		break;
 	case OPT_SVG:
 		c->svg = arg;
 		break;
@@ -267,7 +274,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 	    run_opts, parse_opt, "SUBCOMMAND [OPTION...] [ARGS...]", doc_top, NULL, NULL, NULL};
 	struct argp argp_sub = {run_opts, parse_opt, NULL, NULL, NULL, NULL, NULL};
 
-	*c = (struct cli){.follow = true, .sample_hz = 99};
+	*c = (struct cli){.follow = true, .sample_hz = 99, .call_sites = true};
 	if (argc < 2 || argv[1][0] == '-') {
 		/* only --help, --usage and --version make sense here */
 		argp_parse(&argp_top, argc, argv, 0, NULL, c);

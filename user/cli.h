@@ -17,6 +17,7 @@ struct cli {
 	const char *output;
 	enum format format;
 	bool follow;
+	bool call_sites; /* walk Python frames (--no-call-sites: not) */
 	uint32_t sample_hz;
 	bool verbose;
 	const char *user;

@@ -50,6 +50,7 @@ int cmd_open_tracer(const struct cli *c, struct ser_plan *plan, struct tracer **
 	topts.probe_mode = c->probe_mode;
 	topts.timeline = c->timeline != NULL;
 	topts.seed_threads = c->mode == MODE_ATTACH;
+	topts.call_sites = c->call_sites;
 	/* from here on Ctrl-C means: stop and report (loading takes a while) */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -19,6 +19,7 @@ struct tracer_opts {
 	enum probe_mode probe_mode; /* fentry/kprobe/fallback choice */
 	bool timeline;		    /* stream per-call slices (--timeline) */
 	bool seed_threads;	    /* attach: tracer_seed_threads() will run */
+	bool call_sites;	    /* Python call sites (tracer_python.c) */
 	struct ser_plan *plan;	    /* holds --uprobe probes; grows as processes exec */
 };
 

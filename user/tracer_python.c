@@ -46,7 +46,8 @@ void tracer_find_python(struct tracer *t, pid_t pid)
 	const char *base;
 	struct py_pending *tmp;
 
-	if (register_python(t, pid) != -ENOENT || proc_exe("/proc", pid, exe, sizeof(exe)))
+	if (!t->opts.call_sites || register_python(t, pid) != -ENOENT ||
+	    proc_exe("/proc", pid, exe, sizeof(exe)))
 		return;
 	base = strrchr(exe, '/');
 	base = base ? base + 1 : exe;

@@ -4,6 +4,7 @@
 # count, total and average run time (bpftool prog show). Root, after make.
 #
 #   scripts/bench/bpf_profile.sh [CMD ARGS...]   (default: the queue seed, 5 transfers)
+#   IPCPROF_OPTS="--no-call-sites" scripts/bench/bpf_profile.sh ...   (options for ipcprof run)
 set -eu
 cd "$(dirname "$0")/../.."
 PY=$(python3 -c 'import sys; print(sys.executable)')
@@ -12,7 +13,8 @@ old=$(sysctl -n kernel.bpf_stats_enabled)
 trap 'sysctl -q kernel.bpf_stats_enabled="$old"' EXIT
 sysctl -q kernel.bpf_stats_enabled=1
 out=$(mktemp)
-./ipcprof run -o /dev/null -- "$@" >/dev/null &
+# shellcheck disable=SC2086 # IPCPROF_OPTS holds several words
+./ipcprof run -o /dev/null ${IPCPROF_OPTS:-} -- "$@" >/dev/null &
 pid=$!
 # sample the statistics just before the tracer unloads its programs
 while kill -0 "$pid" 2>/dev/null; do

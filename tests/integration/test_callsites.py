@@ -81,3 +81,12 @@ class CallSites(BPFTestCase):
         if not stripped:
             self.skipTest("no stripped CPython 3 in /usr/bin")
         self.check_pipe_program(stripped)
+
+    def test_no_call_sites_walks_nothing(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "app.py")
+            with open(path, "w") as f:
+                f.write(PROGRAM)
+            t = run_traced([PYTHON, path], extra=["--no-call-sites"])
+        self.assertEqual(t.report["call_sites"], [])
+        self.assertGreater(t.report["totals"]["ipc_calls"], 4)

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""What walking Python frames at every IPC call costs: a ping-pong of small
+messages over a multiprocessing Pipe (each message: a pickle, a write and
+a read on each side), the worst case for per-call work. Whole-process wall,
+untraced and under each given ipcprof binary, interleaved, medians.
+
+usage: scripts/bench/callsite_cost.py [--rounds N] [--messages N] [IPCPROF...]   (root)
+       (default: "./ipcprof" and "./ipcprof --no-call-sites"; each IPCPROF is a
+       binary with options, e.g. an older build to compare)
+"""
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+PINGPONG = os.path.join(ROOT, "scripts", "bench", "pingpong.py")
+
+
+def wall(cmd):
+    t0 = time.monotonic()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--messages", type=int, default=20000)
+    ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("ipcprof", nargs="*",
+                    default=["./ipcprof", "./ipcprof --no-call-sites"])
+    args = ap.parse_args()
+    os.chdir(ROOT)
+    prog = [args.python, PINGPONG, str(args.messages)]
+    runs = {"untraced": []}
+    runs.update({b: [] for b in args.ipcprof})
+    for _ in range(args.rounds):
+        runs["untraced"].append(wall(prog))
+        for b in args.ipcprof:
+            exe, *opts = shlex.split(b)
+            runs[b].append(wall([exe, "run", "-o", "/dev/null", *opts, "--", *prog]))
+    base = statistics.median(runs["untraced"])
+    print(f"| {args.messages} round trips, {os.path.basename(args.python)} | wall (median of "
+          f"{args.rounds}) | ratio |")
+    print("|---|---|---|")
+    for name, v in runs.items():
+        m = statistics.median(v)
+        print(f"| {name} | {m:.2f} s | {m / base:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
