@@ -361,11 +361,6 @@ static __always_inline int unmap_enter(__u8 cls, __u64 addr, __u64 new_len)
 	return 0;
 }
 
-/*
- * Every syscall of every task passes here, so the common case (a syscall
- * we do not time, or an untraced task) must leave after a table load and
- * at most one hash lookup.
- */
 /* An IPC call began: which Python code made it (python processes only). */
 static __always_inline int ipc_began(void)
 {
@@ -380,6 +375,11 @@ static __always_inline int ipc_began(void)
 	return 0;
 }
 
+/*
+ * Every syscall of every task passes here, so the common case (a syscall
+ * we do not time, or an untraced task) must leave after a table load and
+ * at most one hash lookup.
+ */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 {
