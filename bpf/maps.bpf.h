@@ -79,6 +79,7 @@ enum sys_class {
 enum ser_kind {
 	SER_SERIALIZE = 0,
 	SER_DESERIALIZE = 1,
+	SER_HANDOFF = 2, /* not a serializer: Queue.put's SemLock.acquire */
 };
 
 struct {

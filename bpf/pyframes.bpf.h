@@ -213,6 +213,115 @@ __noinline __u32 py_site(__u32 tgid)
 	return idx ? *idx + 1 : 0;
 }
 
+/*
+ * multiprocessing.Queue.put() only appends the object to a buffer; the
+ * queue's feeder thread pickles and writes it later, with a stack that has
+ * no user frame. To book that work on the caller of put(), the put is
+ * caught where it enters SemLock.acquire (self._sem.acquire(), always its
+ * first C call): the object's address and the caller's site go here, and
+ * the feeder's serializer entry, which receives the same object, takes
+ * them out.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct py_handoff_key);
+	__type(value, __u32);
+} py_handoffs SEC(".maps");
+
+/* code object -> is it Queue.put (1) or not (0), decided once */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct py_code_key);
+	__type(value, __u8);
+} py_put_codes SEC(".maps");
+
+#define QUEUES_PY "multiprocessing/queues.py"
+
+static __always_inline bool ends_with_queues_py(const char *s)
+{
+	const char suffix[] = QUEUES_PY;
+	int len = 0, start;
+
+	for (int i = 0; i < IPCPROF_PY_STR; i++) {
+		if (!s[i])
+			break;
+		len = i + 1;
+	}
+	start = len - (int)(sizeof(suffix) - 1);
+	if (start < 0)
+		return false;
+	for (int i = 0; i < (int)sizeof(suffix) - 1; i++) {
+		int k = start + i;
+
+		if (k < 0 || k >= IPCPROF_PY_STR || s[k] != suffix[i])
+			return false;
+	}
+	return true;
+}
+
+static __always_inline bool is_queue_put(__u32 tgid, __u64 code, const struct py_offsets *o,
+					 struct py_code *c)
+{
+	struct py_code_key key = {.tgid = tgid, .code = code};
+	__u8 *known = bpf_map_lookup_elem(&py_put_codes, &key), yes;
+
+	if (known)
+		return *known;
+	read_str(c->qualname, read_ptr(code + o->code_qualname), o);
+	read_str(c->filename, read_ptr(code + o->code_filename), o);
+	yes = (!bpf_strncmp(c->qualname, IPCPROF_PY_STR, "Queue.put") ||
+	       !bpf_strncmp(c->qualname, IPCPROF_PY_STR, "JoinableQueue.put")) &&
+	      ends_with_queues_py(c->filename);
+	bpf_map_update_elem(&py_put_codes, &key, &yes, BPF_ANY);
+	return yes;
+}
+
+/* At SemLock.acquire: when Queue.put called it, note its object and site. */
+__noinline int py_queue_put(__u32 tgid)
+{
+	struct py_handoff_key key = {.tgid = tgid};
+	__u64 id = bpf_get_current_pid_tgid(), frame, code, ts;
+	const struct py_offsets *o;
+	struct py_scratch *s;
+	struct py_proc *pp;
+	__u32 zero = 0, site;
+
+	pp = bpf_map_lookup_elem(&py_procs, &tgid);
+	if (!pp)
+		return 0;
+	o = &pp->off;
+	ts = find_tstate(pp, (__u32)id);
+	s = bpf_map_lookup_elem(&py_scratch, &zero);
+	if (!ts || !s)
+		return 0;
+	frame = read_ptr(read_ptr(ts + o->ts_cframe) + o->cframe_current);
+	code = frame ? read_ptr(frame + o->frame_code) : 0;
+	if (!code || !is_queue_put(tgid, code, o, &s->code))
+		return 0;
+	/* put(self, obj, ...): obj is the second local */
+	key.obj = read_ptr(frame + o->frame_localsplus + 8);
+	site = key.obj ? py_site(tgid) : 0;
+	if (site)
+		bpf_map_update_elem(&py_handoffs, &key, &site, BPF_ANY);
+	return 0;
+}
+
+/* At a serializer's entry with `obj`: the site of the Queue.put() that
+ * handed it over, or 0. */
+static __always_inline __u32 py_take_handoff(__u32 tgid, __u64 obj)
+{
+	struct py_handoff_key key = {.tgid = tgid, .obj = obj};
+	__u32 *site = bpf_map_lookup_elem(&py_handoffs, &key), v;
+
+	if (!site)
+		return 0;
+	v = *site;
+	bpf_map_delete_elem(&py_handoffs, &key);
+	return v;
+}
+
 static __always_inline struct site_stats *site_stats_of(__u32 site)
 {
 	__u32 i = site - 1;

@@ -7,7 +7,9 @@
 #include "pyframes.bpf.h"
 #include "timeline.bpf.h"
 
-static __always_inline int ser_enter(__u32 kind)
+/* `obj`: the entry point's second argument, the object pickled by
+ * Pickler.dump (elsewhere an address that matches no hand-off). */
+static __always_inline int ser_enter(__u32 kind, __u64 obj)
 {
 	struct thread_state *t = current_thread();
 
@@ -15,7 +17,10 @@ static __always_inline int ser_enter(__u32 kind)
 		return 0;
 	if (t->ser_depth++ == 0) {
 		t->ser_kind = kind;
-		t->ser_site = py_site(t->tgid);
+		t->handoff_site = 0;
+		if (kind == SER_SERIALIZE && bpf_map_lookup_elem(&py_procs, &t->tgid))
+			t->handoff_site = py_take_handoff(t->tgid, obj);
+		t->ser_site = t->handoff_site ?: py_site(t->tgid);
 		t->ser_start = bpf_ktime_get_ns(); /* after the walk: not its time */
 		t->ser_nested = 0;
 	}
@@ -61,10 +66,30 @@ static __always_inline int ser_exit(void)
 	return 0;
 }
 
+/* SemLock.acquire (entry only): Queue.put's hand-off, see py_queue_put. */
+static __always_inline int handoff_enter_common(void)
+{
+	struct thread_state *t = current_thread();
+	struct proc_stats *ps;
+
+	if (!t)
+		return 0;
+	ps = current_proc();
+	if (ps)
+		__sync_fetch_and_add(&ps->handoff_calls, 1);
+	return py_queue_put(t->tgid);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(handoff_enter)
+{
+	return handoff_enter_common();
+}
+
 SEC("uprobe")
 int BPF_KPROBE(serialize_enter)
 {
-	return ser_enter(SER_SERIALIZE);
+	return ser_enter(SER_SERIALIZE, PT_REGS_PARM2(ctx));
 }
 
 SEC("uretprobe")
@@ -76,7 +101,7 @@ int BPF_KRETPROBE(serialize_exit)
 SEC("uprobe")
 int BPF_KPROBE(deserialize_enter)
 {
-	return ser_enter(SER_DESERIALIZE);
+	return ser_enter(SER_DESERIALIZE, 0);
 }
 
 SEC("uretprobe")
@@ -95,7 +120,11 @@ int BPF_KRETPROBE(deserialize_exit)
 SEC("uprobe")
 int BPF_KPROBE(ser_multi_enter)
 {
-	return ser_enter((__u32)bpf_get_attach_cookie(ctx));
+	__u32 kind = (__u32)bpf_get_attach_cookie(ctx);
+
+	if (kind == SER_HANDOFF)
+		return handoff_enter_common();
+	return ser_enter(kind, PT_REGS_PARM2(ctx));
 }
 
 SEC("uretprobe")

@@ -370,8 +370,10 @@ static __always_inline int ipc_began(void)
 	if (!tgid_traced(tgid) || !bpf_map_lookup_elem(&py_procs, &tgid))
 		return 0;
 	t = current_thread();
-	if (t && t->sys_class == SYS_IPC)
-		t->ipc_site = py_site(tgid);
+	if (!t || t->sys_class != SYS_IPC)
+		return 0;
+	/* a Queue feeder's writes belong to the put() of what it pickled */
+	t->ipc_site = t->handoff_site && t->dir == DIR_WRITE ? t->handoff_site : py_site(tgid);
 	return 0;
 }
 

@@ -156,6 +156,9 @@ struct proc_stats {
 	/* samples in user mode inside the serializer's code, once its uprobes
 	 * were removed because it was called too often (see ser_code) */
 	__u64 ser_ip_samples;
+	/* calls of the Queue hand-off probe (SemLock.acquire), which counts
+	 * towards a process's probe rate like its serializer calls */
+	__u64 handoff_calls;
 };
 
 /* Where a process's serializer code is mapped (its _pickle module). */
@@ -291,6 +294,11 @@ struct thread_state {
 	 * and of the outermost serializer call in flight */
 	__u32 ipc_site;
 	__u32 ser_site;
+	/* a Queue feeder thread pickling an object that Queue.put() handed
+	 * over: the put's call site, for this serialization and the writes
+	 * that follow it (until the thread's next serializer call) */
+	__u32 handoff_site;
+	__u32 pad4;
 };
 
 /*
@@ -327,7 +335,8 @@ struct py_offsets {
 	__u16 bytes_data;	   /* PyBytesObject.ob_sval */
 	__u16 str_state;	   /* PyASCIIObject.state */
 	__u16 str_ascii_data;	   /* sizeof(PyASCIIObject) */
-	__u16 pad[2];
+	__u16 frame_localsplus;	   /* _PyInterpreterFrame.localsplus */
+	__u16 pad;
 };
 
 struct py_proc {
@@ -346,6 +355,14 @@ struct py_stack {
 	__u32 tgid;
 	__u32 depth;
 	struct py_frame f[IPCPROF_PY_DEPTH];
+};
+
+/* An object given to multiprocessing's Queue.put(), not yet pickled by
+ * the queue's feeder thread. */
+struct py_handoff_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 obj; /* the object's address */
 };
 
 struct py_code_key {

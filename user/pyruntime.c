@@ -39,6 +39,7 @@ static const struct py_offsets py311 = {
     .bytes_data = 32,
     .str_state = 32,
     .str_ascii_data = 48,
+    .frame_localsplus = 72,
 };
 
 static const char *base_name(const char *p)

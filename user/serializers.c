@@ -30,9 +30,18 @@ static const struct pickle_sym ext_syms[] = {
     {"load", SER_DIR_DESERIALIZE},
 };
 static const struct pickle_sym builtin_syms[] = {
-    {"_pickle_Pickler_dump", SER_DIR_SERIALIZE}, {"_pickle_dumps", SER_DIR_SERIALIZE},
-    {"_pickle_dump", SER_DIR_SERIALIZE},	 {"_pickle_Unpickler_load", SER_DIR_DESERIALIZE},
-    {"_pickle_loads", SER_DIR_DESERIALIZE},	 {"_pickle_load", SER_DIR_DESERIALIZE},
+    {"_pickle_Pickler_dump", SER_DIR_SERIALIZE},
+    {"_pickle_dumps", SER_DIR_SERIALIZE},
+    {"_pickle_dump", SER_DIR_SERIALIZE},
+    {"_pickle_Unpickler_load", SER_DIR_DESERIALIZE},
+    {"_pickle_loads", SER_DIR_DESERIALIZE},
+    {"_pickle_load", SER_DIR_DESERIALIZE},
+    {"_multiprocessing_SemLock_acquire", SER_DIR_HANDOFF},
+};
+/* The _multiprocessing extension: Queue.put's first C call (see
+ * SER_DIR_HANDOFF). */
+static const struct pickle_sym mp_syms[] = {
+    {"_multiprocessing_SemLock_acquire", SER_DIR_HANDOFF},
 };
 
 /*
@@ -62,6 +71,9 @@ static const struct {
     {{"load", "Read and return an object from the pickle data stored in a file"},
      "_pickle.load",
      SER_DIR_DESERIALIZE},
+    {{"acquire", "Acquire the semaphore/lock."},
+     "_multiprocessing.SemLock.acquire",
+     SER_DIR_HANDOFF},
 };
 #define N_PICKLE_METHODS (sizeof(pickle_methods) / sizeof(pickle_methods[0]))
 
@@ -214,10 +226,19 @@ static int plan_method_table(struct ser_plan *plan, const char *path)
 	return added;
 }
 
+static bool has_serializer(const struct ser_plan *plan, const char *path)
+{
+	for (int i = 0; i < plan->n; i++)
+		if (plan->probes[i].dir != SER_DIR_HANDOFF && !strcmp(plan->probes[i].path, path))
+			return true;
+	return false;
+}
+
 int ser_plan_for_file(struct ser_plan *plan, const char *path)
 {
-	const struct pickle_sym *syms = ext_syms;
-	size_t nsyms = sizeof(ext_syms) / sizeof(ext_syms[0]);
+	const struct pickle_sym *syms = builtin_syms;
+	size_t nsyms = sizeof(builtin_syms) / sizeof(builtin_syms[0]);
+	bool mp_module = !strncmp(base_name(path), "_multiprocessing", 16);
 	int added = 0, rc;
 
 	if (strv_has(plan->seen, plan->n_seen, path))
@@ -225,9 +246,12 @@ int ser_plan_for_file(struct ser_plan *plan, const char *path)
 	rc = strv_add(&plan->seen, &plan->n_seen, path);
 	if (rc)
 		return rc;
-	if (strncmp(base_name(path), "_pickle", 7)) {
-		syms = builtin_syms;
-		nsyms = sizeof(builtin_syms) / sizeof(builtin_syms[0]);
+	if (!strncmp(base_name(path), "_pickle", 7)) {
+		syms = ext_syms;
+		nsyms = sizeof(ext_syms) / sizeof(ext_syms[0]);
+	} else if (mp_module) {
+		syms = mp_syms;
+		nsyms = sizeof(mp_syms) / sizeof(mp_syms[0]);
 	}
 	for (size_t i = 0; i < nsyms; i++) {
 		struct file_id file;
@@ -248,7 +272,9 @@ int ser_plan_for_file(struct ser_plan *plan, const char *path)
 			return rc;
 		added = rc;
 	}
-	if (!added)
+	/* missing: no pickle entry point where one was expected (the hand-off
+	 * probe alone does not count; _multiprocessing holds no pickle) */
+	if (!mp_module && !has_serializer(plan, path))
 		strv_add(&plan->missing, &plan->n_missing, path);
 	return added;
 }
@@ -257,7 +283,8 @@ static bool is_python_file(const char *path)
 {
 	const char *b = base_name(path);
 
-	return !strncmp(b, "python", 6) || !strncmp(b, "libpython", 9) || !strncmp(b, "_pickle", 7);
+	return !strncmp(b, "python", 6) || !strncmp(b, "libpython", 9) ||
+	       !strncmp(b, "_pickle", 7) || !strncmp(b, "_multiprocessing", 16);
 }
 
 /* `s` with glob's special characters escaped: the directory comes from the
@@ -274,7 +301,9 @@ static void glob_escape(char *out, size_t len, const char *s)
 	out[o] = '\0';
 }
 
-/* _pickle extension modules next to an interpreter or libpython. */
+/* _pickle and _multiprocessing extension modules next to an interpreter
+ * or libpython (found before the program imports them: a uprobe waits in
+ * its file until the file is mapped). */
 static int plan_extensions(struct ser_plan *plan, const char *file)
 {
 	char pattern[PATH_MAX], raw[PATH_MAX], dir[PATH_MAX];
@@ -290,9 +319,9 @@ static int plan_extensions(struct ser_plan *plan, const char *file)
 	glob_escape(dir, sizeof(dir), raw);
 	/* PREFIX/bin/python3.X and PREFIX/lib/libpython3.X.so both lead to
 	 * PREFIX/lib/python3.X/lib-dynload. */
-	for (int i = 0; i < 2; i++) {
-		snprintf(pattern, sizeof(pattern), "%s/%spython3*/lib-dynload/_pickle*.so", dir,
-			 i ? "../lib/" : "");
+	for (int i = 0; i < 4; i++) {
+		snprintf(pattern, sizeof(pattern), "%s/%spython3*/lib-dynload/%s*.so", dir,
+			 i & 1 ? "../lib/" : "", i & 2 ? "_multiprocessing" : "_pickle");
 		if (glob(pattern, 0, NULL, &g))
 			continue;
 		for (size_t j = 0; j < g.gl_pathc; j++) {

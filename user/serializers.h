@@ -17,6 +17,10 @@
 enum ser_dir {
 	SER_DIR_SERIALIZE = 0,
 	SER_DIR_DESERIALIZE = 1,
+	/* Not a serializer: multiprocessing's SemLock.acquire, entered by
+	 * every Queue.put(); lets call sites follow the object to the
+	 * queue's feeder thread, which pickles and writes it. */
+	SER_DIR_HANDOFF = 2,
 };
 
 struct ser_probe {

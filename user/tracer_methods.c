@@ -68,8 +68,8 @@ static void note_demotions(struct report *rep, const struct tracer *t)
 		if (d[i].module) {
 			sampled = true;
 			report_add_note(rep,
-					"pid %d called its serializer too often for exact probes "
-					"(over %d calls/s; "
+					"pid %d called its serializer (or Queue locks) too often "
+					"for exact probes (over %d calls/s; "
 					"each uprobe pair costs microseconds): they were removed "
 					"after %llu calls, "
 					"and its later serializer time is sampled in %s: a lower "
@@ -80,8 +80,9 @@ static void note_demotions(struct report *rep, const struct tracer *t)
 		} else {
 			report_add_note(
 			    rep,
-			    "pid %d called its serializer too often for exact probes (over "
-			    "%d calls/s): they were removed after %llu calls; its later "
+			    "pid %d called its serializer (or Queue locks) too often for exact "
+			    "probes (over %d calls/s): they were removed after %llu calls; its "
+			    "later "
 			    "serializer time is not measured (the serializer is built into "
 			    "the interpreter: no module to sample in)",
 			    d[i].pid, HOT_SER_RATE, (unsigned long long)d[i].calls);
@@ -117,16 +118,22 @@ static void note_unmeasured_serializers(struct report *rep, const struct ser_pla
 
 void tracer_label_methods(const struct tracer *t, const struct ser_plan *plan, struct report *rep)
 {
-	bool have[2] = {false, false};
+	static const char *const dir_names[] = {
+	    [SER_DIR_SERIALIZE] = "serialize",
+	    [SER_DIR_DESERIALIZE] = "deserialize",
+	    [SER_DIR_HANDOFF] = "queue hand-off",
+	};
+	bool have[3] = {false, false, false};
 
 	for (int i = 0; i < plan->n; i++) {
+		enum ser_dir dir = plan->probes[i].dir;
 		char desc[4200];
 
-		have[plan->probes[i].dir] = true;
+		if (dir == SER_DIR_HANDOFF && !t->opts.call_sites)
+			continue; /* not attached */
+		have[dir] = true;
 		snprintf(desc, sizeof(desc), "%s:%s (%s, %s)", plan->probes[i].path,
-			 plan->probes[i].symbol,
-			 plan->probes[i].dir == SER_DIR_SERIALIZE ? "serialize" : "deserialize",
-			 plan->probes[i].how);
+			 plan->probes[i].symbol, dir_names[dir], plan->probes[i].how);
 		report_add_probe(rep, desc);
 	}
 	rep->methods[PH_SERIALIZE] = have[0] ? "uprobe" : "unavailable";

@@ -53,6 +53,12 @@ static int proc_probes_note(struct proc_probes *pp, int idx)
 	return 0;
 }
 
+/* The hand-off probe serves call sites only. */
+static bool wanted(const struct tracer *t, const struct ser_probe *p)
+{
+	return p->dir != SER_DIR_HANDOFF || t->opts.call_sites;
+}
+
 /* uprobe_multi: per file, one link for all entries and one for returns. */
 static int attach_multi(struct tracer *t, struct proc_probes *pp)
 {
@@ -67,14 +73,18 @@ static int attach_multi(struct tracer *t, struct proc_probes *pp)
 		int idx[16], n = 0, l1, l2, fd;
 		char fd_path[32];
 
-		if (proc_probes_has(pp, plan->sel[s]))
+		bool entry_only = first->dir == SER_DIR_HANDOFF;
+
+		if (proc_probes_has(pp, plan->sel[s]) || !wanted(t, first))
 			continue;
-		/* this file's selected probes not yet attached (first time here) */
+		/* this file's selected probes not yet attached (first time here),
+		 * those with a return probe apart from the entry-only ones */
 		for (int j = s; j < plan->n_sel && n < 16; j++) {
 			const struct ser_probe *p = &plan->probes[plan->sel[j]];
 
 			if (strcmp(p->path, path) || p->file.dev != first->file.dev ||
-			    p->file.ino != first->file.ino || proc_probes_has(pp, plan->sel[j]))
+			    p->file.ino != first->file.ino || proc_probes_has(pp, plan->sel[j]) ||
+			    (p->dir == SER_DIR_HANDOFF) != entry_only || !wanted(t, p))
 				continue;
 			off[n] = p->offset;
 			cookie[n] = p->dir;
@@ -85,8 +95,10 @@ static int attach_multi(struct tracer *t, struct proc_probes *pp)
 		l1 = fd < 0
 			 ? fd
 			 : uprobe_multi_attach(entry_fd, fd_path, off, cookie, n, false, pp->pid);
-		l2 = l1 >= 0 ? uprobe_multi_attach(ret_fd, fd_path, off, cookie, n, true, pp->pid)
-			     : l1;
+		l2 = l1 < 0 ? l1
+		     : entry_only
+			 ? 0
+			 : uprobe_multi_attach(ret_fd, fd_path, off, cookie, n, true, pp->pid);
 		if (fd >= 0)
 			close(fd);
 		if (l1 < 0 || l2 < 0) {
@@ -103,7 +115,8 @@ static int attach_multi(struct tracer *t, struct proc_probes *pp)
 					return -ENOMEM;
 			continue;
 		}
-		if (link_list_add_fd(&pp->links, l1) || link_list_add_fd(&pp->links, l2))
+		if (link_list_add_fd(&pp->links, l1) ||
+		    (!entry_only && link_list_add_fd(&pp->links, l2)))
 			return -ENOMEM;
 		for (int j = 0; j < n; j++)
 			if (proc_probes_note(pp, idx[j]))
@@ -134,16 +147,18 @@ int tracer_attach_probes(struct tracer *t, pid_t pid)
 		return -ENOMEM;
 	for (int s = 0; s < plan->n_sel; s++) {
 		const struct ser_probe *p = &plan->probes[plan->sel[s]];
-		bool ser = p->dir == SER_DIR_SERIALIZE;
-		struct bpf_program *entry =
-		    ser ? t->skel->progs.serialize_enter : t->skel->progs.deserialize_enter;
-		struct bpf_program *ret =
-		    ser ? t->skel->progs.serialize_exit : t->skel->progs.deserialize_exit;
+		bool ser = p->dir == SER_DIR_SERIALIZE, handoff = p->dir == SER_DIR_HANDOFF;
+		struct bpf_program *entry = handoff ? t->skel->progs.handoff_enter
+					    : ser   ? t->skel->progs.serialize_enter
+						    : t->skel->progs.deserialize_enter;
+		struct bpf_program *ret = handoff ? NULL
+					  : ser	  ? t->skel->progs.serialize_exit
+						  : t->skel->progs.deserialize_exit;
 		struct bpf_link *l1, *l2;
 		char fd_path[32];
 		int fd, err;
 
-		if (proc_probes_has(pp, plan->sel[s]))
+		if (proc_probes_has(pp, plan->sel[s]) || !wanted(t, p))
 			continue;
 		if (t->uprobe_multi)
 			continue; /* attached per file below */
@@ -154,13 +169,14 @@ int tracer_attach_probes(struct tracer *t, pid_t pid)
 		} else {
 			snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
 			l1 = bpf_program__attach_uprobe(entry, false, pid, fd_path, p->offset);
-			l2 = l1 ? bpf_program__attach_uprobe(ret, true, pid, fd_path, p->offset)
-				: NULL;
+			l2 = l1 && ret
+				 ? bpf_program__attach_uprobe(ret, true, pid, fd_path, p->offset)
+				 : NULL;
 			err = errno;
 			close(fd);
 			errno = err;
 		}
-		if (!l1 || !l2) {
+		if (!l1 || (ret && !l2)) {
 			if (errno != ESRCH) /* a process gone meanwhile needs none */
 				tracer_warn(t, "pid %d: cannot attach uprobe %s:%s: %s", pid,
 					    p->path, p->symbol,
@@ -169,7 +185,7 @@ int tracer_attach_probes(struct tracer *t, pid_t pid)
 			bpf_link__destroy(l1);
 			continue;
 		}
-		if (link_list_add(&pp->links, l1) || link_list_add(&pp->links, l2) ||
+		if (link_list_add(&pp->links, l1) || (l2 && link_list_add(&pp->links, l2)) ||
 		    proc_probes_note(pp, plan->sel[s]))
 			return -ENOMEM;
 		pp->attached = true;
@@ -249,7 +265,7 @@ void tracer_check_hot(struct tracer *t, uint64_t now)
 
 		if (!pp->attached || pp->demoted || bpf_map_lookup_elem(fd, &key, &ps))
 			continue;
-		calls = ps.serialize_calls + ps.deserialize_calls;
+		calls = ps.serialize_calls + ps.deserialize_calls + ps.handoff_calls;
 		dc = calls - pp->last_calls;
 		if (dc >= HOT_SER_MIN_CALLS &&
 		    dc * 1000000000ull > HOT_SER_RATE * (now - pp->last_ns))

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""What walking Python frames at every IPC call costs: a ping-pong of small
-messages over a multiprocessing Pipe (each message: a pickle, a write and
-a read on each side), the worst case for per-call work. Whole-process wall,
+"""What call sites cost: a ping-pong of small messages (pingpong.py) over a
+multiprocessing Pipe (each message: a pickle, a write and reads on each
+side) or a pair of Queues (the same plus the Queue hand-off probe at each
+SemLock.acquire), the worst case for per-call work. Whole-process wall,
 untraced and under each given ipcprof binary, interleaved, medians.
 
-usage: scripts/bench/callsite_cost.py [--rounds N] [--messages N] [IPCPROF...]   (root)
+usage: scripts/bench/callsite_cost.py [--rounds N] [--messages N]
+           [--channel pipe|queue] [--python PY] [IPCPROF...]   (root)
        (default: "./ipcprof" and "./ipcprof --no-call-sites"; each IPCPROF is a
        binary with options, e.g. an older build to compare)
 """
@@ -33,11 +35,12 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--messages", type=int, default=20000)
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--channel", choices=("pipe", "queue"), default="pipe")
     ap.add_argument("ipcprof", nargs="*",
                     default=["./ipcprof", "./ipcprof --no-call-sites"])
     args = ap.parse_args()
     os.chdir(ROOT)
-    prog = [args.python, PINGPONG, str(args.messages)]
+    prog = [args.python, PINGPONG, str(args.messages), args.channel]
     runs = {"untraced": []}
     runs.update({b: [] for b in args.ipcprof})
     for _ in range(args.rounds):
@@ -46,7 +49,8 @@ def main():
             exe, *opts = shlex.split(b)
             runs[b].append(wall([exe, "run", "-o", "/dev/null", *opts, "--", *prog]))
     base = statistics.median(runs["untraced"])
-    print(f"| {args.messages} round trips, {os.path.basename(args.python)} | wall (median of "
+    print(f"| {args.messages} round trips over a {args.channel}, {os.path.basename(args.python)} "
+          f"| wall (median of "
           f"{args.rounds}) | ratio |")
     print("|---|---|---|")
     for name, v in runs.items():

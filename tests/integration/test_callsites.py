@@ -90,3 +90,86 @@ class CallSites(BPFTestCase):
             t = run_traced([PYTHON, path], extra=["--no-call-sites"])
         self.assertEqual(t.report["call_sites"], [])
         self.assertGreater(t.report["totals"]["ipc_calls"], 4)
+
+
+# Two senders in one process: a Queue (whose feeder thread pickles and
+# writes) and a Pipe (pickled and written by the caller), different
+# functions, lines and sizes; one reader child.
+TWO_SENDERS = """\
+import multiprocessing as mp
+
+
+def reader(q, conn):
+    for _ in range(3):
+        q.get()  # QUEUE-GET
+    for _ in range(2):
+        conn.recv()  # PIPE-RECV
+
+
+def send_by_queue(q):
+    for i in range(3):
+        q.put(list(range(100000 + i)))  # QUEUE-PUT
+
+
+def send_by_pipe(conn):
+    for i in range(2):
+        conn.send(list(range(20000 + i)))  # PIPE-SEND
+
+
+def main():
+    q = mp.Queue()
+    a, b = mp.Pipe()
+    p = mp.Process(target=reader, args=(q, b))
+    p.start()
+    send_by_queue(q)
+    send_by_pipe(a)
+    p.join()
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+class QueueHandOff(BPFTestCase):
+    def check_two_senders(self, python):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "app.py")
+            with open(path, "w") as f:
+                f.write(TWO_SENDERS)
+            t = run_traced([python, path])
+        lines = marked_lines(TWO_SENDERS)
+        sites = {(s["line"], s["function"]): s for s in t.report["call_sites"]
+                 if s["file"] == path}
+        put = sites.get((lines["QUEUE-PUT"], "send_by_queue"))
+        send = sites.get((lines["PIPE-SEND"], "send_by_pipe"))
+        get = sites.get((lines["QUEUE-GET"], "reader"))
+        recv = sites.get((lines["PIPE-RECV"], "reader"))
+        self.assertTrue(put and send and get and recv, t.report["call_sites"])
+        (queue,) = [c for c in t.report["channels"] if c["kind"] == "pipe"
+                    and c["bytes_written"] > 3 * 100000]
+        (pipe,) = [c for c in t.report["channels"] if c["kind"] == "unix-stream"
+                   and c["bytes_written"] > 2 * 20000]
+        # the feeder thread's pickling and writes, on the caller of put()
+        self.assertEqual(put["bytes_written"], queue["bytes_written"])
+        self.assertEqual(put["serialize_calls"], 3)
+        self.assertEqual(send["bytes_written"], pipe["bytes_written"])
+        self.assertEqual(send["serialize_calls"], 2)
+        self.assertEqual(get["bytes_read"], queue["bytes_read"])
+        self.assertEqual(recv["bytes_read"], pipe["bytes_read"])
+        self.assertEqual(put["pid"], t.root()["pid"])
+        # nothing the parent wrote is left on a stack without a user frame
+        for s in t.report["call_sites"]:
+            if s["pid"] == put["pid"] and not s["user_frame"]:
+                self.assertEqual((s["bytes_written"], s["serialize_calls"]), (0, 0), s)
+        self.assertTrue(any("queue hand-off" in p for p in t.report["serializer_probes"]),
+                        t.report["serializer_probes"])
+
+    def test_queue_put_on_this_interpreter(self):
+        self.check_two_senders(PYTHON)
+
+    def test_queue_put_on_a_stripped_interpreter(self):
+        stripped = stripped_python()
+        if not stripped:
+            self.skipTest("no stripped CPython 3 in /usr/bin")
+        self.check_two_senders(stripped)
