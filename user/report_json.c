@@ -3,12 +3,31 @@
 #include <json.h>
 #include <string.h>
 
+#include "findings.h"
 #include "report.h"
 #include "util.h"
 
 static void add_u64(json_object *o, const char *k, uint64_t v)
 {
 	json_object_object_add(o, k, json_object_new_uint64(v));
+}
+
+static json_object *findings_json(const struct report *rep)
+{
+	struct finding f[FINDINGS_MAX];
+	int n = findings_derive(rep, f, FINDINGS_MAX);
+	json_object *a = json_object_new_array();
+
+	for (int i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "rule", json_object_new_string(f[i].rule));
+		json_object_object_add(o, "value", json_object_new_double(f[i].value));
+		json_object_object_add(o, "threshold", json_object_new_double(f[i].threshold));
+		json_object_object_add(o, "text", json_object_new_string(f[i].text));
+		json_object_array_add(a, o);
+	}
+	return a;
 }
 
 static json_object *hist_json(const __u64 *h)
@@ -230,6 +249,7 @@ int report_write_json(const struct report *rep, FILE *out)
 	/* the two causes apart: ring buffer full, map entry not created */
 	add_u64(root, "ringbuf_lost", rep->lost_events);
 	add_u64(root, "map_full", rep->map_full);
+	json_object_object_add(root, "findings", findings_json(rep));
 
 	/* the head without its closing brace, then the two long arrays */
 	head = json_object_to_json_string_length(

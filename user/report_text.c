@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "findings.h"
 #include "report.h"
 #include "util.h"
 
@@ -275,6 +276,21 @@ static void write_sites(const struct report *rep, FILE *out)
 			rep->n_sites - TEXT_SITES);
 }
 
+static void write_findings(const struct report *rep, FILE *out)
+{
+	struct finding f[FINDINGS_MAX];
+	int n = findings_derive(rep, f, FINDINGS_MAX);
+
+	if (!n)
+		return;
+	fprintf(out, "\nFINDINGS (from the numbers above)\n");
+	for (int i = 0; i < n; i++) {
+		fputs("  - ", out);
+		fput_printable(out, f[i].text);
+		fputc('\n', out);
+	}
+}
+
 int report_write_text(const struct report *rep, FILE *out)
 {
 	const struct proc_row *t = &rep->totals;
@@ -310,5 +326,6 @@ int report_write_text(const struct report *rep, FILE *out)
 	}
 	fprintf(out, "%slost events: %llu\n", rep->n_notes ? "" : "\n",
 		(unsigned long long)(rep->lost_events + rep->map_full));
+	write_findings(rep, out);
 	return ferror(out) ? -1 : 0;
 }

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+#include "findings.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+struct rule {
+	const char *id;
+	/* the share (or rate) above which the rule fires */
+	double threshold;
+	/* and the least absolute amount worth a sentence (ns, faults, bytes
+	 * or calls, per rule): tiny runs say nothing */
+	double min_amount;
+	/* fills f and returns true when the rule fires */
+	bool (*fires)(const struct report *rep, const struct rule *r, struct finding *f);
+};
+
+/* Time inside the serializers, their page faults included. */
+static uint64_t pickling_ns(const struct proc_row *t)
+{
+	return t->activity_ns[ACT_SERIALIZE] + t->activity_ns[ACT_DESERIALIZE];
+}
+
+/*
+ * CPU the transfers cost: pickling plus the IPC syscalls on CPU. Blocked
+ * time is left out: it is one side waiting for the other's work, counted
+ * already on that side.
+ */
+static bool serialization_dominates(const struct report *rep, const struct rule *r,
+				    struct finding *f)
+{
+	const struct proc_row *t = &rep->totals;
+	uint64_t pick = pickling_ns(t), cpu = pick + t->ipc_oncpu_ns;
+	char a[32], b[32], c[32];
+
+	if (!cpu || pick < r->min_amount)
+		return false;
+	f->value = (double)pick / (double)cpu;
+	if (f->value < r->threshold)
+		return false;
+	snprintf(f->text, sizeof(f->text),
+		 "pickling is %.0f%% of the CPU the transfers cost (serialize %s, deserialize %s, "
+		 "page faults included, against %s in IPC syscalls): the data's size and shape set "
+		 "the cost, not the channel; send less, or let children inherit the data",
+		 100 * f->value, fmt_ns(t->activity_ns[ACT_SERIALIZE], a, sizeof(a)),
+		 fmt_ns(t->activity_ns[ACT_DESERIALIZE], b, sizeof(b)),
+		 fmt_ns(t->ipc_oncpu_ns, c, sizeof(c)));
+	return true;
+}
+
+/* Copy-on-write faults while pickling: the object lives in pages shared
+ * with a forked child, and pickling writes its reference counts. */
+static bool cow_while_pickling(const struct report *rep, const struct rule *r, struct finding *f)
+{
+	const struct proc_row *t = &rep->totals;
+	uint64_t cow = t->faults[ACT_SERIALIZE][FT_COW], all = 0;
+	char a[32], b[32];
+
+	for (int k = 0; k < FT_COUNT; k++)
+		all += t->faults[ACT_SERIALIZE][k];
+	if (cow < r->min_amount || !all)
+		return false;
+	f->value = (double)cow / (double)all;
+	if (f->value < r->threshold)
+		return false;
+	snprintf(f->text, sizeof(f->text),
+		 "%llu copy-on-write page faults while pickling (%.0f%% of its faults; ~%s of "
+		 "its %s, sampled): the data was built before a fork and pickling writes its "
+		 "reference counts into pages shared with the child; build it after forking, or "
+		 "let the child inherit it instead of sending it",
+		 (unsigned long long)cow, 100 * f->value,
+		 fmt_ns(t->fault_ns[ACT_SERIALIZE], a, sizeof(a)),
+		 fmt_ns(t->activity_ns[ACT_SERIALIZE], b, sizeof(b)));
+	return true;
+}
+
+/* The busiest channel's throughput against one pipe's on this machine. */
+static bool channel_below_pipe(const struct report *rep, const struct rule *r, struct finding *f)
+{
+	const struct channel *best = NULL;
+	char name[64], a[32], b[32], c[32];
+	double bps;
+
+	for (int i = 0; i < rep->n_chans; i++)
+		if (!best || rep->chans[i].bytes_written > best->bytes_written)
+			best = &rep->chans[i];
+	if (!best || rep->pipe_bps <= 0 || best->bytes_written < r->min_amount ||
+	    best->last_ns <= best->first_ns)
+		return false;
+	bps = (double)best->bytes_written * 1e9 / (double)(best->last_ns - best->first_ns);
+	f->value = bps / rep->pipe_bps;
+	if (f->value >= r->threshold)
+		return false;
+	snprintf(f->text, sizeof(f->text),
+		 "%s moved %s at %s, %.1f%% of the %s one pipe sustains on this machine: the "
+		 "time goes around the channel, not through it",
+		 chan_name(best, name, sizeof(name)), fmt_bytes(best->bytes_written, a, sizeof(a)),
+		 fmt_rate(bps, b, sizeof(b)), 100 * f->value,
+		 fmt_rate(rep->pipe_bps, c, sizeof(c)));
+	return true;
+}
+
+/* Many small messages: per-call costs dominate. */
+static bool small_messages(const struct report *rep, const struct rule *r, struct finding *f)
+{
+	const struct proc_row *t = &rep->totals;
+	uint64_t bytes = t->bytes_read + t->bytes_written;
+	char a[32];
+
+	if (t->ipc_calls < r->min_amount)
+		return false;
+	f->value = (double)bytes / (double)t->ipc_calls;
+	if (f->value >= r->threshold)
+		return false;
+	snprintf(f->text, sizeof(f->text),
+		 "%llu IPC calls of %.0f bytes on average (%s on CPU in them): per-call costs "
+		 "dominate; send fewer, larger messages (e.g. Pool.map's chunksize)",
+		 (unsigned long long)t->ipc_calls, f->value, fmt_ns(t->ipc_oncpu_ns, a, sizeof(a)));
+	return true;
+}
+
+/* The process that waited longest for its peer, when that is most of its
+ * time. */
+static bool blocked_on_peer(const struct report *rep, const struct rule *r, struct finding *f)
+{
+	const struct proc_row *worst = NULL;
+	char a[32];
+
+	for (int i = 0; i < rep->n_procs; i++) {
+		const struct proc_row *p = &rep->procs[i];
+
+		if (p->thread_ns &&
+		    (!worst || p->phase_ns[PH_BLOCKED] > worst->phase_ns[PH_BLOCKED]))
+			worst = p;
+	}
+	if (!worst || worst->phase_ns[PH_BLOCKED] < r->min_amount)
+		return false;
+	f->value = (double)worst->phase_ns[PH_BLOCKED] / (double)worst->thread_ns;
+	if (f->value < r->threshold)
+		return false;
+	snprintf(f->text, sizeof(f->text),
+		 "pid %u (%.*s) spent %s, %.0f%% of its time, blocked in IPC calls waiting for its "
+		 "peer: the other side's work (see its serialize and compute) is the bottleneck",
+		 worst->pid, IPCPROF_COMM_LEN, worst->comm,
+		 fmt_ns(worst->phase_ns[PH_BLOCKED], a, sizeof(a)), 100 * f->value);
+	return true;
+}
+
+/* The rules, in the order their findings are printed. */
+static const struct rule rules[] = {
+    /* share of pickling in the transfers' CPU; at least 10 ms of it */
+    {"serialization-dominates", 0.5, 10e6, serialization_dominates},
+    /* share of copy-on-write among the serializer's faults; >= 1000 */
+    {"cow-while-pickling", 0.25, 1000, cow_while_pickling},
+    /* busiest channel's rate below this share of one pipe's; >= 1 MB */
+    {"channel-below-pipe", 0.10, 1e6, channel_below_pipe},
+    /* average bytes per IPC call below this; >= 10,000 calls */
+    {"small-messages", 1024, 10000, small_messages},
+    /* one process's blocked share of its time; at least 100 ms */
+    {"blocked-on-peer", 0.5, 100e6, blocked_on_peer},
+};
+
+int findings_derive(const struct report *rep, struct finding *out, int max)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]) && n < max; i++) {
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].rule = rules[i].id;
+		out[n].threshold = rules[i].threshold;
+		if (rules[i].fires(rep, &rules[i], &out[n]))
+			n++;
+	}
+	return n;
+}
