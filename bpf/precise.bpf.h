@@ -37,7 +37,7 @@ static __always_inline int copy_exit(void)
 	if (!t || !t->copy_depth || --t->copy_depth)
 		return 0;
 	now = bpf_ktime_get_ns();
-	emit_slice(SL_COPY, t->copy_start, now);
+	emit_slice(SL_COPY, t->copy_start, now, 0);
 	dur = now - t->copy_start;
 	t->copy_acc += dur > t->copy_fault ? dur - t->copy_fault : 0;
 	return 0;

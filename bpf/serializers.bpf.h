@@ -43,7 +43,8 @@ static __always_inline int ser_exit(void)
 	if (!ps)
 		return 0;
 	now = bpf_ktime_get_ns();
-	emit_slice(t->ser_kind == SER_SERIALIZE ? SL_SERIALIZE : SL_DESERIALIZE, t->ser_start, now);
+	emit_slice(t->ser_kind == SER_SERIALIZE ? SL_SERIALIZE : SL_DESERIALIZE, t->ser_start, now,
+		   t->ser_site);
 	dur = now - t->ser_start;
 	dur = dur > t->ser_nested ? dur - t->ser_nested : 0;
 	ss = site_stats_of(t->ser_site);

@@ -149,6 +149,7 @@ static __always_inline void emit_syscall(struct thread_state *t, long ret, __u64
 		e->chan_dev = t->ep.dev;
 		e->chan_kind = t->ep.kind;
 		e->dir = t->dir;
+		e->site = t->ipc_site;
 	}
 	bpf_ringbuf_submit(e, 0);
 }
@@ -184,7 +185,6 @@ static __always_inline void account_site(struct thread_state *t, long ret, __u64
 {
 	struct site_stats *ss = site_stats_of(t->ipc_site);
 
-	t->ipc_site = 0;
 	if (!ss)
 		return;
 	__sync_fetch_and_add(&ss->ipc_calls, 1);
@@ -259,7 +259,7 @@ static __always_inline int sys_exit(long ret)
 		off = dur;
 	if (t->sys_class == SYS_IPC) {
 		ret = account_ipc(t, tgid, ret, dur, off);
-		account_site(t, ret, dur, off);
+		account_site(t, ret, dur, off); /* keeps ipc_site for the timeline */
 	} else {
 		ps = bpf_map_lookup_elem(&procs, &tgid);
 		if (!ps)
@@ -275,6 +275,7 @@ static __always_inline int sys_exit(long ret)
 out:
 	t->sys_class = SYS_NONE;
 	t->off_start = 0;
+	t->ipc_site = 0;
 	return 0;
 }
 

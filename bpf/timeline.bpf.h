@@ -25,15 +25,17 @@ static __always_inline struct slice_event *slice_begin(__u32 kind, __u64 start, 
 	return e;
 }
 
-static __always_inline void emit_slice(__u32 kind, __u64 start, __u64 end)
+static __always_inline void emit_slice(__u32 kind, __u64 start, __u64 end, __u32 site)
 {
 	struct slice_event *e;
 
 	if (!timeline)
 		return;
 	e = slice_begin(kind, start, end);
-	if (e)
-		bpf_ringbuf_submit(e, 0);
+	if (!e)
+		return;
+	e->site = site;
+	bpf_ringbuf_submit(e, 0);
 }
 
 /* sched_switch runs on the previous task: name the woken one explicitly */

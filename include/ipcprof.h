@@ -425,6 +425,8 @@ struct slice_event {
 	__u8 chan_kind;
 	__u8 dir;
 	__u16 pad;
+	__u32 site; /* SL_IPC, SL_(DE)SERIALIZE: Python call site + 1, or 0 */
+	__u32 pad2;
 };
 
 /* Sent through the ring buffer: userspace must act on these right away. */

@@ -242,6 +242,7 @@ void report_free(struct report *rep)
 		free(rep->probes[i]);
 	free(rep->probes);
 	free(rep->sites);
+	free(rep->site_pos);
 	for (int i = 0; i < rep->n_owned; i++)
 		free(rep->owned[i]);
 	free(rep->owned);

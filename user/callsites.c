@@ -123,28 +123,57 @@ static int cmp_ipc_time(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+static int find_site(const struct report *rep, const struct call_site *c)
+{
+	for (int i = 0; i < rep->n_sites; i++) {
+		const struct call_site *r = &rep->sites[i];
+
+		if (r->pid == c->pid && r->line == c->line && !strcmp(r->file, c->file) &&
+		    !strcmp(r->function, c->function))
+			return i;
+	}
+	return -1;
+}
+
 int callsites_collect(int stacks_fd, int sites_fd, int codes_fd, struct report *rep)
 {
 	void *keys = NULL, *vals = NULL;
+	struct call_site *resolved = NULL; /* per stack, its user line */
 	int n, rc = 0;
 
 	n = map_read_all(stacks_fd, sizeof(struct py_stack), sizeof(__u32), IPCPROF_MAX_SITES,
 			 &keys, &vals);
 	if (n < 0)
 		return n;
+	if (n && !(resolved = calloc((size_t)n, sizeof(*resolved))))
+		rc = -ENOMEM;
 	for (int i = 0; i < n && !rc; i++) {
 		const struct py_stack *st = (const struct py_stack *)keys + i;
-		struct call_site c = {0};
+		struct call_site *c = &resolved[i];
 		__u32 idx = ((const __u32 *)vals)[i];
 
-		if (bpf_map_lookup_elem(sites_fd, &idx, &c.s) || !resolve(codes_fd, st, &c))
+		if (bpf_map_lookup_elem(sites_fd, &idx, &c->s) || !resolve(codes_fd, st, c)) {
+			c->pid = 0; /* unresolved: no name */
 			continue;
-		if (c.s.ipc_calls + c.s.serialize_calls + c.s.deserialize_calls)
-			rc = merge_site(rep, &c);
+		}
+		if (c->s.ipc_calls + c->s.serialize_calls + c->s.deserialize_calls)
+			rc = merge_site(rep, c);
 	}
-	free(keys);
-	free(vals);
 	if (!rc && rep->n_sites)
 		qsort(rep->sites, (size_t)rep->n_sites, sizeof(*rep->sites), cmp_ipc_time);
+	/* each kernel index's place after merging and sorting, for names */
+	if (!rc && n && (rep->site_pos = malloc(IPCPROF_MAX_SITES * sizeof(*rep->site_pos)))) {
+		for (int i = 0; i < IPCPROF_MAX_SITES; i++)
+			rep->site_pos[i] = -1;
+		for (int i = 0; i < n; i++) {
+			__u32 idx = ((const __u32 *)vals)[i];
+
+			if (idx < IPCPROF_MAX_SITES && resolved[i].pid)
+				rep->site_pos[idx] = find_site(rep, &resolved[i]);
+		}
+	}
+	free(resolved);
+	free(keys);
+	free(vals);
 	return rc;
 }

@@ -135,6 +135,9 @@ struct report {
 	int n_notes;
 	struct call_site *sites; /* most IPC time first */
 	int n_sites;
+	/* the kernel's site index -> position in sites[] (-1: none); for
+	 * naming timeline slices, live traces only (not recorded) */
+	int32_t *site_pos;
 	char **owned; /* strings the report owns (read from a recording) */
 	int n_owned;
 };

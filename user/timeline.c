@@ -67,9 +67,21 @@ static void chan_label(const struct slice_event *s, char *buf, size_t len)
 	chan_name(&c, buf, len);
 }
 
-static json_object *slice_json(const struct slice_event *s, uint64_t t0)
+/* The Python line behind a slice, when call sites resolved it. */
+static const struct call_site *slice_site(const struct report *rep, const struct slice_event *s)
 {
-	char name[96], chan[64];
+	int pos;
+
+	if (!s->site || s->site > IPCPROF_MAX_SITES || !rep->site_pos)
+		return NULL;
+	pos = rep->site_pos[s->site - 1];
+	return pos >= 0 && pos < rep->n_sites ? &rep->sites[pos] : NULL;
+}
+
+static json_object *slice_json(const struct report *rep, const struct slice_event *s, uint64_t t0)
+{
+	const struct call_site *site = slice_site(rep, s);
+	char name[320], chan[64], where[256];
 	json_object *e, *args = json_object_new_object();
 
 	if (s->kind == SL_IPC) {
@@ -83,6 +95,16 @@ static json_object *slice_json(const struct slice_event *s, uint64_t t0)
 		json_object_object_add(args, "blocked_us", json_object_new_double(s->off_ns / 1e3));
 	} else {
 		snprintf(name, sizeof(name), "%s", kind_names[s->kind < SL_COUNT ? s->kind : 0]);
+	}
+	if (site) {
+		const char *base = strrchr(site->file, '/');
+		size_t len = strlen(name);
+
+		snprintf(where, sizeof(where), "%s:%d in %s", site->file, site->line,
+			 site->function);
+		json_object_object_add(args, "call_site", json_object_new_string(where));
+		snprintf(name + len, sizeof(name) - len, " @ %s:%d", base ? base + 1 : site->file,
+			 site->line);
 	}
 	e = event("X", name, s->tgid, s->tid);
 	json_object_object_add(
@@ -184,7 +206,7 @@ int timeline_write(FILE *f, const char *path, const struct report *rep, const st
 
 	add_names(evs, rep, s, n);
 	for (size_t i = 0; i < n; i++)
-		json_object_array_add(evs, slice_json(&s[i], t0));
+		json_object_array_add(evs, slice_json(rep, &s[i], t0));
 	if (add_flows(evs, s, n, t0)) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		json_object_put(root);

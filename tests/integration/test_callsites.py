@@ -1,5 +1,6 @@
 """Python call sites: the lines that caused the traffic, found by walking
 CPython's frames in the kernel, against the program's own source."""
+import json
 import os
 import tempfile
 
@@ -173,3 +174,30 @@ class QueueHandOff(BPFTestCase):
         if not stripped:
             self.skipTest("no stripped CPython 3 in /usr/bin")
         self.check_two_senders(stripped)
+
+    def test_timeline_slices_name_their_call_site(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "app.py")
+            with open(path, "w") as f:
+                f.write(TWO_SENDERS)
+            tl = os.path.join(d, "tl.json")
+            t = run_traced([PYTHON, path], extra=["--timeline", tl])
+            with open(tl) as f:
+                events = json.load(f)["traceEvents"]
+        lines = marked_lines(TWO_SENDERS)
+        (queue,) = [c for c in t.report["channels"] if c["kind"] == "pipe"
+                    and c["bytes_written"] > 3 * 100000]
+        put = f"{path}:{lines['QUEUE-PUT']} in send_by_queue"
+        writes = [e for e in events if e.get("ph") == "X" and e["cat"] == "ipc"
+                  and e["args"].get("channel") == queue["name"]
+                  and e["name"].startswith("write")]
+        # every write of the queue's pipe (made by the feeder thread) and
+        # its bytes, named after the put() line
+        self.assertTrue(writes)
+        self.assertEqual({e["args"].get("call_site") for e in writes}, {put})
+        self.assertEqual(sum(e["args"]["bytes"] for e in writes), queue["bytes_written"])
+        self.assertTrue(all(e["tid"] != e["pid"] for e in writes))
+        pickles = [e for e in events if e.get("ph") == "X" and e["cat"] == "serialize"
+                   and e["args"].get("call_site") == put]
+        self.assertEqual(len(pickles), 3)
+        self.assertTrue(all(e["name"].endswith(f"app.py:{lines['QUEUE-PUT']}") for e in pickles))
