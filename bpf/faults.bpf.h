@@ -4,12 +4,14 @@
 #define __IPCPROF_FAULTS_BPF_H__
 
 #include "current.bpf.h"
+#include "pyframes.bpf.h"
 
-/* Every page fault of every task passes here: one lookup, no atomics. */
+/* Every page fault of every task passes here: one lookup, no atomics (but
+ * for a fault inside a Python call site's call). */
 static __always_inline int count_fault(unsigned long error_code, bool kernel)
 {
 	struct thread_state *t = current_thread();
-	__u32 act, type;
+	__u32 act, type, site;
 
 	if (!t)
 		return 0;
@@ -23,6 +25,14 @@ static __always_inline int count_fault(unsigned long error_code, bool kernel)
 		type = FT_OTHER;
 	if (act < ACT_COUNT && type < FT_COUNT)
 		t->faults[act][type]++;
+	/* and on the Python line whose call took it, if call sites are on */
+	site = act == ACT_IPC ? t->ipc_site : act <= ACT_DESERIALIZE ? t->ser_site : 0;
+	if (site && type < FT_COUNT) {
+		struct site_stats *ss = site_stats_of(site);
+
+		if (ss)
+			__sync_fetch_and_add(&ss->faults[type], 1);
+	}
 	if (kernel)
 		t->faults_kernel++;
 	return 0;

@@ -390,6 +390,8 @@ struct site_stats {
 	__u64 serialize_ns; /* serializer time, its page faults included */
 	__u64 deserialize_calls;
 	__u64 deserialize_ns;
+	/* page faults taken inside its serializer and IPC calls (exact) */
+	__u64 faults[FT_COUNT];
 };
 
 enum event_type {

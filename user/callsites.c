@@ -92,6 +92,8 @@ static void add_stats(struct site_stats *into, const struct site_stats *s)
 	into->serialize_calls += s->serialize_calls;
 	into->serialize_ns += s->serialize_ns;
 	into->deserialize_calls += s->deserialize_calls;
+	for (int k = 0; k < FT_COUNT; k++)
+		into->faults[k] += s->faults[k];
 	into->deserialize_ns += s->deserialize_ns;
 }
 

@@ -78,6 +78,9 @@ const struct field site_fields[] = {
     NAMED("serialize_ns", struct call_site, s.serialize_ns),
     NAMED("deserialize_calls", struct call_site, s.deserialize_calls),
     NAMED("deserialize_ns", struct call_site, s.deserialize_ns),
+    NAMED("faults_cow", struct call_site, s.faults[FT_COW]),
+    NAMED("faults_first_touch", struct call_site, s.faults[FT_NOT_PRESENT]),
+    NAMED("faults_other", struct call_site, s.faults[FT_OTHER]),
     END_FIELDS,
 };
 

@@ -205,6 +205,9 @@ static json_object *site_json(const void *p)
 	add_u64(o, "deserialize_ns", c->s.deserialize_ns);
 	add_u64(o, "syscall_ns", c->s.syscall_ns);
 	add_u64(o, "blocked_ns", c->s.blocked_ns);
+	add_u64(o, "faults_cow", c->s.faults[FT_COW]);
+	add_u64(o, "faults_first_touch", c->s.faults[FT_NOT_PRESENT]);
+	add_u64(o, "faults_other", c->s.faults[FT_OTHER]);
 	json_object_object_add(o, "copy_ns", NULL);
 	json_object_object_add(o, "fault_ns", NULL);
 	return o;

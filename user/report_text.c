@@ -262,14 +262,16 @@ static void write_sites(const struct report *rep, FILE *out)
 			c->user_frame ? "" : ", no caller outside the IPC modules");
 		fprintf(out,
 			"      %s written, %s read in %llu IPC calls; serialize %s, deserialize "
-			"%s, syscall %s, blocked %s\n",
+			"%s, syscall %s, blocked %s; page faults: %llu CoW, %llu first-touch\n",
 			fmt_bytes(c->s.bytes_written, b[0], sizeof(b[0])),
 			fmt_bytes(c->s.bytes_read, b[1], sizeof(b[1])),
 			(unsigned long long)c->s.ipc_calls,
 			fmt_ns(c->s.serialize_ns, b[2], sizeof(b[2])),
 			fmt_ns(c->s.deserialize_ns, b[3], sizeof(b[3])),
 			fmt_ns(c->s.syscall_ns, b[4], sizeof(b[4])),
-			fmt_ns(c->s.blocked_ns, b[5], sizeof(b[5])));
+			fmt_ns(c->s.blocked_ns, b[5], sizeof(b[5])),
+			(unsigned long long)c->s.faults[FT_COW],
+			(unsigned long long)c->s.faults[FT_NOT_PRESENT]);
 	}
 	if (rep->n_sites > TEXT_SITES)
 		fprintf(out, "  ... %d more in the JSON report (call_sites)\n",

@@ -68,10 +68,18 @@ class CallSites(BPFTestCase):
             p = t.proc(s["pid"])
             self.assertEqual(s[f"{kind}_ns"],
                              p["faults_by_activity"][kind]["activity_ns"])
-        # and the sites of each process hold all of its IPC calls
+        # and the sites of each process hold all of its IPC calls, and every
+        # fault its serializer and IPC calls took (exact counts, both sides)
         for pid in (send["pid"], recv["pid"]):
-            calls = sum(s["calls"] for s in t.report["call_sites"] if s["pid"] == pid)
-            self.assertEqual(calls, t.proc(pid)["ipc_calls"])
+            mine = [s for s in t.report["call_sites"] if s["pid"] == pid]
+            self.assertEqual(sum(s["calls"] for s in mine), t.proc(pid)["ipc_calls"])
+            acts = t.proc(pid)["faults_by_activity"]
+            for kind in ("cow", "first_touch"):
+                self.assertEqual(sum(s[f"faults_{kind}"] for s in mine),
+                                 sum(acts[a][kind] for a in ("serialize", "deserialize", "ipc")),
+                                 (pid, kind))
+        # unpickling the big message first-touches pages, on its line
+        self.assertGreater(recv["faults_first_touch"], 0)
         return t
 
     def test_pipe_program_on_this_interpreter(self):
