@@ -98,14 +98,7 @@ static __always_inline int file_classify_fd(struct task_struct *task, int fd,
 /* Returns the endpoint's kind (IPC_NONE when fd is not an IPC endpoint). */
 static __always_inline int fd_classify(int fd, struct ipc_endpoint *ep)
 {
-	struct file *file = fd_to_file(fd);
-
-	if (!file) {
-		ep->kind = IPC_NONE;
-		ep->writable = 0;
-		return IPC_NONE;
-	}
-	return file_classify(file, BPF_CORE_READ(file, f_inode), ep);
+	return file_classify_fd((struct task_struct *)bpf_get_current_task(), fd, ep);
 }
 
 /*

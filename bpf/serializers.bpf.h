@@ -17,9 +17,7 @@ static __always_inline int ser_enter(__u32 kind, __u64 obj)
 		return 0;
 	if (t->ser_depth++ == 0) {
 		t->ser_kind = kind;
-		t->handoff_site = 0;
-		if (kind == SER_SERIALIZE && bpf_map_lookup_elem(&py_procs, &t->tgid))
-			t->handoff_site = py_take_handoff(t->tgid, obj);
+		t->handoff_site = kind == SER_SERIALIZE ? py_take_handoff(t->tgid, obj) : 0;
 		t->ser_site = t->handoff_site ?: py_site(t->tgid);
 		t->ser_start = bpf_ktime_get_ns(); /* after the walk: not its time */
 		t->ser_nested = 0;

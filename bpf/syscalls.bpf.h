@@ -53,6 +53,9 @@ static __always_inline struct thread_state *ipc_enter(int fd, __u8 dir)
 				t->ep.peer_ino = *sender;
 		}
 	}
+	/* which Python code made the call (0 unless a registered CPython);
+	 * a Queue feeder's writes belong to the put() of what it pickled */
+	t->ipc_site = t->handoff_site && dir == DIR_WRITE ? t->handoff_site : py_site(t->tgid);
 	return t;
 }
 
@@ -362,22 +365,6 @@ static __always_inline int unmap_enter(__u8 cls, __u64 addr, __u64 new_len)
 	return 0;
 }
 
-/* An IPC call began: which Python code made it (python processes only). */
-static __always_inline int ipc_began(void)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct thread_state *t;
-
-	if (!tgid_traced(tgid) || !bpf_map_lookup_elem(&py_procs, &tgid))
-		return 0;
-	t = current_thread();
-	if (!t || t->sys_class != SYS_IPC)
-		return 0;
-	/* a Queue feeder's writes belong to the put() of what it pickled */
-	t->ipc_site = t->handoff_site && t->dir == DIR_WRITE ? t->handoff_site : py_site(tgid);
-	return 0;
-}
-
 /*
  * Every syscall of every task passes here, so the common case (a syscall
  * we do not time, or an untraced task) must leave after a table load and
@@ -391,22 +378,18 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 	switch (sys_kinds[id]) {
 	case SK_READ:
 		ipc_enter((int)PT_REGS_PARM1_CORE_SYSCALL(regs), DIR_READ);
-		return ipc_began();
+		return 0;
 	case SK_WRITE:
 		ipc_enter((int)PT_REGS_PARM1_CORE_SYSCALL(regs), DIR_WRITE);
-		return ipc_began();
+		return 0;
 	case SK_RECVMMSG:
-		mmsg_enter(regs, DIR_READ);
-		return ipc_began();
+		return mmsg_enter(regs, DIR_READ);
 	case SK_SENDMMSG:
-		mmsg_enter(regs, DIR_WRITE);
-		return ipc_began();
+		return mmsg_enter(regs, DIR_WRITE);
 	case SK_SPLICE:
-		splice_enter(regs);
-		return ipc_began();
+		return splice_enter(regs);
 	case SK_VMSPLICE:
-		vmsplice_enter(regs);
-		return ipc_began();
+		return vmsplice_enter(regs);
 	case SK_CLONE:
 		return fork_syscall_enter(PT_REGS_PARM1_CORE_SYSCALL(regs));
 	case SK_CLONE3:

@@ -30,14 +30,13 @@ static bool is_plumbing(const char *file)
 	static const char *const mods[] = {"pickle.py",	      "queue.py",     "threading.py",
 					   "copyreg.py",      "socket.py",    "selectors.py",
 					   "socketserver.py", "subprocess.py"};
-	const char *base = strrchr(file, '/');
+	const char *base = path_base(file);
 
 	if (!strncmp(file, "<frozen ", 8))
 		return true;
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if (strstr(file, dirs[i]))
 			return true;
-	base = base ? base + 1 : file;
 	for (size_t i = 0; i < sizeof(mods) / sizeof(mods[0]); i++)
 		if (!strcmp(base, mods[i]))
 			return true;
@@ -92,23 +91,32 @@ static void add_stats(struct site_stats *into, const struct site_stats *s)
 	into->serialize_calls += s->serialize_calls;
 	into->serialize_ns += s->serialize_ns;
 	into->deserialize_calls += s->deserialize_calls;
+	into->deserialize_ns += s->deserialize_ns;
 	for (int k = 0; k < FT_COUNT; k++)
 		into->faults[k] += s->faults[k];
-	into->deserialize_ns += s->deserialize_ns;
+}
+
+/* The row of `c`'s process, file, line and function in rep->sites, or -1. */
+static int find_site(const struct report *rep, const struct call_site *c)
+{
+	for (int i = 0; i < rep->n_sites; i++) {
+		const struct call_site *r = &rep->sites[i];
+
+		if (r->pid == c->pid && r->line == c->line && !strcmp(r->file, c->file) &&
+		    !strcmp(r->function, c->function))
+			return i;
+	}
+	return -1;
 }
 
 static int merge_site(struct report *rep, const struct call_site *c)
 {
 	struct call_site *tmp;
+	int i = find_site(rep, c);
 
-	for (int i = 0; i < rep->n_sites; i++) {
-		struct call_site *r = &rep->sites[i];
-
-		if (r->pid == c->pid && r->line == c->line && !strcmp(r->file, c->file) &&
-		    !strcmp(r->function, c->function)) {
-			add_stats(&r->s, &c->s);
-			return 0;
-		}
+	if (i >= 0) {
+		add_stats(&rep->sites[i].s, &c->s);
+		return 0;
 	}
 	tmp = grow_array(rep->sites, (size_t)rep->n_sites, sizeof(*tmp));
 	if (!tmp)
@@ -123,18 +131,6 @@ static int cmp_ipc_time(const void *a, const void *b)
 	uint64_t x = call_site_ipc_ns(a), y = call_site_ipc_ns(b);
 
 	return x < y ? 1 : x > y ? -1 : 0;
-}
-
-static int find_site(const struct report *rep, const struct call_site *c)
-{
-	for (int i = 0; i < rep->n_sites; i++) {
-		const struct call_site *r = &rep->sites[i];
-
-		if (r->pid == c->pid && r->line == c->line && !strcmp(r->file, c->file) &&
-		    !strcmp(r->function, c->function))
-			return i;
-	}
-	return -1;
 }
 
 int callsites_collect(int stacks_fd, int sites_fd, int codes_fd, struct report *rep)

@@ -106,7 +106,6 @@ static int load_sections(Elf *elf, struct image *img)
 static int load_relatives(Elf *elf, struct image *img, uint32_t type)
 {
 	Elf_Scn *scn = NULL;
-	size_t cap = 0;
 
 	while ((scn = elf_nextscn(elf, scn))) {
 		Elf_Data *data;
@@ -117,21 +116,17 @@ static int load_relatives(Elf *elf, struct image *img, uint32_t type)
 		    !elf_entries_ok(elf, &sh, data, ELF_T_RELA))
 			continue;
 		for (size_t i = 0; i < data->d_size / sh.sh_entsize; i++) {
+			struct relative *tmp;
 			GElf_Rela r;
 
 			if (!gelf_getrela(data, (int)i, &r) || GELF_R_TYPE(r.r_info) != type)
 				continue;
-			if (img->n_rels == cap) {
-				struct relative *tmp;
-
-				if (cap >= MAX_RELS)
-					return -E2BIG;
-				cap = cap ? cap * 2 : 1024;
-				tmp = reallocarray(img->rels, cap, sizeof(*tmp));
-				if (!tmp)
-					return -ENOMEM;
-				img->rels = tmp;
-			}
+			if (img->n_rels >= MAX_RELS)
+				return -E2BIG;
+			tmp = grow_array(img->rels, img->n_rels, sizeof(*tmp));
+			if (!tmp)
+				return -ENOMEM;
+			img->rels = tmp;
 			img->rels[img->n_rels++] =
 			    (struct relative){r.r_offset, (uint64_t)r.r_addend};
 		}

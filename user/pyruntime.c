@@ -10,6 +10,7 @@
 
 #include "elfsym.h"
 #include "procfs.h"
+#include "util.h"
 
 /*
  * CPython 3.11's layout, from offsetof() on its Include/internal headers
@@ -42,13 +43,6 @@ static const struct py_offsets py311 = {
     .frame_localsplus = 72,
 };
 
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-
-	return s ? s + 1 : p;
-}
-
 /* Py_VERSION_HEX as the file stores it (Py_Version exists from 3.11 on).
  * The path is the traced program's: no blocking open, regular files only. */
 static int read_hexversion(const char *path, uint32_t *hex)
@@ -80,7 +74,7 @@ int py_proc_find(const char *root, pid_t pid, struct py_proc *out, uint32_t *hex
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n && rc == -ENOENT; i++) {
-		const char *b = base_name(maps[i]);
+		const char *b = path_base(maps[i]);
 		uint64_t vaddr, off;
 		bool pie;
 

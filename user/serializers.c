@@ -168,13 +168,6 @@ int ser_plan_add_user(struct ser_plan *plan, const char *spec, char *err, size_t
 	return rc;
 }
 
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-
-	return s ? s + 1 : p;
-}
-
 static int select_probe(struct ser_plan *plan, int i)
 {
 	int *tmp;
@@ -238,7 +231,7 @@ int ser_plan_for_file(struct ser_plan *plan, const char *path)
 {
 	const struct pickle_sym *syms = builtin_syms;
 	size_t nsyms = sizeof(builtin_syms) / sizeof(builtin_syms[0]);
-	bool mp_module = !strncmp(base_name(path), "_multiprocessing", 16);
+	bool mp_module = !strncmp(path_base(path), "_multiprocessing", 16);
 	int added = 0, rc;
 
 	if (strv_has(plan->seen, plan->n_seen, path))
@@ -246,7 +239,7 @@ int ser_plan_for_file(struct ser_plan *plan, const char *path)
 	rc = strv_add(&plan->seen, &plan->n_seen, path);
 	if (rc)
 		return rc;
-	if (!strncmp(base_name(path), "_pickle", 7)) {
+	if (!strncmp(path_base(path), "_pickle", 7)) {
 		syms = ext_syms;
 		nsyms = sizeof(ext_syms) / sizeof(ext_syms[0]);
 	} else if (mp_module) {
@@ -281,7 +274,7 @@ int ser_plan_for_file(struct ser_plan *plan, const char *path)
 
 static bool is_python_file(const char *path)
 {
-	const char *b = base_name(path);
+	const char *b = path_base(path);
 
 	return !strncmp(b, "python", 6) || !strncmp(b, "libpython", 9) ||
 	       !strncmp(b, "_pickle", 7) || !strncmp(b, "_multiprocessing", 16);

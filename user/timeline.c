@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 static const char *const kind_names[SL_COUNT] = {
     "serialize", "deserialize", "ipc", "blocked", "copy", "fork", "mmap",
 };
@@ -97,13 +99,12 @@ static json_object *slice_json(const struct report *rep, const struct slice_even
 		snprintf(name, sizeof(name), "%s", kind_names[s->kind < SL_COUNT ? s->kind : 0]);
 	}
 	if (site) {
-		const char *base = strrchr(site->file, '/');
 		size_t len = strlen(name);
 
 		snprintf(where, sizeof(where), "%s:%d in %s", site->file, site->line,
 			 site->function);
 		json_object_object_add(args, "call_site", json_object_new_string(where));
-		snprintf(name + len, sizeof(name) - len, " @ %s:%d", base ? base + 1 : site->file,
+		snprintf(name + len, sizeof(name) - len, " @ %s:%d", path_base(site->file),
 			 site->line);
 	}
 	e = event("X", name, s->tgid, s->tid);

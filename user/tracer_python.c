@@ -43,15 +43,12 @@ static int register_python(struct tracer *t, pid_t pid)
 void tracer_find_python(struct tracer *t, pid_t pid)
 {
 	char exe[4096];
-	const char *base;
 	struct py_pending *tmp;
 
 	if (!t->opts.call_sites || register_python(t, pid) != -ENOENT ||
 	    proc_exe("/proc", pid, exe, sizeof(exe)))
 		return;
-	base = strrchr(exe, '/');
-	base = base ? base + 1 : exe;
-	if (strncmp(base, "python", 6))
+	if (strncmp(path_base(exe), "python", 6))
 		return;
 	for (int i = 0; i < t->n_py_pending; i++)
 		if (t->py_pending[i].pid == pid)

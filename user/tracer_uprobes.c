@@ -215,9 +215,7 @@ int tracer_attach_probes(struct tracer *t, pid_t pid)
 
 static bool is_module(const char *path)
 {
-	const char *b = strrchr(path, '/');
-
-	return !strncmp(b ? b + 1 : path, "_pickle", 7);
+	return !strncmp(path_base(path), "_pickle", 7);
 }
 
 static void demote(struct tracer *t, struct proc_probes *pp, uint64_t calls)

@@ -74,6 +74,13 @@ const char *fmt_rate(double bps, char *buf, size_t len)
 	return buf;
 }
 
+const char *path_base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
 char *find_in_path(const char *cmd)
 {
 	const char *path = getenv("PATH");

@@ -42,6 +42,9 @@ void fput_printable(FILE *out, const char *s);
 void *grow_array(void *v, size_t n, size_t elem);
 size_t array_cap(size_t n);
 
+/* The last component of a path (no copy, unlike basename(3)). */
+const char *path_base(const char *path);
+
 /* Resolve a command name through $PATH like execvp would; NULL if none.
  * The result is malloc'ed. */
 char *find_in_path(const char *cmd);

@@ -37,13 +37,24 @@ def marked_lines(source):
             if "# " in line and line.split("# ")[1].isupper()}
 
 
+def write_app(d, source):
+    """The program as d/app.py (its path is what call sites report)."""
+    path = os.path.join(d, "app.py")
+    with open(path, "w") as f:
+        f.write(source)
+    return path
+
+
+def trace_app(source, python=PYTHON, extra=()):
+    """Trace `source` as a script; returns the trace and the script's path."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_app(d, source)
+        return run_traced([python, path], extra=extra), path
+
+
 class CallSites(BPFTestCase):
     def check_pipe_program(self, python):
-        with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "app.py")
-            with open(path, "w") as f:
-                f.write(PROGRAM)
-            t = run_traced([python, path])
+        t, path = trace_app(PROGRAM, python)
         lines = marked_lines(PROGRAM)
         sites = {(s["line"], s["function"]): s for s in t.report["call_sites"]
                  if s["file"] == path}
@@ -92,11 +103,7 @@ class CallSites(BPFTestCase):
         self.check_pipe_program(stripped)
 
     def test_no_call_sites_walks_nothing(self):
-        with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "app.py")
-            with open(path, "w") as f:
-                f.write(PROGRAM)
-            t = run_traced([PYTHON, path], extra=["--no-call-sites"])
+        t, _ = trace_app(PROGRAM, extra=["--no-call-sites"])
         self.assertEqual(t.report["call_sites"], [])
         self.assertGreater(t.report["totals"]["ipc_calls"], 4)
 
@@ -142,11 +149,7 @@ if __name__ == "__main__":
 
 class QueueHandOff(BPFTestCase):
     def check_two_senders(self, python):
-        with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "app.py")
-            with open(path, "w") as f:
-                f.write(TWO_SENDERS)
-            t = run_traced([python, path])
+        t, path = trace_app(TWO_SENDERS, python)
         lines = marked_lines(TWO_SENDERS)
         sites = {(s["line"], s["function"]): s for s in t.report["call_sites"]
                  if s["file"] == path}
@@ -185,9 +188,7 @@ class QueueHandOff(BPFTestCase):
 
     def test_timeline_slices_name_their_call_site(self):
         with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "app.py")
-            with open(path, "w") as f:
-                f.write(TWO_SENDERS)
+            path = write_app(d, TWO_SENDERS)
             tl = os.path.join(d, "tl.json")
             t = run_traced([PYTHON, path], extra=["--timeline", tl])
             with open(tl) as f:
