@@ -3,7 +3,8 @@
 multiprocessing Pipe (each message: a pickle, a write and reads on each
 side) or a pair of Queues (the same plus the Queue hand-off probe at each
 SemLock.acquire), the worst case for per-call work. Whole-process wall,
-untraced and under each given ipcprof binary, interleaved, medians.
+untraced, under each given ipcprof binary and under strace -f -c and
+perf trace -s (where installed), interleaved, medians.
 
 usage: scripts/bench/callsite_cost.py [--rounds N] [--messages N]
            [--channel pipe|queue] [--python PY] [IPCPROF...]   (root)
@@ -13,6 +14,7 @@ usage: scripts/bench/callsite_cost.py [--rounds N] [--messages N]
 import argparse
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,13 +43,20 @@ def main():
     args = ap.parse_args()
     os.chdir(ROOT)
     prog = [args.python, PINGPONG, str(args.messages), args.channel]
-    runs = {"untraced": []}
-    runs.update({b: [] for b in args.ipcprof})
+    # each configuration: the command line that runs the program under it
+    configs = {"untraced": prog}
+    for b in args.ipcprof:
+        exe, *opts = shlex.split(b)
+        configs[b] = [exe, "run", "-o", "/dev/null", *opts, "--", *prog]
+    # the peers, for scale (as in transparency.py)
+    if shutil.which("strace"):
+        configs["strace -f -c"] = ["strace", "-f", "-c", "-o", "/dev/null", *prog]
+    if shutil.which("perf"):
+        configs["perf trace -s"] = ["perf", "trace", "-s", "-o", "/dev/null", *prog]
+    runs = {name: [] for name in configs}
     for _ in range(args.rounds):
-        runs["untraced"].append(wall(prog))
-        for b in args.ipcprof:
-            exe, *opts = shlex.split(b)
-            runs[b].append(wall([exe, "run", "-o", "/dev/null", *opts, "--", *prog]))
+        for name, cmd in configs.items():
+            runs[name].append(wall(cmd))
     base = statistics.median(runs["untraced"])
     print(f"| {args.messages} round trips over a {args.channel}, {os.path.basename(args.python)} "
           f"| wall (median of "
