@@ -5,6 +5,7 @@
 
 #include "current.bpf.h"
 #include "pyframes.bpf.h"
+#include "timeline.bpf.h"
 
 /* Every page fault of every task passes here: one lookup, no atomics (but
  * for a fault inside a Python call site's call). */
@@ -35,6 +36,8 @@ static __always_inline int count_fault(unsigned long error_code, bool kernel)
 	}
 	if (kernel)
 		t->faults_kernel++;
+	if (timeline_faults)
+		count_fault_rate(t->tgid);
 	return 0;
 }
 

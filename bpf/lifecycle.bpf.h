@@ -5,6 +5,7 @@
 
 #include "current.bpf.h"
 #include "pyframes.bpf.h"
+#include "timeline.bpf.h"
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
@@ -164,6 +165,7 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 			bpf_probe_read_kernel_str(ps->comm, sizeof(ps->comm), p->comm);
 			bpf_map_delete_elem(&traced, &tgid);
 			tgid_mark(tgid, false);
+			flush_fault_rate(tgid);
 			__sync_fetch_and_add(&proc_exits, 1);
 		}
 	}

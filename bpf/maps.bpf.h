@@ -23,7 +23,8 @@
 const volatile bool follow_children = true;
 const volatile bool stop_on_exec = false;
 const volatile __u64 post_fork_ns = 100000000;
-const volatile bool timeline = false; /* stream slices for --timeline */
+const volatile bool timeline = false;	     /* stream slices for --timeline */
+const volatile bool timeline_faults = false; /* ... and page faults per bucket */
 const volatile __u32 n_code_ranges = 0;
 const volatile struct code_range code_ranges[IPCPROF_MAX_COPY_RANGES] = {};
 const volatile __u8 sys_kinds[IPCPROF_MAX_SYSCALLS] = {}; /* enum sys_kind */

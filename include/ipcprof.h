@@ -409,7 +409,18 @@ enum slice_kind {
 	SL_COPY = 4,	/* user copy inside it (precise probes only) */
 	SL_FORK = 5,
 	SL_MMAP = 6,
-	SL_COUNT = 7,
+	SL_FAULTS = 7, /* a process's page faults in one bucket: ret = how many */
+	SL_COUNT = 8,
+};
+
+/* --timeline FILE.perfetto-trace: page faults are counted per process in
+ * buckets of this length, each sent as one SL_FAULTS record. */
+#define IPCPROF_FAULT_BUCKET_NS (10 * 1000 * 1000ull)
+
+/* A process's page faults in its current bucket (map fault_buckets). */
+struct fault_bucket {
+	__u64 bucket; /* time / IPCPROF_FAULT_BUCKET_NS */
+	__u64 count;
 };
 
 /* One interval of one thread, for --timeline. */

@@ -175,3 +175,76 @@ int callsites_collect(int stacks_fd, int sites_fd, int codes_fd, struct report *
 	free(vals);
 	return rc;
 }
+
+/* ---- naming a kernel site index while tracing (Perfetto timeline) ---- */
+
+struct site_names {
+	int stacks_fd, codes_fd;
+	uint8_t *state; /* per index: SN_* */
+	struct call_site *named;
+};
+
+enum { SN_UNKNOWN, SN_NAMED, SN_FAILED };
+
+struct site_names *site_names_new(int stacks_fd, int codes_fd)
+{
+	struct site_names *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->stacks_fd = stacks_fd;
+	n->codes_fd = codes_fd;
+	return n;
+}
+
+void site_names_free(struct site_names *n)
+{
+	if (!n)
+		return;
+	free(n->state);
+	free(n->named);
+	free(n);
+}
+
+/* Read the stacks map again and name every index not named yet. */
+static void refresh(struct site_names *n)
+{
+	void *keys = NULL, *vals = NULL;
+	int cnt = map_read_all(n->stacks_fd, sizeof(struct py_stack), sizeof(__u32),
+			       IPCPROF_MAX_SITES, &keys, &vals);
+
+	for (int i = 0; i < cnt; i++) {
+		__u32 idx = ((const __u32 *)vals)[i];
+
+		if (idx < IPCPROF_MAX_SITES && n->state[idx] == SN_UNKNOWN &&
+		    resolve(n->codes_fd, (const struct py_stack *)keys + i, &n->named[idx]))
+			n->state[idx] = SN_NAMED;
+	}
+	free(keys);
+	free(vals);
+}
+
+const struct call_site *site_names_get(struct site_names *n, uint32_t idx)
+{
+	if (!n || idx >= IPCPROF_MAX_SITES)
+		return NULL;
+	if (!n->state) { /* ~800 KiB: only once a timeline names a site */
+		n->state = calloc(IPCPROF_MAX_SITES, sizeof(*n->state));
+		n->named = calloc(IPCPROF_MAX_SITES, sizeof(*n->named));
+		if (!n->state || !n->named) {
+			free(n->state);
+			free(n->named);
+			n->state = NULL;
+			n->named = NULL;
+			return NULL;
+		}
+	}
+	/* a stack is in the map before any record names its index: one
+	 * re-read per new index, and an index it cannot name stays unnamed */
+	if (n->state[idx] == SN_UNKNOWN) {
+		refresh(n);
+		if (n->state[idx] == SN_UNKNOWN)
+			n->state[idx] = SN_FAILED;
+	}
+	return n->state[idx] == SN_NAMED ? &n->named[idx] : NULL;
+}

@@ -75,7 +75,9 @@ static const struct argp_option run_opts[] = {
      0},
     {"svg", OPT_SVG, "FILE", 0, "Also draw the breakdown as stacked bars into FILE (SVG)", 0},
     {"timeline", OPT_TIMELINE, "FILE", 0,
-     "run/record/attach: also write a Chrome/Perfetto trace-event timeline to FILE", 0},
+     "run/record/attach: also write a timeline to FILE: native Perfetto protobuf if FILE ends "
+     "in .perfetto-trace or .pftrace (streamed), else Chrome trace-event JSON",
+     0},
     {"uprobe", OPT_UPROBE, "BIN:SYM=KIND", 0,
      "Count time in function SYM of BIN as KIND (serialize or deserialize); repeatable", 0},
     {"sample-hz", OPT_SAMPLE_HZ, "HZ", 0,

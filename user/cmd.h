@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "live.h"
 #include "outfile.h"
+#include "perfetto.h"
 #include "report.h"
 #include "serializers.h"
 #include "tracer.h"
@@ -21,8 +22,10 @@ int cmd_trace(struct cli *c);	   /* run, record, attach: cmd_trace.c */
 int cmd_recordings(struct cli *c); /* report, compare: cmd_report.c */
 int cmd_probe(struct cli *c);	   /* probe: cmd_probe.c */
 
-/* Install the stop-and-report signal handlers, then load and attach. */
-int cmd_open_tracer(const struct cli *c, struct ser_plan *plan, struct tracer **t);
+/* Install the stop-and-report signal handlers, then load and attach;
+ * a Perfetto timeline (NULL: none) gets the records as they come. */
+int cmd_open_tracer(const struct cli *c, struct ser_plan *plan, struct perfetto *pf,
+		    struct tracer **t);
 
 /*
  * The tracing phase: until the command exits (run, record) or the targets
@@ -36,10 +39,11 @@ int cmd_attach(const struct cli *c, struct tracer *t, struct report *rep, struct
 
 /* The files the command line names, opened before tracing (report_output.c). */
 struct cmd_outputs {
-	struct outfile report;	 /* -o, or stdout (record: always stdout) */
-	struct outfile record;	 /* record: -o or ipcprof.ipcp */
-	struct outfile svg;	 /* --svg */
-	struct outfile timeline; /* --timeline */
+	struct outfile report;	   /* -o, or stdout (record: always stdout) */
+	struct outfile record;	   /* record: -o or ipcprof.ipcp */
+	struct outfile svg;	   /* --svg */
+	struct outfile timeline;   /* --timeline */
+	struct perfetto *perfetto; /* --timeline FILE.perfetto-trace: streamed */
 };
 
 /* Open them all (one-line error and exit status 1 otherwise). */

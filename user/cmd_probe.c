@@ -115,7 +115,7 @@ int cmd_probe(struct cli *c)
 		fprintf(stderr, "ipcprof: probe writes text or json, not csv\n");
 		return 2;
 	}
-	rc = cmd_open_tracer(c, &plan, &t);
+	rc = cmd_open_tracer(c, &plan, NULL, &t);
 	if (rc)
 		goto cleanup;
 	uname(&u);

@@ -29,7 +29,13 @@ static void on_signal(int sig)
 	cmd_exiting = sig;
 }
 
-int cmd_open_tracer(const struct cli *c, struct ser_plan *plan, struct tracer **t)
+static void to_perfetto(void *ctx, const struct slice_event *s)
+{
+	perfetto_slice(ctx, s);
+}
+
+int cmd_open_tracer(const struct cli *c, struct ser_plan *plan, struct perfetto *pf,
+		    struct tracer **t)
 {
 	struct tracer_opts topts = {0};
 	char err[512] = "";
@@ -51,6 +57,11 @@ int cmd_open_tracer(const struct cli *c, struct ser_plan *plan, struct tracer **
 	topts.timeline = c->timeline != NULL;
 	topts.seed_threads = c->mode == MODE_ATTACH;
 	topts.call_sites = c->call_sites;
+	if (pf) {
+		topts.on_slice = to_perfetto;
+		topts.slice_ctx = pf;
+		topts.timeline_faults = true;
+	}
 	/* from here on Ctrl-C means: stop and report (loading takes a while) */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -59,6 +70,7 @@ int cmd_open_tracer(const struct cli *c, struct ser_plan *plan, struct tracer **
 		fprintf(stderr, "ipcprof: %s\n", err);
 		return 1;
 	}
+	perfetto_set_site_namer(pf, tracer_site_name, *t);
 	return 0;
 }
 
@@ -135,7 +147,12 @@ static int write_extras(struct tracer *t, const struct report *rep, struct cmd_o
 	char err[512];
 	int rc = 0;
 
-	if (o->timeline.f) {
+	if (o->perfetto) {
+		if (perfetto_finish(o->perfetto, rep, err, sizeof(err))) {
+			fprintf(stderr, "ipcprof: %s: %s\n", o->timeline.path, err);
+			rc = 1;
+		}
+	} else if (o->timeline.f) {
 		size_t n;
 		const struct slice_event *s = tracer_slices(t, &n);
 
@@ -204,7 +221,13 @@ int cmd_trace(struct cli *c)
 	rc = cmd_open_outputs(c, &outs);
 	if (rc)
 		return rc;
-	rc = cmd_open_tracer(c, &plan, &t);
+	if (outs.timeline.f && perfetto_wanted(c->timeline) &&
+	    perfetto_open(&outs.perfetto, outs.timeline.f)) {
+		fprintf(stderr, "ipcprof: %s: out of memory\n", c->timeline);
+		rc = 1;
+		goto cleanup;
+	}
+	rc = cmd_open_tracer(c, &plan, outs.perfetto, &t);
 	if (rc)
 		goto cleanup;
 	if (cmd_exiting) {
@@ -218,8 +241,8 @@ int cmd_trace(struct cli *c)
 	if (!failed)
 		rc = finish(c, t, &plan, &rep, &outs, rc);
 cleanup:
+	tracer_close(t); /* first: its last records go to a streamed timeline */
 	cmd_abort_outputs(&outs);
-	tracer_close(t);
 	report_free(&rep);
 	ser_plan_free(&plan);
 	return rc;

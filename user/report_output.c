@@ -53,6 +53,8 @@ int cmd_commit_outputs(struct cmd_outputs *o)
 
 void cmd_abort_outputs(struct cmd_outputs *o)
 {
+	perfetto_free(o->perfetto); /* after the tracer: it feeds it */
+	o->perfetto = NULL;
 	outfile_abort(&o->report);
 	outfile_abort(&o->record);
 	outfile_abort(&o->svg);

@@ -9,7 +9,7 @@
 #include "util.h"
 
 static const char *const kind_names[SL_COUNT] = {
-    "serialize", "deserialize", "ipc", "blocked", "copy", "fork", "mmap",
+    "serialize", "deserialize", "ipc", "blocked", "copy", "fork", "mmap", "faults",
 };
 
 static double us(uint64_t ns, uint64_t t0)
@@ -207,7 +207,8 @@ int timeline_write(FILE *f, const char *path, const struct report *rep, const st
 
 	add_names(evs, rep, s, n);
 	for (size_t i = 0; i < n; i++)
-		json_object_array_add(evs, slice_json(rep, &s[i], t0));
+		if (s[i].kind != SL_FAULTS) /* asked of Perfetto timelines only */
+			json_object_array_add(evs, slice_json(rep, &s[i], t0));
 	if (add_flows(evs, s, n, t0)) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		json_object_put(root);

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "callsites.h"
 #include "kallsyms.h"
 #include "procfs.h"
 #include "tracer_priv.h"
@@ -134,6 +135,10 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
+	if (e->type == EV_SLICE && size >= sizeof(struct slice_event) && t->opts.on_slice) {
+		t->opts.on_slice(t->opts.slice_ctx, (const struct slice_event *)data);
+		return 0;
+	}
 	if (e->type == EV_SLICE && size >= sizeof(struct slice_event)) {
 		struct slice_event *p = grow_array(t->slices, t->n_slices, sizeof(*p));
 
@@ -205,6 +210,7 @@ static void configure(struct tracer *t, const struct tracer_opts *o, const struc
 	memcpy((void *)skel->rodata->code_ranges, ks->ranges, ks->n * sizeof(ks->ranges[0]));
 	fill_syscall_table(skel->rodata->sys_kinds);
 	skel->rodata->timeline = o->timeline;
+	skel->rodata->timeline_faults = o->timeline && o->timeline_faults;
 	if (o->timeline) /* room for bursts of per-call records */
 		bpf_map__set_max_entries(skel->maps.events, 16 << 20);
 }
@@ -383,6 +389,26 @@ int tracer_poll(struct tracer *t, int wake_fd, int timeout_ms)
 	return rc == -EINTR ? 0 : rc;
 }
 
+bool tracer_site_name(void *ctx, uint32_t site, char *where, size_t where_len, char *at,
+		      size_t at_len)
+{
+	struct tracer *t = ctx;
+	const struct call_site *c;
+
+	if (!t || !t->skel || !site)
+		return false;
+	if (!t->site_names &&
+	    !(t->site_names = site_names_new(bpf_map__fd(t->skel->maps.py_stacks),
+					     bpf_map__fd(t->skel->maps.py_codes))))
+		return false;
+	c = site_names_get(t->site_names, site - 1);
+	if (!c)
+		return false;
+	snprintf(where, where_len, "%s:%d in %s", c->file, c->line, c->function);
+	snprintf(at, at_len, "%s:%d", path_base(c->file), c->line);
+	return true;
+}
+
 const struct slice_event *tracer_slices(const struct tracer *t, size_t *n)
 {
 	*n = t->n_slices;
@@ -506,6 +532,7 @@ void tracer_close(struct tracer *t)
 	ring_buffer__free(t->rb);
 	watchdog_done(&t->wd); /* every hold answered */
 	free(t->slices);
+	site_names_free(t->site_names);
 	free(t->py_pending);
 	free(t->fproc);
 	free(t->fchan);

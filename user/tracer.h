@@ -21,6 +21,12 @@ struct tracer_opts {
 	bool seed_threads;	    /* attach: tracer_seed_threads() will run */
 	bool call_sites;	    /* Python call sites (tracer_python.c) */
 	struct ser_plan *plan;	    /* holds --uprobe probes; grows as processes exec */
+	/* streamed timelines: each record as it arrives, none kept (else
+	 * tracer_slices() has them); timeline_faults adds page-fault counts
+	 * per process and bucket (SL_FAULTS records) */
+	void (*on_slice)(void *ctx, const struct slice_event *s);
+	void *slice_ctx;
+	bool timeline_faults;
 };
 
 struct tracer;
@@ -72,6 +78,11 @@ struct measure tracer_measure(const struct tracer *t);
 /* After tracer_collect: name each phase's method in rep->methods, with the
  * notes that qualify them (tracer_methods.c). */
 void tracer_label_methods(const struct tracer *t, const struct ser_plan *plan, struct report *rep);
+
+/* The Python line of a slice's site (slice_event.site), as a Perfetto
+ * timeline names it while tracing (perfetto_site_fn; ctx: the tracer). */
+bool tracer_site_name(void *ctx, uint32_t site, char *where, size_t where_len, char *at,
+		      size_t at_len);
 
 /* --timeline: the slices received so far. */
 const struct slice_event *tracer_slices(const struct tracer *t, size_t *n);

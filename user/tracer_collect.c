@@ -292,6 +292,36 @@ static int add_proc(struct report *rep, __u32 pid, struct proc_stats ps, const s
 	return report_add_proc(rep, &row);
 }
 
+/* Streamed timelines: the last page-fault bucket of processes still alive
+ * (exits sent theirs). Tracing has stopped: the counts are final. */
+static void flush_fault_buckets(struct tracer *t)
+{
+	void *keys = NULL, *vals = NULL;
+	int n;
+
+	if (!t->opts.on_slice || !t->opts.timeline_faults)
+		return;
+	n = map_read_all(bpf_map__fd(t->skel->maps.fault_buckets), sizeof(__u32),
+			 sizeof(struct fault_bucket),
+			 bpf_map__max_entries(t->skel->maps.fault_buckets), &keys, &vals);
+	for (int i = 0; i < n; i++) {
+		const struct fault_bucket *b = (const struct fault_bucket *)vals + i;
+		struct slice_event s = {
+		    .type = EV_SLICE,
+		    .kind = SL_FAULTS,
+		    .tgid = ((const __u32 *)keys)[i],
+		    .start_ns = b->bucket * IPCPROF_FAULT_BUCKET_NS,
+		    .end_ns = (b->bucket + 1) * IPCPROF_FAULT_BUCKET_NS,
+		    .ret = (__s64)b->count,
+		};
+
+		if (b->count)
+			t->opts.on_slice(t->opts.slice_ctx, &s);
+	}
+	free(keys);
+	free(vals);
+}
+
 int tracer_collect(struct tracer *t, struct report *rep)
 {
 	void *keys = NULL, *vals = NULL;
@@ -303,6 +333,7 @@ int tracer_collect(struct tracer *t, struct report *rep)
 	rep->measure = tracer_measure(t);
 	/* events still queued, so every exec has been seen */
 	ring_buffer__consume(t->rb);
+	flush_fault_buckets(t);
 	rep->end_ns = now_ns();
 	n_live = live_threads(t, rep->end_ns, &lp);
 	if (n_live < 0)

@@ -67,6 +67,7 @@ struct tracer {
 	bool detached;		    /* tracer_detach() done: counters are final */
 	struct slice_event *slices; /* --timeline */
 	size_t n_slices;
+	struct site_names *site_names; /* streamed timelines: sites named so far */
 	bool verbose;
 	struct py_pending *py_pending; /* interpreters whose libpython is not mapped yet */
 	int n_py_pending;
