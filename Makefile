@@ -41,14 +41,14 @@ CFLAGS += $(SAN_FLAGS)
 LDFLAGS += $(SAN_FLAGS)
 endif
 
-PKGS := libbpf libelf zlib json-c
+PKGS := libbpf libelf zlib json-c libmicrohttpd
 CFLAGS ?= -O2 -g
 # snprintf truncation of over-long paths only makes a lookup fail: not a bug.
 # -MMD -MP: each object's header dependencies, exactly (in $(OUTPUT)/*.d)
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -MMD -MP \
 	-Iinclude -Iuser -I$(OUTPUT) \
 	-DIPCPROF_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c) -lm -lpthread
+LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c -lmicrohttpd) -lm -lpthread
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))

@@ -64,6 +64,8 @@ enum {
 	OPT_TIMELINE,
 	OPT_LIVE,
 	OPT_NO_CALL_SITES,
+	OPT_METRICS,
+	OPT_METRICS_FILE,
 };
 
 static const struct argp_option run_opts[] = {
@@ -88,6 +90,12 @@ static const struct argp_option run_opts[] = {
     {"pid", 'p', "PID[,PID]", 0, "attach: processes to trace", 0},
     {"duration", 'd', "SECONDS", 0, "attach: stop after SECONDS", 0},
     {"live", OPT_LIVE, NULL, 0, "attach: refresh a top-like view every second", 0},
+    {"metrics", OPT_METRICS, "ADDR:PORT", 0,
+     "attach: serve Prometheus/OpenMetrics counters at http://ADDR:PORT/metrics while tracing "
+     "(PORT alone: 127.0.0.1)",
+     0},
+    {"metrics-file", OPT_METRICS_FILE, "PATH", 0,
+     "attach: rewrite PATH with the counters every 5 s, for node_exporter's textfile collector", 0},
     {"probe-mode", OPT_PROBE_MODE, "MODE", 0,
      "Precise kernel probes: auto (fentry, else kprobe; default), fentry, kprobe, or "
      "fallback (sampled/tracepoint only)",
@@ -227,6 +235,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_LIVE:
 		only_for(state, MODE_ATTACH, "--live");
 		c->live = true;
+		break;
+	case OPT_METRICS:
+		only_for(state, MODE_ATTACH, "--metrics");
+		c->metrics = arg;
+		break;
+	case OPT_METRICS_FILE:
+		only_for(state, MODE_ATTACH, "--metrics-file");
+		c->metrics_file = arg;
 		break;
 	case OPT_UPROBE:
 		tmp = grow_array(c->uprobes, (size_t)c->n_uprobes, sizeof(*c->uprobes));

@@ -27,10 +27,12 @@ struct cli {
 	double duration_s; /* attach: 0 = until targets exit or Ctrl-C */
 	char **cmd;
 	enum probe_mode probe_mode;
-	const char *svg;      /* --svg FILE */
-	const char *timeline; /* --timeline FILE */
-	bool live;	      /* attach --live */
-	const char *files[2]; /* report, compare: recordings */
+	const char *svg;	  /* --svg FILE */
+	const char *timeline;	  /* --timeline FILE */
+	bool live;		  /* attach --live */
+	const char *metrics;	  /* attach --metrics ADDR:PORT */
+	const char *metrics_file; /* attach --metrics-file PATH */
+	const char *files[2];	  /* report, compare: recordings */
 	int n_files;
 };
 

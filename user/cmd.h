@@ -8,6 +8,8 @@
 
 #include "cli.h"
 #include "live.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "outfile.h"
 #include "perfetto.h"
 #include "report.h"
@@ -16,6 +18,8 @@
 
 /* The first SIGINT/SIGTERM once tracing is being set up (0: none yet). */
 extern volatile sig_atomic_t cmd_exiting;
+
+struct cmd_metrics;
 
 /* Each returns the process's exit status. */
 int cmd_trace(struct cli *c);	   /* run, record, attach: cmd_trace.c */
@@ -35,15 +39,36 @@ int cmd_open_tracer(const struct cli *c, struct ser_plan *plan, struct perfetto 
 int cmd_run(const struct cli *c, struct tracer *t, struct report *rep, struct live *lv, char *err,
 	    size_t errlen);
 int cmd_attach(const struct cli *c, struct tracer *t, struct report *rep, struct live *lv,
-	       char *err, size_t errlen);
+	       struct cmd_metrics *cm, char *err, size_t errlen);
+
+/* attach --metrics, --metrics-file (cmd_metrics.c). */
+struct cmd_metrics {
+	struct metrics *m; /* NULL: neither asked for */
+	struct metrics_server *srv;
+	struct outfile file;
+	bool file_on;
+	uint64_t next_file_ns;
+	struct tracer *t; /* for snapshots, during a tick */
+	uint64_t start_ns;
+	bool snapped; /* this tick's snapshot is taken */
+};
+/* Start the server and open the file before tracing (a taken port fails
+ * at once). 0 or the exit status. */
+int cmd_metrics_open(const struct cli *c, struct cmd_metrics *cm);
+/* In the tracing loop: answer scrapes, rewrite the file when due. */
+void cmd_metrics_tick(struct cmd_metrics *cm, struct tracer *t, uint64_t start_ns);
+/* The final numbers into the file; stops serving. 0 or 1. */
+int cmd_metrics_finish(struct cmd_metrics *cm, const struct report *rep);
+void cmd_metrics_close(struct cmd_metrics *cm);
 
 /* The files the command line names, opened before tracing (report_output.c). */
 struct cmd_outputs {
-	struct outfile report;	   /* -o, or stdout (record: always stdout) */
-	struct outfile record;	   /* record: -o or ipcprof.ipcp */
-	struct outfile svg;	   /* --svg */
-	struct outfile timeline;   /* --timeline */
-	struct perfetto *perfetto; /* --timeline FILE.perfetto-trace: streamed */
+	struct outfile report;	    /* -o, or stdout (record: always stdout) */
+	struct outfile record;	    /* record: -o or ipcprof.ipcp */
+	struct outfile svg;	    /* --svg */
+	struct outfile timeline;    /* --timeline */
+	struct perfetto *perfetto;  /* --timeline FILE.perfetto-trace: streamed */
+	struct cmd_metrics metrics; /* attach --metrics, --metrics-file */
 };
 
 /* Open them all (one-line error and exit status 1 otherwise). */

@@ -50,7 +50,7 @@ static bool any_target_alive(const struct cli *c, struct tracer *t)
 }
 
 int cmd_attach(const struct cli *c, struct tracer *t, struct report *rep, struct live *lv,
-	       char *err, size_t errlen)
+	       struct cmd_metrics *cm, char *err, size_t errlen)
 {
 	size_t n_traced = 0;
 	uint64_t end;
@@ -66,12 +66,13 @@ int cmd_attach(const struct cli *c, struct tracer *t, struct report *rep, struct
 	fprintf(stderr, "ipcprof: tracing %zu processes; Ctrl-C to stop\n", n_traced);
 	end = c->duration_s > 0 ? now_ns() + (uint64_t)(c->duration_s * 1e9) : 0;
 	while (!cmd_exiting) {
-		rc = tracer_poll(t, -1, 100);
+		rc = tracer_poll(t, metrics_server_wake_fd(cm->srv), 100);
 		if (rc < 0) {
 			snprintf(err, errlen, "polling events: %s", strerror(-rc));
 			return 1;
 		}
 		live_tick(lv, t);
+		cmd_metrics_tick(cm, t, rep->start_ns);
 		if (!any_target_alive(c, t) || (end && now_ns() >= end))
 			break;
 	}

@@ -118,7 +118,8 @@ static int describe_target(const struct cli *c, char *buf, size_t len)
 
 /* Trace until the command or the targets are done. Returns the exit status;
  * *failed when tracing itself failed (no report then). */
-static int trace(const struct cli *c, struct tracer *t, struct report *rep, bool *failed)
+static int trace(const struct cli *c, struct tracer *t, struct report *rep, struct cmd_outputs *o,
+		 bool *failed)
 {
 	struct live lv = {0};
 	char err[512] = "";
@@ -129,7 +130,7 @@ static int trace(const struct cli *c, struct tracer *t, struct report *rep, bool
 	lv.start_ns = now_ns();
 	lv.next_ns = lv.start_ns + 1000000000ull;
 	lv.target = rep->target;
-	rc = c->mode == MODE_ATTACH ? cmd_attach(c, t, rep, &lv, err, sizeof(err))
+	rc = c->mode == MODE_ATTACH ? cmd_attach(c, t, rep, &lv, &o->metrics, err, sizeof(err))
 				    : cmd_run(c, t, rep, &lv, err, sizeof(err));
 	live_done(&lv);
 	/* the kernel frees programs a grace period after their links: start
@@ -148,6 +149,7 @@ static int write_extras(struct tracer *t, const struct report *rep, struct cmd_o
 	int rc = 0;
 
 	if (o->perfetto) {
+		tracer_flush_timeline(t);
 		if (perfetto_finish(o->perfetto, rep, err, sizeof(err))) {
 			fprintf(stderr, "ipcprof: %s: %s\n", o->timeline.path, err);
 			rc = 1;
@@ -194,6 +196,8 @@ static int finish(const struct cli *c, struct tracer *t, const struct ser_plan *
 		rc = 1;
 	if (write_extras(t, rep, o) && !rc)
 		rc = 1;
+	if (cmd_metrics_finish(&o->metrics, rep) && !rc)
+		rc = 1;
 	if (cmd_commit_outputs(o) && !rc)
 		rc = 1;
 	if (rep->lost_events || rep->map_full)
@@ -237,7 +241,7 @@ int cmd_trace(struct cli *c)
 		goto cleanup;
 	}
 	rep.target = target;
-	rc = trace(c, t, &rep, &failed);
+	rc = trace(c, t, &rep, &outs, &failed);
 	if (!failed)
 		rc = finish(c, t, &plan, &rep, &outs, rc);
 cleanup:

@@ -32,6 +32,29 @@ static int open_special(struct outfile *o, const char *path, char *err, size_t e
 	return 0;
 }
 
+/* The next version of the file: unnamed in the held directory, or named
+ * exclusively where the file system has no O_TMPFILE. fd or -errno. */
+static int open_tmp(struct outfile *o)
+{
+	/* unnamed until commit: nothing to follow, nothing left on SIGKILL */
+	int fd = openat(o->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+
+	if (fd < 0 && errno == EOPNOTSUPP) {
+		/* a file system without O_TMPFILE: a named temporary file, made
+		 * exclusively (a SIGKILL would leave it behind) */
+		for (int i = 0; i < 100 && fd < 0; i++) {
+			snprintf(o->tmpname, sizeof(o->tmpname), ".ipcprof-%d-%d.tmp", getpid(), i);
+			fd = openat(o->dirfd, o->tmpname,
+				    O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+			if (fd < 0 && errno != EEXIST)
+				break;
+		}
+		if (fd < 0)
+			o->tmpname[0] = '\0';
+	}
+	return fd < 0 ? -errno : fd;
+}
+
 int outfile_open(struct outfile *o, const char *path, char *err, size_t errlen)
 {
 	char *dup_dir = NULL, *dup_base = NULL;
@@ -62,23 +85,9 @@ int outfile_open(struct outfile *o, const char *path, char *err, size_t errlen)
 		goto out;
 	}
 	o->base = strdup(basename(dup_base));
-	/* unnamed until commit: nothing to follow, nothing left on SIGKILL */
-	fd = o->base ? openat(o->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644) : -1;
-	if (fd < 0 && o->base && errno == EOPNOTSUPP) {
-		/* a file system without O_TMPFILE: a named temporary file, made
-		 * exclusively (a SIGKILL would leave it behind) */
-		for (int i = 0; i < 100 && fd < 0; i++) {
-			snprintf(o->tmpname, sizeof(o->tmpname), ".ipcprof-%d-%d.tmp", getpid(), i);
-			fd = openat(o->dirfd, o->tmpname,
-				    O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-			if (fd < 0 && errno != EEXIST)
-				break;
-		}
-		if (fd < 0)
-			o->tmpname[0] = '\0';
-	}
+	fd = o->base ? open_tmp(o) : -ENOMEM;
 	if (fd < 0) {
-		rc = fail(err, errlen, path, o->base ? -errno : -ENOMEM);
+		rc = fail(err, errlen, path, fd);
 		goto out;
 	}
 	o->f = fdopen(fd, "w");
@@ -127,6 +136,32 @@ static int link_over(struct outfile *o)
 		return rc;
 	}
 	return 0;
+}
+
+int outfile_publish(struct outfile *o, char *err, size_t errlen)
+{
+	int rc = 0, fd;
+
+	if (!o->f)
+		return 0;
+	errno = 0;
+	if (fflush(o->f) || ferror(o->f))
+		rc = -(errno ? errno : EIO);
+	if (!o->replace) /* a device or FIFO: written in place */
+		return rc ? fail(err, errlen, o->path ? o->path : "standard output", rc) : 0;
+	if (!rc)
+		rc = link_over(o);
+	if (fclose(o->f) && !rc)
+		rc = -errno;
+	o->f = NULL;
+	fd = open_tmp(o);
+	if (fd >= 0 && !(o->f = fdopen(fd, "w"))) {
+		close(fd);
+		fd = -ENOMEM;
+	}
+	if (!rc && fd < 0)
+		rc = fd;
+	return rc ? fail(err, errlen, o->path, rc) : 0;
 }
 
 int outfile_commit(struct outfile *o, char *err, size_t errlen)

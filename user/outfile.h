@@ -36,6 +36,10 @@ int outfile_open(struct outfile *o, const char *path, char *err, size_t errlen);
  * Returns 0 or -errno with the reason (disk full, closed pipe...). Closes. */
 int outfile_commit(struct outfile *o, char *err, size_t errlen);
 
+/* Periodic versions (--metrics-file): make what was written so far the
+ * file at its path, as commit does, and go on writing a fresh version. */
+int outfile_publish(struct outfile *o, char *err, size_t errlen);
+
 /* Give up: the target is left as it was. */
 void outfile_abort(struct outfile *o);
 

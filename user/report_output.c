@@ -10,6 +10,7 @@
 int cmd_open_outputs(const struct cli *c, struct cmd_outputs *o)
 {
 	char err[512];
+	int rc;
 	struct {
 		struct outfile *f;
 		const char *path;
@@ -24,6 +25,11 @@ int cmd_open_outputs(const struct cli *c, struct cmd_outputs *o)
 	};
 
 	memset(o, 0, sizeof(*o));
+	rc = cmd_metrics_open(c, &o->metrics);
+	if (rc) {
+		cmd_abort_outputs(o);
+		return rc;
+	}
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		if (!all[i].wanted)
 			continue;
@@ -53,6 +59,7 @@ int cmd_commit_outputs(struct cmd_outputs *o)
 
 void cmd_abort_outputs(struct cmd_outputs *o)
 {
+	cmd_metrics_close(&o->metrics);
 	perfetto_free(o->perfetto); /* after the tracer: it feeds it */
 	o->perfetto = NULL;
 	outfile_abort(&o->report);

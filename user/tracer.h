@@ -79,6 +79,11 @@ struct measure tracer_measure(const struct tracer *t);
  * notes that qualify them (tracer_methods.c). */
 void tracer_label_methods(const struct tracer *t, const struct ser_plan *plan, struct report *rep);
 
+/* Streamed timelines, once detached and collected: the last page-fault
+ * bucket of each process still alive (exits sent theirs; sending it while
+ * tracing would count it twice). */
+void tracer_flush_timeline(struct tracer *t);
+
 /* The Python line of a slice's site (slice_event.site), as a Perfetto
  * timeline names it while tracing (perfetto_site_fn; ctx: the tracer). */
 bool tracer_site_name(void *ctx, uint32_t site, char *where, size_t where_len, char *at,

@@ -292,14 +292,12 @@ static int add_proc(struct report *rep, __u32 pid, struct proc_stats ps, const s
 	return report_add_proc(rep, &row);
 }
 
-/* Streamed timelines: the last page-fault bucket of processes still alive
- * (exits sent theirs). Tracing has stopped: the counts are final. */
-static void flush_fault_buckets(struct tracer *t)
+void tracer_flush_timeline(struct tracer *t)
 {
 	void *keys = NULL, *vals = NULL;
 	int n;
 
-	if (!t->opts.on_slice || !t->opts.timeline_faults)
+	if (!t->opts.on_slice || !t->opts.timeline_faults || !t->detached)
 		return;
 	n = map_read_all(bpf_map__fd(t->skel->maps.fault_buckets), sizeof(__u32),
 			 sizeof(struct fault_bucket),
@@ -333,7 +331,6 @@ int tracer_collect(struct tracer *t, struct report *rep)
 	rep->measure = tracer_measure(t);
 	/* events still queued, so every exec has been seen */
 	ring_buffer__consume(t->rb);
-	flush_fault_buckets(t);
 	rep->end_ns = now_ns();
 	n_live = live_threads(t, rep->end_ns, &lp);
 	if (n_live < 0)
