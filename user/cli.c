@@ -25,7 +25,7 @@ static const char doc_top[] =
     "  ipcprof attach -p PID[,PID...] [-d SECONDS] [OPTIONS]\n"
     "  ipcprof record [OPTIONS] -o FILE.ipcp -- CMD [ARGS...]\n"
     "  ipcprof report [--format FMT] FILE.ipcp\n"
-    "  ipcprof compare A.ipcp B.ipcp\n"
+    "  ipcprof compare [--fail-if EXPR] A B   (recordings or JSON reports)\n"
     "  ipcprof probe [--probe-mode MODE] [--format json]\n"
     "\n"
     "EXAMPLES:\n"
@@ -40,8 +40,10 @@ static const char doc_top[] =
 static const char doc_record[] = "Like run, and also save the report to a recording (-o FILE, "
 				 "default ipcprof.ipcp) for ipcprof report and compare.";
 static const char doc_report[] = "Print a recording, in any --format, as the live run would have.";
-static const char doc_compare[] = "Two recordings side by side: phases, bytes, faults and the "
-				  "ratio B/A. --format text (default) or json.";
+static const char doc_compare[] =
+    "Two recordings or JSON reports (--format json) side by side: phases, bytes, faults and the "
+    "ratio B/A. --format text (default) or json. With --fail-if, exit 1 when a change trips it "
+    "(each one said on stderr), e.g. in CI against a stored baseline.";
 static const char doc_probe[] = "Print how each phase would be measured on this kernel: the attach "
 				"points, fentry/fexit or kprobe or the fallback, and why "
 				"alternatives were rejected.";
@@ -66,6 +68,7 @@ enum {
 	OPT_NO_CALL_SITES,
 	OPT_METRICS,
 	OPT_METRICS_FILE,
+	OPT_FAIL_IF,
 };
 
 static const struct argp_option run_opts[] = {
@@ -96,6 +99,10 @@ static const struct argp_option run_opts[] = {
      0},
     {"metrics-file", OPT_METRICS_FILE, "PATH", 0,
      "attach: rewrite PATH with the counters every 5 s, for node_exporter's textfile collector", 0},
+    {"fail-if", OPT_FAIL_IF, "EXPR", 0,
+     "compare: exit 1 if B changed from A as EXPR says: FIELD>CHANGE or FIELD<CHANGE, e.g. "
+     "serialize_ns>+10% or wall_ns>+50ms (repeatable)",
+     0},
     {"probe-mode", OPT_PROBE_MODE, "MODE", 0,
      "Precise kernel probes: auto (fentry, else kprobe; default), fentry, kprobe, or "
      "fallback (sampled/tracepoint only)",
@@ -114,7 +121,7 @@ static const struct {
     {"record", MODE_RECORD, doc_record, "-- CMD [ARGS...]"},
     {"attach", MODE_ATTACH, doc_attach, NULL},
     {"report", MODE_REPORT, doc_report, "FILE.ipcp"},
-    {"compare", MODE_COMPARE, doc_compare, "A.ipcp B.ipcp"},
+    {"compare", MODE_COMPARE, doc_compare, "A B"},
     {"probe", MODE_PROBE, doc_probe, NULL},
 };
 
@@ -190,7 +197,8 @@ static void check_complete(const struct cli *c, struct argp_state *state)
 	if (c->mode == MODE_REPORT && c->n_files != 1)
 		argp_error(state, "missing recording: ipcprof report FILE.ipcp");
 	if (c->mode == MODE_COMPARE && c->n_files != 2)
-		argp_error(state, "compare needs two recordings: ipcprof compare A.ipcp B.ipcp");
+		argp_error(state,
+			   "compare needs two recordings or JSON reports: ipcprof compare A B");
 	if (c->mode == MODE_ATTACH && !c->pids.n)
 		argp_error(state, "missing -p PID");
 }
@@ -235,6 +243,15 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_LIVE:
 		only_for(state, MODE_ATTACH, "--live");
 		c->live = true;
+		break;
+	case OPT_FAIL_IF:
+		if (c->mode != MODE_COMPARE)
+			argp_error(state, "--fail-if only applies to 'compare'");
+		tmp = grow_array(c->fail_if, (size_t)c->n_fail_if, sizeof(*c->fail_if));
+		if (!tmp)
+			argp_failure(state, 1, ENOMEM, "--fail-if");
+		c->fail_if = tmp;
+		c->fail_if[c->n_fail_if++] = arg;
 		break;
 	case OPT_METRICS:
 		only_for(state, MODE_ATTACH, "--metrics");
@@ -323,5 +340,6 @@ void cli_free(struct cli *c)
 {
 	pid_list_free(&c->pids);
 	free(c->uprobes);
+	free(c->fail_if);
 	c->uprobes = NULL;
 }

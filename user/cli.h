@@ -32,7 +32,9 @@ struct cli {
 	bool live;		  /* attach --live */
 	const char *metrics;	  /* attach --metrics ADDR:PORT */
 	const char *metrics_file; /* attach --metrics-file PATH */
-	const char *files[2];	  /* report, compare: recordings */
+	const char *files[2];	  /* report, compare: recordings (compare: or JSON reports) */
+	const char **fail_if;	  /* compare --fail-if EXPR (fail_if.h) */
+	int n_fail_if;
 	int n_files;
 };
 

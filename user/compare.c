@@ -9,6 +9,7 @@
 /* One compared quantity: how to read it off a report and how to print it. */
 struct row {
 	const char *name;
+	const char *field; /* as in the JSON report's totals (--fail-if names it so) */
 	uint64_t (*get)(const struct report *r, int arg);
 	int arg;
 	bool bytes;
@@ -51,19 +52,46 @@ static void rows(struct row *v)
 {
 	int i = 0;
 
-	v[i++] = (struct row){"wall", get_wall, 0, false};
+	v[i++] = (struct row){"wall", "wall_ns", get_wall, 0, false};
 	for (int p = 0; p < PH_COUNT; p++)
-		v[i++] = (struct row){phase_names[p], get_phase, p, false};
-	v[i++] = (struct row){"bytes written", get_bytes, 1, true};
-	v[i++] = (struct row){"bytes read", get_bytes, 0, true};
-	v[i++] = (struct row){"CoW faults", get_faults, FT_COW, false};
-	v[i++] = (struct row){"first-touch faults", get_faults, FT_NOT_PRESENT, false};
-	v[i++] = (struct row){"processes", get_procs, 0, false};
+		v[i++] = (struct row){phase_names[p], phase_fields[p], get_phase, p, false};
+	v[i++] = (struct row){"bytes written", "bytes_written", get_bytes, 1, true};
+	v[i++] = (struct row){"bytes read", "bytes_read", get_bytes, 0, true};
+	v[i++] = (struct row){"CoW faults", "faults_cow", get_faults, FT_COW, false};
+	v[i++] = (struct row){"first-touch faults", "faults_first_touch", get_faults,
+			      FT_NOT_PRESENT, false};
+	v[i++] = (struct row){"processes", "processes", get_procs, 0, false};
 }
 
 static bool is_count(const struct row *r)
 {
 	return r->get == get_procs || r->get == get_faults;
+}
+
+bool compare_value(const struct report *r, const char *field, uint64_t *out, enum cmp_unit *unit)
+{
+	struct row v[N_ROWS];
+
+	rows(v);
+	for (int i = 0; i < N_ROWS; i++) {
+		if (strcmp(v[i].field, field))
+			continue;
+		*out = v[i].get(r, v[i].arg);
+		*unit = v[i].bytes ? CMP_BYTES : is_count(&v[i]) ? CMP_COUNT : CMP_NS;
+		return true;
+	}
+	return false;
+}
+
+void compare_fields(char *buf, size_t len)
+{
+	struct row v[N_ROWS];
+	size_t off = 0;
+
+	rows(v);
+	buf[0] = '\0';
+	for (int i = 0; i < N_ROWS && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", v[i].field);
 }
 
 int compare_write_text(const struct report *a, const char *name_a, const struct report *b,
