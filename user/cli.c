@@ -63,6 +63,7 @@ enum {
 	OPT_USER,
 	OPT_PROBE_MODE,
 	OPT_SVG,
+	OPT_HTML,
 	OPT_TIMELINE,
 	OPT_LIVE,
 	OPT_NO_CALL_SITES,
@@ -79,6 +80,8 @@ static const struct argp_option run_opts[] = {
      "Do not walk Python frames at each IPC call (saves ~0.6 us per IPC call of a CPython process)",
      0},
     {"svg", OPT_SVG, "FILE", 0, "Also draw the breakdown as stacked bars into FILE (SVG)", 0},
+    {"html", OPT_HTML, "FILE", 0,
+     "Also write the report as one self-contained HTML page (no network) into FILE", 0},
     {"timeline", OPT_TIMELINE, "FILE", 0,
      "run/record/attach: also write a timeline to FILE: native Perfetto protobuf if FILE ends "
      "in .perfetto-trace or .pftrace (streamed), else Chrome trace-event JSON",
@@ -236,6 +239,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_SVG:
 		c->svg = arg;
+		break;
+	case OPT_HTML:
+		c->html = arg;
 		break;
 	case OPT_TIMELINE:
 		c->timeline = arg;

@@ -28,6 +28,7 @@ struct cli {
 	char **cmd;
 	enum probe_mode probe_mode;
 	const char *svg;	  /* --svg FILE */
+	const char *html;	  /* --html FILE */
 	const char *timeline;	  /* --timeline FILE */
 	bool live;		  /* attach --live */
 	const char *metrics;	  /* attach --metrics ADDR:PORT */

@@ -66,6 +66,7 @@ struct cmd_outputs {
 	struct outfile report;	    /* -o, or stdout (record: always stdout) */
 	struct outfile record;	    /* record: -o or ipcprof.ipcp */
 	struct outfile svg;	    /* --svg */
+	struct outfile html;	    /* --html */
 	struct outfile timeline;    /* --timeline */
 	struct perfetto *perfetto;  /* --timeline FILE.perfetto-trace: streamed */
 	struct cmd_metrics metrics; /* attach --metrics, --metrics-file */

@@ -184,5 +184,9 @@ int report_write_text(const struct report *rep, FILE *out);
 int report_write_json(const struct report *rep, FILE *out);
 int report_write_csv(const struct report *rep, FILE *out);
 int report_write_svg(const struct report *rep, FILE *out);
+int report_write_html(const struct report *rep, FILE *out);
+/* Text for HTML (report_html.c): markup characters as entities, control
+ * characters as '?'. */
+void report_html_escape(FILE *out, const char *s);
 
 #endif

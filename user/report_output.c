@@ -19,6 +19,7 @@ int cmd_open_outputs(const struct cli *c, struct cmd_outputs *o)
 	    {&o->report, c->mode == MODE_RECORD ? NULL : c->output, true},
 	    {&o->record, c->output ? c->output : "ipcprof.ipcp", c->mode == MODE_RECORD},
 	    {&o->svg, c->svg, c->svg && c->mode != MODE_COMPARE},
+	    {&o->html, c->html, c->html && c->mode != MODE_COMPARE},
 	    {&o->timeline, c->timeline,
 	     c->timeline &&
 		 (c->mode == MODE_RUN || c->mode == MODE_RECORD || c->mode == MODE_ATTACH)},
@@ -44,7 +45,7 @@ int cmd_open_outputs(const struct cli *c, struct cmd_outputs *o)
 
 int cmd_commit_outputs(struct cmd_outputs *o)
 {
-	struct outfile *all[] = {&o->report, &o->record, &o->svg, &o->timeline};
+	struct outfile *all[] = {&o->report, &o->record, &o->svg, &o->html, &o->timeline};
 	char err[512];
 	int rc = 0;
 
@@ -65,6 +66,7 @@ void cmd_abort_outputs(struct cmd_outputs *o)
 	outfile_abort(&o->report);
 	outfile_abort(&o->record);
 	outfile_abort(&o->svg);
+	outfile_abort(&o->html);
 	outfile_abort(&o->timeline);
 }
 
@@ -79,6 +81,8 @@ int write_report(const struct cli *c, const struct report *rep, struct cmd_outpu
 	else
 		rc = report_write_text(rep, o->report.f);
 	if (o->svg.f && report_write_svg(rep, o->svg.f))
+		rc = -EIO;
+	if (o->html.f && report_write_html(rep, o->html.f))
 		rc = -EIO;
 	return rc; /* write errors are also caught at commit */
 }

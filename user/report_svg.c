@@ -74,10 +74,11 @@ int report_write_svg(const struct report *rep, FILE *out)
 			scale = rep->procs[i].thread_ns;
 	fprintf(out,
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+		"viewBox=\"0 0 %d %d\" "
 		"font-family=\"sans-serif\" font-size=\"12\">\n"
 		"<style>.l{text-anchor:end}.v{fill:#333}.h{font-weight:bold;font-size:14px}"
 		"</style>\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-		WIDTH, height);
+		WIDTH, height, WIDTH, height);
 	fprintf(out, "<text x=\"10\" y=\"22\" class=\"h\">ipcprof: ");
 	xml_text(out, rep->target);
 	fprintf(out, "</text>\n<text x=\"10\" y=\"50\" class=\"h\">Processes: where each "

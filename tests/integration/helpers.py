@@ -122,7 +122,7 @@ def stripped_python():
     return None
 
 
-def run_traced(args, extra=(), timeout=120, check=True):
+def run_traced(args, extra=(), timeout=120, check=True, cwd=None, env=None):
     """Trace `args`; the command's stdout goes to a file, not a pipe, so it
     adds no channel of its own."""
     with tempfile.TemporaryDirectory() as d:
@@ -131,7 +131,8 @@ def run_traced(args, extra=(), timeout=120, check=True):
         with open(out_cmd, "w") as so:
             proc = subprocess.run(
                 [IPCPROF, "run", "--format", "json", "-o", out_json, *extra, "--", *args],
-                stdout=so, stderr=subprocess.PIPE, text=True, timeout=timeout)
+                stdout=so, stderr=subprocess.PIPE, text=True, timeout=timeout, cwd=cwd,
+                env=env)
         with open(out_cmd) as f:
             stdout = f.read()
         report = None

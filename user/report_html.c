@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+/*
+ * --html: the report as one self-contained page (no script, no network,
+ * inline CSS and the --svg bars inline) that reads on a phone and in a CI
+ * artifact browser. Every number cell carries the exact value it shows
+ * (data-field, data-value: integer ns, bytes or counts, as in the JSON
+ * report), so tools and tests can read the page without parsing "12.3 ms".
+ * Strings from traced programs (comm, paths, function names, the command)
+ * are escaped: they are the traced program's choice.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "findings.h"
+#include "report.h"
+#include "util.h"
+
+#define HTML_SITES 50 /* call-site rows shown, most IPC time first */
+
+static const char css[] =
+    "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:12px;"
+    "color:#222;background:#fff}"
+    "h1{font-size:1.4em;margin:.2em 0}h2{font-size:1.15em;margin:1.2em 0 .4em;"
+    "border-bottom:1px solid #ddd}"
+    ".scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}"
+    "table{border-collapse:collapse;font-size:.9em}"
+    "th,td{padding:3px 8px;border-bottom:1px solid #eee;white-space:nowrap;text-align:left}"
+    "td.n{text-align:right;font-variant-numeric:tabular-nums}"
+    "th{background:#f6f6f6;position:sticky;top:0}"
+    "svg{max-width:100%;height:auto}"
+    ".meta{color:#555}.note{color:#8a5a00}code{font-size:.95em}"
+    "@media (max-width:600px){body{padding:6px}table{font-size:.8em}}";
+
+void report_html_escape(FILE *out, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '<':
+			fputs("&lt;", out);
+			break;
+		case '>':
+			fputs("&gt;", out);
+			break;
+		case '&':
+			fputs("&amp;", out);
+			break;
+		case '"':
+			fputs("&quot;", out);
+			break;
+		case '\'':
+			fputs("&#39;", out);
+			break;
+		default:
+			/* control characters: shown, not interpreted */
+			fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+		}
+	}
+}
+
+enum cell { C_NS, C_BYTES, C_COUNT };
+
+/* A number cell: exact value in the attributes, human-readable text. */
+static void num(FILE *out, const char *field, uint64_t v, enum cell kind, uint64_t ci95)
+{
+	char b[32], c[32];
+
+	fprintf(out, "<td class=\"n\" data-field=\"%s\" data-value=\"%llu\">", field,
+		(unsigned long long)v);
+	if (kind == C_NS)
+		fputs(fmt_ns(v, b, sizeof(b)), out);
+	else if (kind == C_BYTES)
+		fputs(fmt_bytes(v, b, sizeof(b)), out);
+	else
+		fprintf(out, "%llu", (unsigned long long)v);
+	if (ci95)
+		fprintf(out, " &plusmn; %s", fmt_ns(ci95, c, sizeof(c)));
+	fputs("</td>", out);
+}
+
+static void text_cell(FILE *out, const char *field, const char *s)
+{
+	fprintf(out, "<td data-field=\"%s\">", field);
+	report_html_escape(out, s);
+	fputs("</td>", out);
+}
+
+static void head(const struct report *rep, FILE *out)
+{
+	char b[32];
+
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	      "<title>ipcprof: ",
+	      out);
+	report_html_escape(out, rep->target);
+	fprintf(out, "</title>\n<style>%s</style></head>\n<body>\n<h1>ipcprof report</h1>\n", css);
+	fputs("<p class=\"meta\"><code id=\"target\">", out);
+	report_html_escape(out, rep->target);
+	fprintf(
+	    out,
+	    "</code><br>traced for <span data-field=\"duration_ns\" data-value=\"%llu\">%s</span>",
+	    (unsigned long long)rep->totals.wall_ns, fmt_ns(rep->totals.wall_ns, b, sizeof(b)));
+	if (rep->exit_status >= 0)
+		fprintf(out, ", exit status %d", rep->exit_status);
+	if (rep->interrupted)
+		fputs(", interrupted", out);
+	fprintf(out, "; %d processes, %d channels; ipcprof %s</p>\n", rep->n_procs, rep->n_chans,
+		IPCPROF_VERSION);
+	if (rep->lost_events || rep->map_full)
+		fprintf(out,
+			"<p class=\"note\">%llu events lost: the numbers are incomplete.</p>\n",
+			(unsigned long long)(rep->lost_events + rep->map_full));
+}
+
+static void phases(const struct report *rep, FILE *out)
+{
+	const struct proc_row *t = &rep->totals;
+
+	fputs("<h2>Where the time went</h2>\n<p class=\"meta\">Summed thread time of every traced "
+	      "process; &plusmn; is the 95% interval of a sampled phase.</p>\n"
+	      "<div class=\"scroll\"><table id=\"phases\"><tr><th>phase</th><th>time</th>"
+	      "<th>share</th><th>method</th></tr>\n",
+	      out);
+	for (int p = 0; p < PH_COUNT; p++) {
+		double share =
+		    t->thread_ns ? 100.0 * (double)t->phase_ns[p] / (double)t->thread_ns : 0;
+
+		fprintf(out, "<tr data-phase=\"%s\"><td>%s</td>", phase_names[p], phase_names[p]);
+		num(out, phase_fields[p], t->phase_ns[p], C_NS, t->ci95_ns[p]);
+		fprintf(out, "<td class=\"n\">%.1f%%</td>", share);
+		text_cell(out, "method", rep->methods[p] ? rep->methods[p] : "unavailable");
+		fputs("</tr>\n", out);
+	}
+	fputs("<tr><td><b>total</b></td>", out);
+	num(out, "thread_ns", t->thread_ns, C_NS, 0);
+	fputs("<td class=\"n\">100%</td><td></td></tr>\n</table></div>\n", out);
+}
+
+static void processes(const struct report *rep, FILE *out)
+{
+	fputs("<h2>Processes</h2>\n<div class=\"scroll\"><table id=\"processes\"><tr><th>pid</th>"
+	      "<th>ppid</th><th>comm</th><th>wall</th>",
+	      out);
+	for (int p = 0; p < PH_COUNT; p++)
+		fprintf(out, "<th>%s</th>", phase_names[p]);
+	fputs("<th>written</th><th>read</th><th>IPC calls</th><th>CoW faults</th>"
+	      "<th>first-touch faults</th></tr>\n",
+	      out);
+	for (int i = 0; i < rep->n_procs; i++) {
+		const struct proc_row *r = &rep->procs[i];
+		uint64_t cow = 0, first = 0;
+
+		for (int a = 0; a < ACT_COUNT; a++) {
+			cow += r->faults[a][FT_COW];
+			first += r->faults[a][FT_NOT_PRESENT];
+		}
+		fprintf(out, "<tr data-pid=\"%u\">", r->pid);
+		num(out, "pid", r->pid, C_COUNT, 0);
+		num(out, "ppid", r->ppid, C_COUNT, 0);
+		text_cell(out, "comm", r->comm);
+		num(out, "wall_ns", r->wall_ns, C_NS, 0);
+		for (int p = 0; p < PH_COUNT; p++)
+			num(out, phase_fields[p], r->phase_ns[p], C_NS, 0);
+		num(out, "bytes_written", r->bytes_written, C_BYTES, 0);
+		num(out, "bytes_read", r->bytes_read, C_BYTES, 0);
+		num(out, "ipc_calls", r->ipc_calls, C_COUNT, 0);
+		num(out, "faults_cow", cow, C_COUNT, 0);
+		num(out, "faults_first_touch", first, C_COUNT, 0);
+		fputs("</tr>\n", out);
+	}
+	fputs("</table></div>\n", out);
+}
+
+static void channels(const struct report *rep, FILE *out)
+{
+	char name[96], b[32];
+
+	if (!rep->n_chans)
+		return;
+	fputs("<h2>Channels</h2>\n<div class=\"scroll\"><table id=\"channels\"><tr><th>channel</th>"
+	      "<th>kind</th><th>written</th><th>read</th><th>writes</th><th>reads</th>"
+	      "<th>on CPU</th><th>blocked</th><th>rate</th></tr>\n",
+	      out);
+	for (int i = 0; i < rep->n_chans; i++) {
+		const struct channel *c = &rep->chans[i];
+
+		chan_name(c, name, sizeof(name));
+		fputs("<tr data-channel=\"", out);
+		report_html_escape(out, name);
+		fputs("\">", out);
+		text_cell(out, "name", name);
+		text_cell(out, "kind", chan_kind_name(c->kind));
+		num(out, "bytes_written", c->bytes_written, C_BYTES, 0);
+		num(out, "bytes_read", c->bytes_read, C_BYTES, 0);
+		num(out, "write_calls", c->write_calls, C_COUNT, 0);
+		num(out, "read_calls", c->read_calls, C_COUNT, 0);
+		num(out, "oncpu_ns", c->oncpu_ns, C_NS, 0);
+		num(out, "blocked_ns", c->blocked_ns, C_NS, 0);
+		fprintf(out, "<td class=\"n\">%s</td></tr>\n",
+			fmt_rate(chan_rate(c), b, sizeof(b)));
+	}
+	fputs("</table></div>\n", out);
+}
+
+static void call_sites(const struct report *rep, FILE *out)
+{
+	char where[300];
+
+	if (!rep->n_sites)
+		return;
+	fputs("<h2>Call sites</h2>\n<p class=\"meta\">The Python lines behind the IPC, most IPC "
+	      "time first.</p>\n<div class=\"scroll\"><table id=\"call_sites\"><tr><th>line</th>"
+	      "<th>function</th><th>pid</th><th>IPC calls</th><th>written</th><th>read</th>"
+	      "<th>serialize</th><th>deserialize</th><th>syscall</th><th>blocked</th></tr>\n",
+	      out);
+	for (int i = 0; i < rep->n_sites && i < HTML_SITES; i++) {
+		const struct call_site *c = &rep->sites[i];
+
+		snprintf(where, sizeof(where), "%s:%d", c->file, c->line);
+		fputs("<tr>", out);
+		text_cell(out, "site", where);
+		text_cell(out, "function", c->function);
+		num(out, "pid", c->pid, C_COUNT, 0);
+		num(out, "ipc_calls", c->s.ipc_calls, C_COUNT, 0);
+		num(out, "bytes_written", c->s.bytes_written, C_BYTES, 0);
+		num(out, "bytes_read", c->s.bytes_read, C_BYTES, 0);
+		num(out, "serialize_ns", c->s.serialize_ns, C_NS, 0);
+		num(out, "deserialize_ns", c->s.deserialize_ns, C_NS, 0);
+		num(out, "syscall_ns", c->s.syscall_ns, C_NS, 0);
+		num(out, "blocked_ns", c->s.blocked_ns, C_NS, 0);
+		fputs("</tr>\n", out);
+	}
+	fputs("</table></div>\n", out);
+}
+
+static void findings_and_notes(const struct report *rep, FILE *out)
+{
+	struct finding f[FINDINGS_MAX];
+	int n = findings_derive(rep, f, FINDINGS_MAX);
+
+	if (n > 0) {
+		fputs("<h2>Findings</h2>\n<ul id=\"findings\">\n", out);
+		for (int i = 0; i < n; i++) {
+			fprintf(out, "<li data-rule=\"%s\">", f[i].rule);
+			report_html_escape(out, f[i].text);
+			fputs("</li>\n", out);
+		}
+		fputs("</ul>\n", out);
+	}
+	if (rep->n_notes) {
+		fputs("<h2>Notes</h2>\n<ul class=\"note\">\n", out);
+		for (int i = 0; i < rep->n_notes; i++) {
+			fputs("<li>", out);
+			report_html_escape(out, rep->notes[i]);
+			fputs("</li>\n", out);
+		}
+		fputs("</ul>\n", out);
+	}
+}
+
+int report_write_html(const struct report *rep, FILE *out)
+{
+	head(rep, out);
+	findings_and_notes(rep, out);
+	phases(rep, out);
+	fputs("<h2>Breakdown</h2>\n<div class=\"scroll\" id=\"bars\">\n", out);
+	report_write_svg(rep, out);
+	fputs("</div>\n", out);
+	processes(rep, out);
+	channels(rep, out);
+	call_sites(rep, out);
+	fputs("</body></html>\n", out);
+	return ferror(out) ? -1 : 0;
+}
