@@ -50,7 +50,8 @@ struct cmd_metrics {
 	uint64_t next_file_ns;
 	struct tracer *t; /* for snapshots, during a tick */
 	uint64_t start_ns;
-	bool snapped; /* this tick's snapshot is taken */
+	bool snapped;	       /* this tick's snapshot is taken */
+	uint64_t last_snap_ns; /* when the last one was */
 };
 /* Start the server and open the file before tracing (a taken port fails
  * at once). 0 or the exit status. */

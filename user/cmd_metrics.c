@@ -13,6 +13,10 @@
 #include "util.h"
 
 #define METRICS_FILE_EVERY_NS 5000000000ull
+/* Scrapes closer together than this share a snapshot: anyone on the host
+ * can connect to 127.0.0.1, and a scraper in a tight loop must not keep the
+ * tracing loop reading maps all the time (at most 10 snapshots a second). */
+#define METRICS_MIN_SNAPSHOT_NS 100000000ull
 
 int cmd_metrics_open(const struct cli *c, struct cmd_metrics *cm)
 {
@@ -54,6 +58,9 @@ static int snapshot(struct cmd_metrics *cm)
 
 	if (cm->snapped)
 		return 0;
+	if (cm->last_snap_ns && now_ns() - cm->last_snap_ns < METRICS_MIN_SNAPSHOT_NS)
+		return 0; /* the last one is fresh enough */
+	cm->last_snap_ns = now_ns();
 	rep.start_ns = cm->start_ns;
 	rc = tracer_collect(cm->t, &rep);
 	if (!rc) {

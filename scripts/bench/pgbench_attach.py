@@ -11,9 +11,12 @@ second around attaching and detaching.
 
 With --report FILE, the last round's JSON report is kept there, and the
 share of thread time booked as "other" (not explained by any phase) is
-printed, over all processes and for the worst one.
+printed, over all processes and for the worst one. With --scrape SECONDS,
+ipcprof also serves --metrics and the script scrapes it that often while
+attached (a Prometheus scrapes every 15 s by default: 1 is a harsh case).
 
-usage: scripts/bench/pgbench_attach.py [--rounds N] [--run SECONDS] [--report FILE]   (root)
+usage: scripts/bench/pgbench_attach.py [--rounds N] [--run SECONDS] [--report FILE]
+           [--scrape SECONDS]   (root)
 """
 import json
 import argparse
@@ -25,7 +28,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IPCPROF = os.path.join(ROOT, "ipcprof")
@@ -60,12 +65,48 @@ def print_other_share(path):
           f"{100 * worst['other_ns'] / max(worst['thread_ns'], 1):.1f}%")
 
 
+def attach(cmd, scrape):
+    """Run `ipcprof attach` to its end; with scrape, serve --metrics and
+    fetch it every `scrape` seconds meanwhile. Returns (rc, stderr, scrapes)."""
+    if not scrape:
+        prof = subprocess.run(cmd, capture_output=True, text=True)
+        return prof.returncode, prof.stderr, 0
+    prof = subprocess.Popen(cmd + ["--metrics", "0"], stderr=subprocess.PIPE, text=True)
+    url, err, done = None, [], []
+    for line in prof.stderr:
+        err.append(line)
+        m = re.search(r"serving metrics at (\S+)", line)
+        if m:
+            url = m.group(1)
+            break
+
+    def scraper():
+        while prof.poll() is None:
+            try:
+                urllib.request.urlopen(url, timeout=10).read()
+                done.append(1)
+            except OSError:
+                pass
+            time.sleep(scrape)
+
+    t = threading.Thread(target=scraper)
+    if url:
+        t.start()
+    err += prof.stderr.readlines()
+    prof.wait()
+    if url:
+        t.join()
+    return prof.returncode, "".join(err), len(done)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--run", type=int, default=20)
     ap.add_argument("--report", help="keep the last round's JSON report here")
+    ap.add_argument("--scrape", type=float, default=0,
+                    help="serve --metrics and scrape it every SECONDS while attached")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(PGBIN, "postgres")):
         sys.exit(f"pgbench_attach: no PostgreSQL in {PGBIN} (apt-get install postgresql-15)")
@@ -97,10 +138,12 @@ def main():
             time.sleep(5)
             last = args.report and r == args.rounds - 1
             out = ["--format", "json", "-o", args.report] if last else ["-o", "/dev/null"]
-            prof = subprocess.run([IPCPROF, "attach", "-p", str(postmaster), "-d",
-                                   str(args.run), *out], capture_output=True, text=True)
-            if prof.returncode != 0:
-                sys.exit(f"ipcprof attach failed: {prof.stderr}")
+            rc, err, scrapes = attach([IPCPROF, "attach", "-p", str(postmaster), "-d",
+                                       str(args.run), *out], args.scrape)
+            if rc != 0:
+                sys.exit(f"ipcprof attach failed: {err}")
+            if args.scrape:
+                print(f"round {r + 1}: {scrapes} scrapes", file=sys.stderr)
             tps = per_second(p)
             # seconds 1..4 untraced, 5..5+run attached (attach and detach
             # seconds included at both ends), the rest untraced again
@@ -115,7 +158,8 @@ def main():
         print(f"| worst second around attach and detach | {min(edges):.0f} "
               f"({min(edges) / u:.3f}) |")
         print(f"\n{args.rounds} rounds of {args.run} s untraced, then {args.run + 10} s with "
-              f"`ipcprof attach -p POSTMASTER -d {args.run}` from second 5.")
+              f"`ipcprof attach -p POSTMASTER -d {args.run}` from second 5"
+              + (f", --metrics scraped every {args.scrape:g} s." if args.scrape else "."))
         if args.report:
             print_other_share(args.report)
     finally:

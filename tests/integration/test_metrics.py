@@ -107,6 +107,7 @@ class Metrics(BPFTestCase):
             mover.stdin.write("go\n")
             mover.stdin.flush()
             self.assertEqual(mover.stdout.readline().strip(), "written")
+            time.sleep(0.3)  # scrapes within 100 ms of the last share its snapshot
             head, after = curl(url)
             self.assertIn("text/plain; version=0.0.4", head)
             om_head, om = curl(url, openmetrics=True)
