@@ -46,6 +46,10 @@ int cmd_metrics_open(const struct cli *c, struct cmd_metrics *cm)
 		}
 		metrics_server_url(cm->srv, err, sizeof(err));
 		fprintf(stderr, "ipcprof: serving metrics at %s\n", err);
+		if (!metrics_server_is_loopback(cm->srv))
+			fprintf(stderr, "ipcprof: note: the metrics (process names, pids, "
+					"channels) are served without authentication to every "
+					"host that can reach this address\n");
 	}
 	return 0;
 }

@@ -225,6 +225,18 @@ void metrics_server_url(const struct metrics_server *s, char *buf, size_t len)
 			  : ((struct sockaddr_in *)&ss)->sin_port));
 }
 
+bool metrics_server_is_loopback(const struct metrics_server *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(s->listen_fd, (struct sockaddr *)&ss, &sl))
+		return false;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+}
+
 int metrics_server_wake_fd(const struct metrics_server *s)
 {
 	return s ? s->wake_fd : -1;
@@ -275,8 +287,8 @@ void metrics_server_stop(struct metrics_server *s)
 	pthread_cond_broadcast(&s->answered_cv);
 	pthread_mutex_unlock(&s->mu);
 	if (s->daemon)
-		MHD_stop_daemon(s->daemon); /* joins its thread */
-	if (s->listen_fd >= 0)
+		MHD_stop_daemon(s->daemon); /* joins its thread, closes listen_fd */
+	else if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);

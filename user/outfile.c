@@ -62,6 +62,7 @@ int outfile_open(struct outfile *o, const char *path, char *err, size_t errlen)
 	int fd, rc = 0;
 
 	memset(o, 0, sizeof(*o));
+	o->opened = true;
 	o->dirfd = -1;
 	o->path = path;
 	if (!path) {
@@ -186,6 +187,10 @@ int outfile_commit(struct outfile *o, char *err, size_t errlen)
 
 void outfile_abort(struct outfile *o)
 {
+	/* an output never asked for is all zeros: its dirfd 0 is stdin */
+	if (!o->opened)
+		return;
+	o->opened = false;
 	if (o->f && o->f != stdout)
 		fclose(o->f); /* an unnamed file: gone with its descriptor */
 	o->f = NULL;

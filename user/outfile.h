@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 struct outfile {
+	bool opened;	  /* by outfile_open: a zeroed one is never closed */
 	const char *path; /* as given; NULL: stdout */
 	FILE *f;	  /* where to write */
 	int dirfd;	  /* regular file: its directory, -1 otherwise */
