@@ -121,21 +121,97 @@ static __always_inline void intern_code(__u32 tgid, __u64 code, const struct py_
 		__sync_fetch_and_add(&py_sites_full, 1);
 }
 
+/*
+ * The three walks below (threads, frames, code objects) are bpf_loop
+ * bodies: the verifier checks each body once instead of once per
+ * iteration. Unrolled, they made every program calling py_site() take
+ * ~35 ms to load (three of them: ~100 ms of ipcprof's start-up); with
+ * bpf_loop, ~8 ms.
+ */
+struct tstate_walk {
+	__u64 ts;	  /* in: the list head; out: the thread's state or 0 */
+	__u64 off_native; /* PyThreadState.native_thread_id */
+	__u64 off_next;	  /* PyThreadState.next */
+	__u32 tid;
+	__u32 found;
+};
+
+static long tstate_step(__u32 i, void *ctx)
+{
+	struct tstate_walk *w = ctx;
+	__u64 native = 0;
+
+	if (!w->ts)
+		return 1;
+	bpf_probe_read_user(&native, sizeof(native), (void *)(w->ts + w->off_native));
+	if (native == w->tid) {
+		w->found = 1;
+		return 1;
+	}
+	w->ts = read_ptr(w->ts + w->off_next);
+	return 0;
+}
+
 /* The PyThreadState of thread `tid`, or 0. */
 static __always_inline __u64 find_tstate(const struct py_proc *pp, __u32 tid)
 {
 	const struct py_offsets *o = &pp->off;
 	__u64 interp = read_ptr(pp->runtime + o->runtime_interp_head);
-	__u64 ts = interp ? read_ptr(interp + o->interp_threads_head) : 0;
+	struct tstate_walk w = {
+	    .ts = interp ? read_ptr(interp + o->interp_threads_head) : 0,
+	    .off_native = o->ts_native_tid,
+	    .off_next = o->ts_next,
+	    .tid = tid,
+	};
 
-	for (int i = 0; i < PY_MAX_THREADS && ts; i++) {
-		__u64 native = 0;
+	bpf_loop(PY_MAX_THREADS, tstate_step, &w, 0);
+	return w.found ? w.ts : 0;
+}
 
-		bpf_probe_read_user(&native, sizeof(native), (void *)(ts + o->ts_native_tid));
-		if (native == tid)
-			return ts;
-		ts = read_ptr(ts + o->ts_next);
-	}
+struct frame_walk {
+	__u64 frame;			      /* the next frame to read, 0: done */
+	__u64 lo;			      /* where the span read from each frame starts */
+	__u64 code_at, previous_at, instr_at; /* 8-byte slots in the span */
+	__u64 code_adaptive;		      /* offset of the bytecode in a code object */
+	struct py_scratch *s;
+	int depth;
+};
+
+static long frame_step(__u32 i, void *ctx)
+{
+	struct frame_walk *w = ctx;
+	__u64 span[FRAME_SPAN / 8], code, instr;
+
+	if (!w->frame || i >= IPCPROF_PY_DEPTH)
+		return 1;
+	if (bpf_probe_read_user(span, sizeof(span), (void *)(w->frame + w->lo)))
+		return 1;
+	code = span[w->code_at & (FRAME_SPAN / 8 - 1)];
+	instr = span[w->instr_at & (FRAME_SPAN / 8 - 1)];
+	if (!code)
+		return 1;
+	w->s->stack.f[i].code = code;
+	if (instr >= code + w->code_adaptive)
+		w->s->stack.f[i].instr = (__u32)((instr - code - w->code_adaptive) / 2);
+	w->depth = (int)i + 1;
+	w->frame = span[w->previous_at & (FRAME_SPAN / 8 - 1)];
+	return 0;
+}
+
+struct intern_walk {
+	__u32 tgid;
+	int depth;
+	struct py_scratch *s;
+	const struct py_offsets *o;
+};
+
+static long intern_step(__u32 i, void *ctx)
+{
+	struct intern_walk *w = ctx;
+
+	if ((int)i >= w->depth || i >= IPCPROF_PY_DEPTH)
+		return 1;
+	intern_code(w->tgid, w->s->stack.f[i].code, w->o, &w->s->code);
 	return 0;
 }
 
@@ -146,13 +222,13 @@ static __always_inline __u64 find_tstate(const struct py_proc *pp, __u32 tid)
  */
 __noinline __u32 py_site(__u32 tgid)
 {
-	__u64 id = bpf_get_current_pid_tgid(), frame, ts;
+	__u64 id = bpf_get_current_pid_tgid(), ts;
+	struct frame_walk fw = {};
+	struct intern_walk iw = {};
 	struct py_scratch *s;
 	const struct py_offsets *o;
 	struct py_proc *pp;
 	__u32 zero = 0, *idx, next, lo;
-	__u64 span[FRAME_SPAN / 8];
-	int depth = 0;
 
 	pp = bpf_map_lookup_elem(&py_procs, &tgid);
 	if (!pp)
@@ -166,7 +242,6 @@ __noinline __u32 py_site(__u32 tgid)
 		return 0;
 	__builtin_memset(&s->stack, 0, sizeof(s->stack));
 	s->stack.tgid = tgid;
-	frame = read_ptr(read_ptr(ts + o->ts_cframe) + o->cframe_current);
 	/* one read per frame: the span holding f_code, previous and
 	 * prev_instr (32 bytes in 3.11), instead of three */
 	lo = o->frame_code < o->frame_previous ? o->frame_code : o->frame_previous;
@@ -174,33 +249,26 @@ __noinline __u32 py_site(__u32 tgid)
 	if (o->frame_code - lo > FRAME_SPAN - 8 || o->frame_previous - lo > FRAME_SPAN - 8 ||
 	    o->frame_prev_instr - lo > FRAME_SPAN - 8)
 		return 0;
-	for (int i = 0; i < IPCPROF_PY_DEPTH && frame; i++) {
-		__u64 code, instr;
-
-		if (bpf_probe_read_user(span, sizeof(span), (void *)(frame + lo)))
-			break;
-		code = span[((o->frame_code - lo) / 8) & (FRAME_SPAN / 8 - 1)];
-		instr = span[((o->frame_prev_instr - lo) / 8) & (FRAME_SPAN / 8 - 1)];
-		if (!code)
-			break;
-		s->stack.f[i].code = code;
-		if (instr >= code + o->code_adaptive)
-			s->stack.f[i].instr = (__u32)((instr - code - o->code_adaptive) / 2);
-		depth = i + 1;
-		frame = span[((o->frame_previous - lo) / 8) & (FRAME_SPAN / 8 - 1)];
-	}
-	if (!depth)
+	fw.frame = read_ptr(read_ptr(ts + o->ts_cframe) + o->cframe_current);
+	fw.lo = lo;
+	fw.code_at = (o->frame_code - lo) / 8;
+	fw.previous_at = (o->frame_previous - lo) / 8;
+	fw.instr_at = (o->frame_prev_instr - lo) / 8;
+	fw.code_adaptive = o->code_adaptive;
+	fw.s = s;
+	bpf_loop(IPCPROF_PY_DEPTH, frame_step, &fw, 0);
+	if (!fw.depth)
 		return 0;
-	s->stack.depth = depth;
+	s->stack.depth = fw.depth;
 	/* the common case: a stack seen before, its code objects copied then */
 	idx = bpf_map_lookup_elem(&py_stacks, &s->stack);
 	if (idx)
 		return *idx + 1;
-	for (int i = 0; i < IPCPROF_PY_DEPTH; i++) {
-		if (i >= depth)
-			break;
-		intern_code(tgid, s->stack.f[i].code, o, &s->code);
-	}
+	iw.tgid = tgid;
+	iw.depth = fw.depth;
+	iw.s = s;
+	iw.o = o;
+	bpf_loop(IPCPROF_PY_DEPTH, intern_step, &iw, 0);
 	next = __sync_fetch_and_add(&py_next_site, 1);
 	if (next >= IPCPROF_MAX_SITES) {
 		__sync_fetch_and_add(&py_sites_full, 1);

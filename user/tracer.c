@@ -20,6 +20,7 @@
 #include "callsites.h"
 #include "kallsyms.h"
 #include "procfs.h"
+#include "tasks_trace.h"
 #include "tracer_priv.h"
 #include "uprobe_multi.h"
 #include "util.h"
@@ -467,6 +468,19 @@ static int loaded_prog_ids(struct ipcprof_bpf *skel, __u32 **out)
  * last fd by a few ms. Wait for that: nothing of ours stays loaded once
  * ipcprof has exited. Bounded, in case something else holds them.
  */
+static bool programs_gone(const __u32 *ids, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int fd = bpf_prog_get_fd_by_id(ids[i]);
+
+		if (fd >= 0) {
+			close(fd);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void wait_programs_gone(const __u32 *ids, int n)
 {
 	uint64_t deadline = now_ns() + 2000000000ull;
@@ -523,6 +537,10 @@ void tracer_close(struct tracer *t)
 		n_ids = loaded_prog_ids(t->skel, &ids);
 	ipcprof_bpf__destroy(t->skel);
 	t->skel = NULL;
+	/* the syscall pair's frees wait for a lazy grace period (up to 250
+	 * ms): start it now (the uprobes' removal may have done so already) */
+	if (!programs_gone(ids, n_ids))
+		tasks_trace_sync();
 	wait_programs_gone(ids, n_ids);
 	/* a program still running while we detached may have held one more
 	 * process: with the programs gone, this is the last word (the ring
