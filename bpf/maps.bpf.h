@@ -23,11 +23,16 @@
 const volatile bool follow_children = true;
 const volatile bool stop_on_exec = false;
 const volatile __u64 post_fork_ns = 100000000;
-const volatile bool timeline = false;	     /* stream slices for --timeline */
-const volatile bool timeline_faults = false; /* ... and page faults per bucket */
-const volatile __u32 n_code_ranges = 0;
-const volatile struct code_range code_ranges[IPCPROF_MAX_COPY_RANGES] = {};
+const volatile bool timeline = false;			  /* stream slices for --timeline */
+const volatile bool timeline_faults = false;		  /* ... and page faults per bucket */
 const volatile __u8 sys_kinds[IPCPROF_MAX_SYSCALLS] = {}; /* enum sys_kind */
+
+/* Kernel code the sampler recognizes (copy and fault routines), sorted.
+ * Written by userspace after load and before the sampler starts, not as
+ * rodata before it: reading /proc/kallsyms (~40 ms) then overlaps the load
+ * instead of delaying it. */
+__u32 n_code_ranges = 0;
+struct code_range code_ranges[IPCPROF_MAX_COPY_RANGES] = {};
 
 /* Health counters read by userspace at the end. */
 __u64 lost_events = 0;	  /* ring buffer full */
@@ -83,8 +88,17 @@ enum ser_kind {
 	SER_HANDOFF = 2, /* not a serializer: Queue.put's SemLock.acquire */
 };
 
+/*
+ * Hash maps are preallocated unless BPF_F_NO_PREALLOC: filling their free
+ * lists took ~40 ms of every start-up. Maps the sampler reads (threads,
+ * procs, ser_code) stay preallocated, as the verifier demands for
+ * perf_event programs; the others allocate an entry when one is created
+ * (a new process, channel or code object), with the kernel's BPF memory
+ * allocator, safe in tracing programs since 6.1.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, MAX_PROCS);
 	__type(key, __u32);
 	__type(value, __u8);
@@ -115,6 +129,7 @@ struct {
  * so they are held until userspace has attached theirs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, MAX_PROCS);
 	__type(key, __u32);
 	__type(value, __u8);
@@ -139,6 +154,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, MAX_CHANS);
 	__type(key, struct chan_key);
 	__type(value, struct chan_stats);
@@ -147,6 +163,7 @@ struct {
 /* Shared mappings created by traced processes, so munmap can be matched. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 4096);
 	__type(key, struct shm_key);
 	__type(value, __u64);

@@ -31,6 +31,7 @@ struct {
 /* stack -> site index */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, IPCPROF_MAX_SITES);
 	__type(key, struct py_stack);
 	__type(value, __u32);
@@ -45,6 +46,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, IPCPROF_MAX_SITES);
 	__type(key, struct py_code_key);
 	__type(value, struct py_code);

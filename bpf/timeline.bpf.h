@@ -53,6 +53,7 @@ static __always_inline void emit_blocked(struct task_struct *task, __u64 start, 
 /* --timeline FILE.perfetto-trace: page faults per process and bucket */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, MAX_PROCS);
 	__type(key, __u32);
 	__type(value, struct fault_bucket);

@@ -186,7 +186,7 @@ static void *read_kallsyms(void *arg)
 }
 
 /* Before load: which serializer programs, and the rodata configuration. */
-static void configure(struct tracer *t, const struct tracer_opts *o, const struct kallsyms_job *ks)
+static void configure(struct tracer *t, const struct tracer_opts *o)
 {
 	struct ipcprof_bpf *skel = t->skel;
 
@@ -207,8 +207,6 @@ static void configure(struct tracer *t, const struct tracer_opts *o, const struc
 	bpf_program__set_autoattach(skel->progs.seed_threads, false);
 	skel->rodata->follow_children = o->follow;
 	skel->rodata->stop_on_exec = true;
-	skel->rodata->n_code_ranges = (__u32)ks->n;
-	memcpy((void *)skel->rodata->code_ranges, ks->ranges, ks->n * sizeof(ks->ranges[0]));
 	fill_syscall_table(skel->rodata->sys_kinds);
 	skel->rodata->timeline = o->timeline;
 	skel->rodata->timeline_faults = o->timeline && o->timeline_faults;
@@ -216,7 +214,7 @@ static void configure(struct tracer *t, const struct tracer_opts *o, const struc
 		bpf_map__set_max_entries(skel->maps.events, 16 << 20);
 }
 
-static int load_and_attach(struct tracer *t, char *err, size_t errlen)
+static int load(struct tracer *t, char *err, size_t errlen)
 {
 	int rc = ipcprof_bpf__load(t->skel);
 
@@ -239,7 +237,13 @@ static int load_and_attach(struct tracer *t, char *err, size_t errlen)
 				 strerror(-rc));
 		return rc;
 	}
-	rc = ipcprof_bpf__attach(t->skel);
+	return 0;
+}
+
+static int attach(struct tracer *t, char *err, size_t errlen)
+{
+	int rc = ipcprof_bpf__attach(t->skel);
+
 	if (rc) {
 		snprintf(err, errlen, "attaching tracepoints: %s", strerror(-rc));
 		return rc;
@@ -275,32 +279,40 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, siz
 	verbose_print = o->verbose;
 	libbpf_set_print(libbpf_print);
 
-	/* kallsyms is read while libbpf opens the object and the probes are planned */
+	/* kallsyms is read while libbpf opens and loads the object */
 	ks_running = pthread_create(&ks_thread, NULL, read_kallsyms, &ks) == 0;
 	if (!ks_running)
 		read_kallsyms(&ks);
 	t->skel = ipcprof_bpf__open();
 	rc = t->skel ? 0 : -errno;
-	if (t->skel)
-		probe_plan_prepare(&t->probes, t->skel, o->probe_mode);
-	if (ks_running)
-		pthread_join(ks_thread, NULL);
 	if (rc) {
 		snprintf(err, errlen, "opening BPF object: %s", strerror(-rc));
 		goto fail;
 	}
+	probe_plan_prepare(&t->probes, t->skel, o->probe_mode);
+	configure(t, o);
+	rc = load(t, err, errlen);
+	if (rc)
+		goto fail;
+	if (ks_running)
+		pthread_join(ks_thread, NULL);
+	ks_running = false;
 	if (ks.n < 0) {
 		rc = ks.n;
 		snprintf(err, errlen, "reading /proc/kallsyms: %s", strerror(-rc));
 		goto fail;
 	}
-	configure(t, o, &ks);
-	rc = load_and_attach(t, err, errlen);
+	/* before the sampler exists: nothing reads them yet */
+	memcpy(t->skel->bss->code_ranges, ks.ranges, (size_t)ks.n * sizeof(ks.ranges[0]));
+	t->skel->bss->n_code_ranges = (__u32)ks.n;
+	rc = attach(t, err, errlen);
 	if (rc)
 		goto fail;
 	*out = t;
 	return 0;
 fail:
+	if (ks_running) /* the job writes to this stack frame */
+		pthread_join(ks_thread, NULL);
 	tracer_close(t);
 	return rc;
 }
