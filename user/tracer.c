@@ -19,6 +19,7 @@
 
 #include "callsites.h"
 #include "kallsyms.h"
+#include "map_prealloc.h"
 #include "procfs.h"
 #include "tasks_trace.h"
 #include "tracer_priv.h"
@@ -205,6 +206,10 @@ static void configure(struct tracer *t, const struct tracer_opts *o)
 	/* run by hand, once, in attach mode only */
 	bpf_program__set_autoload(skel->progs.seed_threads, o->seed_threads);
 	bpf_program__set_autoattach(skel->progs.seed_threads, false);
+	if (perf_event_takes_dynamic_maps()) {
+		bpf_map__set_map_flags(skel->maps.threads, BPF_F_NO_PREALLOC);
+		bpf_map__set_map_flags(skel->maps.procs, BPF_F_NO_PREALLOC);
+	}
 	skel->rodata->follow_children = o->follow;
 	skel->rodata->stop_on_exec = true;
 	fill_syscall_table(skel->rodata->sys_kinds);
