@@ -85,15 +85,21 @@ static char *render(void *ctx, bool openmetrics, size_t *len)
 
 static int write_file(struct cmd_metrics *cm)
 {
-	char err[512], *text;
+	char err[512] = "", *text;
 	size_t len = 0;
 
 	text = metrics_format(cm->m, false, &len);
-	if (!text || fwrite(text, 1, len, cm->file.f) != len ||
+	if (!text || !cm->file.f || fwrite(text, 1, len, cm->file.f) != len ||
 	    outfile_publish(&cm->file, err, sizeof(err))) {
 		if (!text)
 			snprintf(err, sizeof(err), "%s: out of memory", cm->file.path);
-		fprintf(stderr, "ipcprof: %s\n", err);
+		else if (!err[0])
+			snprintf(err, sizeof(err), "cannot write %s", cm->file.path);
+		/* the file keeps its last good version; tracing and the
+		 * HTTP endpoint go on without it */
+		fprintf(stderr, "ipcprof: %s: no more versions of the metrics file\n", err);
+		outfile_abort(&cm->file);
+		cm->file_on = false;
 		free(text);
 		return 1;
 	}
@@ -132,7 +138,7 @@ int cmd_metrics_finish(struct cmd_metrics *cm, const struct report *rep)
 		return 0;
 	if (metrics_update(cm->m, rep) || !(text = metrics_format(cm->m, false, &len)))
 		return 1;
-	if (fwrite(text, 1, len, cm->file.f) != len)
+	if (!cm->file.f || fwrite(text, 1, len, cm->file.f) != len)
 		rc = 1;
 	free(text);
 	if (outfile_commit(&cm->file, err, sizeof(err))) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@ struct metrics_server {
 	char *text[2];		  /* the last answer, per format */
 	size_t len[2];
 	bool stopping;
+	bool loopback; /* listening on loopback only: Host must say so */
 };
 
 int metrics_parse_addr(const char *addr, struct sockaddr_storage *ss, char *err, size_t errlen)
@@ -94,11 +96,48 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 	return ok;
 }
 
+/*
+ * Served on loopback, a request must name the host by a loopback name or an
+ * address: a web page whose name was rebound to 127.0.0.1 (DNS rebinding)
+ * would otherwise read the metrics in the visitor's browser as if they were
+ * its own. A request without Host (HTTP/1.0) comes from no such page.
+ */
+static bool host_ok(const struct metrics_server *s, struct MHD_Connection *conn)
+{
+	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	char name[INET6_ADDRSTRLEN + 8];
+	struct in6_addr a6;
+	struct in_addr a4;
+	const char *end;
+	size_t n;
+
+	if (!s->loopback || !host)
+		return true;
+	if (host[0] == '[') { /* [v6] or [v6]:port */
+		end = strchr(host, ']');
+		if (!end || (end[1] && end[1] != ':'))
+			return false;
+		host++;
+	} else {
+		end = strchr(host, ':');
+		if (!end)
+			end = host + strlen(host);
+	}
+	n = (size_t)(end - host);
+	if (n == 0 || n >= sizeof(name))
+		return false;
+	memcpy(name, host, n);
+	name[n] = '\0';
+	return !strcasecmp(name, "localhost") || inet_pton(AF_INET, name, &a4) == 1 ||
+	       inet_pton(AF_INET6, name, &a6) == 1;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_len, void **state)
 {
 	static const char text_plain[] = "text/plain; charset=utf-8";
+	static const char wrong_host[] = "ipcprof: Host must be localhost or an address\n";
 	struct metrics_server *s = cls;
 	const char *accept;
 	struct timespec deadline;
@@ -112,6 +151,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text_plain, "GET only\n", 9);
 	if (*upload_len)
 		return MHD_NO;
+	if (!host_ok(s, conn))
+		return reply(conn, MHD_HTTP_MISDIRECTED_REQUEST, text_plain, wrong_host,
+			     sizeof(wrong_host) - 1);
 	if (!*state) { /* headers only so far: answer on the next call */
 		*state = s;
 		return MHD_YES;
@@ -179,19 +221,22 @@ int metrics_server_start(struct metrics_server **out, const char *addr, char *er
 	s->listen_fd = rc = listen_on(&ss, err, errlen, addr);
 	if (rc < 0)
 		goto fail;
+	s->loopback = metrics_server_is_loopback(s);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->wake_fd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "--metrics: eventfd: %s", strerror(-rc));
 		goto fail;
 	}
-	/* a few scrapers at a time, none holding a connection for long: a
-	 * root process listening should not be easy to tie up */
-	s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-					 (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-				     0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET,
-				     s->listen_fd, MHD_OPTION_CONNECTION_LIMIT, 8u,
-				     MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	/* a few scrapers at a time, none holding a connection for long, no
+	 * one address holding them all: a root process listening should not
+	 * be easy to tie up */
+	s->daemon =
+	    MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+				 (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+			     0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+			     MHD_OPTION_CONNECTION_LIMIT, 8u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+			     4u, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
 	if (!s->daemon) {
 		rc = -EIO;
 		snprintf(err, errlen, "--metrics %s: the HTTP server did not start", addr);

@@ -38,6 +38,8 @@ static struct pf_chan *channel(struct perfetto *p, const struct slice_event *s)
 	pos = hindex_find(&p->chan_ix, h, chan_eq, p);
 	if (pos >= 0)
 		return &v[pos];
+	if (p->n_chans >= MAX_PF_CHANS)
+		return NULL;
 	if (hindex_add(&p->chan_ix, h, (uint32_t)p->n_chans)) {
 		pf_fail(p, -ENOMEM);
 		return NULL;
@@ -81,7 +83,7 @@ static void wait_for_partner(struct perfetto *p, struct pf_chan *c, int dir,
 {
 	struct pending *q;
 
-	if (c->n_waiting[dir] == MAX_PENDING)
+	if (c->n_waiting[dir] == MAX_PENDING || p->n_pending_all >= MAX_PENDING_ALL)
 		return;
 	q = grow_array(c->waiting[dir], c->n_waiting[dir], sizeof(*q));
 	if (!q) {
@@ -90,12 +92,18 @@ static void wait_for_partner(struct perfetto *p, struct pf_chan *c, int dir,
 	}
 	c->waiting[dir] = q;
 	q[c->n_waiting[dir]++] = *e;
+	p->n_pending_all++;
 }
 
-static void drop_waiting(struct pf_chan *c, int dir, unsigned i)
+static void drop_waiting(struct perfetto *p, struct pf_chan *c, int dir, unsigned i)
 {
 	memmove(&c->waiting[dir][i], &c->waiting[dir][i + 1],
 		(--c->n_waiting[dir] - i) * sizeof(c->waiting[dir][0]));
+	p->n_pending_all--;
+	if (!c->n_waiting[dir]) { /* an idle channel holds no memory */
+		free(c->waiting[dir]);
+		c->waiting[dir] = NULL;
+	}
 }
 
 /*
@@ -110,7 +118,7 @@ static void match_write(struct perfetto *p, struct pf_chan *c, struct pending *w
 		struct pending *r = &c->waiting[DIR_READ][i];
 
 		if (r->end <= w->off) { /* no later write can start inside it */
-			drop_waiting(c, DIR_READ, i);
+			drop_waiting(p, c, DIR_READ, i);
 			continue;
 		}
 		if (r->off <= w->off) {
@@ -128,10 +136,10 @@ static void match_read(struct perfetto *p, struct pf_chan *c, struct pending *r)
 		struct pending *w = &c->waiting[DIR_WRITE][i];
 
 		if (w->off < r->off) { /* its read went by unseen */
-			drop_waiting(c, DIR_WRITE, i);
+			drop_waiting(p, c, DIR_WRITE, i);
 		} else if (w->off < r->end) {
 			flow(p, w, r);
-			drop_waiting(c, DIR_WRITE, i);
+			drop_waiting(p, c, DIR_WRITE, i);
 		} else {
 			i++;
 		}

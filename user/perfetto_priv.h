@@ -93,6 +93,11 @@ struct pending {
  * are the ones the next partner matches: the read holding the next
  * write's first byte, the write whose bytes the next read gets) */
 #define MAX_PENDING 256
+/* The writer's memory stays bounded on runs of any length: at most this many
+ * unmatched ends in all (~2.5 MiB), and counters and flows for this many
+ * channels (a later channel's calls still appear as slices). */
+#define MAX_PENDING_ALL 65536
+#define MAX_PF_CHANS	65536
 
 struct pf_chan {
 	uint64_t ino;
@@ -127,6 +132,7 @@ struct perfetto {
 	struct hindex thread_ix;
 	struct pf_chan *chans;
 	size_t n_chans;
+	unsigned n_pending_all; /* waiting[] entries of all channels */
 	struct hindex chan_ix;
 	char **names; /* interned event names; iid = position + 1 */
 	size_t n_names;

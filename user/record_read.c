@@ -73,6 +73,7 @@ static int header_get(struct decoder *d, json_object *h)
 	int rc;
 
 	if (!json_object_object_get_ex(h, "format", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
 	    strcmp(json_object_get_string(v), RECORD_FORMAT_NAME))
 		return bad(d, "not an ipcprof recording");
 	if (!json_object_object_get_ex(h, "version", &v) || !json_object_is_type(v, json_type_int))

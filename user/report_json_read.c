@@ -19,9 +19,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_REPORT_BYTES (512u << 20)
+/* json-c holds a parsed report in ~10x its size: 64 MiB (~40,000 processes
+ * at ~1.5 KiB each) bounds what a hostile file can make compare allocate */
+#define MAX_REPORT_BYTES (64u << 20)
 #define MAX_DEPTH	 16
-#define MAX_PROCS	 (1 << 20)
+#define MAX_PROCS	 65536
 #define REPORT_HEAD	 "{\n  \"tool\":\"ipcprof\"" /* how report_json.c begins */
 
 struct jreader {
@@ -187,7 +189,9 @@ int report_json_decode(const char *data, size_t len, const char *name, struct re
 		rc = -EINVAL;
 		goto cleanup;
 	}
+	/* a JSON null is a NULL object here: the type first */
 	if (!json_object_object_get_ex(root, "tool", &o) ||
+	    !json_object_is_type(o, json_type_string) ||
 	    strcmp(json_object_get_string(o), "ipcprof")) {
 		rc = bad(&r, "tool", "is not \"ipcprof\"");
 		goto cleanup;

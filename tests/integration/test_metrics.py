@@ -116,6 +116,16 @@ class Metrics(BPFTestCase):
                                    url.replace("/metrics", "/nope")], capture_output=True,
                                   text=True, timeout=30)
             self.assertEqual(nope.stdout, "404")
+            # a page whose name was rebound to 127.0.0.1 must not read them
+            rebound = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                      "-H", "Host: attacker.example:80", url],
+                                     capture_output=True, text=True, timeout=30)
+            self.assertEqual(rebound.stdout, "421")
+            port = url.split(":")[2].split("/")[0]
+            named = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                    "-H", f"Host: localhost:{port}", url],
+                                   capture_output=True, text=True, timeout=30)
+            self.assertEqual(named.stdout, "200")
         finally:
             mover.stdin.write("end\n")
             mover.stdin.flush()

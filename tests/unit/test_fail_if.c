@@ -133,6 +133,10 @@ static void test_json_reports(void **state)
 	assert_int_not_equal(
 	    report_json_decode("{\"tool\": \"other\"}", 17, "o.json", &r, err, sizeof(err)), 0);
 	assert_int_not_equal(report_json_decode("", 0, "e.json", &r, err, sizeof(err)), 0);
+	/* a JSON null is a NULL object to json-c: once a NULL strcmp */
+	assert_int_not_equal(
+	    report_json_decode("{\"tool\": null}", 15, "null.json", &r, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "tool"));
 }
 
 int main(void)

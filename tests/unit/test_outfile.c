@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -121,12 +123,137 @@ static void test_symlink_replaced_not_followed(void **state)
 	assert_string_equal(slurp(victim), "untouched\n");
 }
 
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, mode);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+/* Root never writes a report into a disk or a socket, whatever the path. */
+static void test_block_device_refused(void **state)
+{
+	char path[128], err[256];
+	struct outfile o;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/disk", dir);
+	/* a major no driver has: were it opened, nothing would happen */
+	assert_int_equal(mknod(path, S_IFBLK | 0600, makedev(4000, 0)), 0);
+	assert_true(outfile_open(&o, path, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "not a regular file, character device or FIFO"));
+}
+
+/* A link to a device is followed when root made it (/dev/stdout is one),
+ * not when another user planted it. */
+static void test_foreign_link_to_device_refused(void **state)
+{
+	char path[128], err[256];
+	struct outfile o;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/null-by-root", dir);
+	assert_int_equal(symlink("/dev/null", path), 0);
+	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
+	assert_false(o.replace); /* written in place */
+	fputs("discarded\n", o.f);
+	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+
+	snprintf(path, sizeof(path), "%s/null-by-other", dir);
+	assert_int_equal(symlink("/dev/null", path), 0);
+	assert_int_equal(lchown(path, 65534, 65534), 0);
+	assert_true(outfile_open(&o, path, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "owned by another user"));
+}
+
+/* Every temporary name taken (planted): commit fails and the target keeps
+ * its content, instead of the last planted file being renamed over it. */
+static void test_taken_link_names_fail(void **state)
+{
+	char path[128], name[160], err[256];
+	struct outfile o;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/target", dir);
+	write_file(path, "old\n", 0644);
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "%s/.ipcprof-%d-%d.tmp", dir, getpid(), i);
+		write_file(name, "planted\n", 0644);
+	}
+	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
+	fputs("report\n", o.f);
+	assert_true(outfile_commit(&o, err, sizeof(err)) < 0);
+	assert_string_equal(slurp(path), "old\n");
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "%s/.ipcprof-%d-%d.tmp", dir, getpid(), i);
+		unlink(name);
+	}
+}
+
+/* Under sudo, a new report belongs to the caller only in a directory they
+ * could have written themselves; a rewritten file keeps owner and mode. */
+static void test_sudo_owner_and_mode(void **state)
+{
+	char sub[128], path[160], err[256], id[32];
+	struct passwd *pw = getpwnam("nobody");
+	struct outfile o;
+	struct stat st;
+
+	(void)state;
+	if (!pw || pw->pw_uid == 0)
+		skip();
+	setenv("SUDO_USER", pw->pw_name, 1);
+	snprintf(id, sizeof(id), "%u", (unsigned)pw->pw_uid);
+	setenv("SUDO_UID", id, 1);
+	snprintf(id, sizeof(id), "%u", (unsigned)pw->pw_gid);
+	setenv("SUDO_GID", id, 1);
+
+	/* root's 0700 directory: the report stays root's */
+	snprintf(path, sizeof(path), "%s/roots", dir);
+	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
+	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+
+	/* the caller's directory: theirs */
+	snprintf(sub, sizeof(sub), "%s/callers", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(chown(sub, pw->pw_uid, pw->pw_gid), 0);
+	snprintf(path, sizeof(path), "%s/report", sub);
+	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
+	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, pw->pw_uid);
+
+	/* an existing 0600 root file: still root's, still 0600 */
+	snprintf(path, sizeof(path), "%s/secret", sub);
+	write_file(path, "old\n", 0600);
+	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
+	fputs("new\n", o.f);
+	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_string_equal(slurp(path), "new\n");
+
+	unsetenv("SUDO_USER");
+	unsetenv("SUDO_UID");
+	unsetenv("SUDO_GID");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_zeroed_abort_keeps_stdin),
 	    cmocka_unit_test(test_commit_and_abort),
 	    cmocka_unit_test(test_symlink_replaced_not_followed),
+	    cmocka_unit_test(test_block_device_refused),
+	    cmocka_unit_test(test_foreign_link_to_device_refused),
+	    cmocka_unit_test(test_taken_link_names_fail),
+	    cmocka_unit_test(test_sudo_owner_and_mode),
 	};
 
 	return cmocka_run_group_tests(tests, make_dir, remove_dir);
