@@ -47,6 +47,7 @@ struct cmd_metrics {
 	struct metrics_server *srv;
 	struct outfile file;
 	bool file_on;
+	bool file_failed; /* a version could not be written: exit non-zero */
 	uint64_t next_file_ns;
 	struct tracer *t; /* for snapshots, during a tick */
 	uint64_t start_ns;

@@ -100,6 +100,7 @@ static int write_file(struct cmd_metrics *cm)
 		fprintf(stderr, "ipcprof: %s: no more versions of the metrics file\n", err);
 		outfile_abort(&cm->file);
 		cm->file_on = false;
+		cm->file_failed = true;
 		free(text);
 		return 1;
 	}
@@ -135,7 +136,7 @@ int cmd_metrics_finish(struct cmd_metrics *cm, const struct report *rep)
 	metrics_server_stop(cm->srv); /* tracing is over: no more scrapes */
 	cm->srv = NULL;
 	if (!cm->file_on)
-		return 0;
+		return cm->file_failed ? 1 : 0;
 	if (metrics_update(cm->m, rep) || !(text = metrics_format(cm->m, false, &len)))
 		return 1;
 	if (!cm->file.f || fwrite(text, 1, len, cm->file.f) != len)

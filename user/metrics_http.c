@@ -35,7 +35,7 @@ struct metrics_server {
 	char *text[2];		  /* the last answer, per format */
 	size_t len[2];
 	bool stopping;
-	bool loopback; /* listening on loopback only: Host must say so */
+	char hostname[256]; /* this machine's, for host_ok */
 };
 
 int metrics_parse_addr(const char *addr, struct sockaddr_storage *ss, char *err, size_t errlen)
@@ -96,22 +96,40 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 	return ok;
 }
 
+static bool addr_is_loopback(const struct sockaddr *sa)
+{
+	const struct in6_addr *a6;
+
+	if (!sa)
+		return false;
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family != AF_INET6)
+		return false;
+	a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	return IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+}
+
 /*
- * Served on loopback, a request must name the host by a loopback name or an
- * address: a web page whose name was rebound to 127.0.0.1 (DNS rebinding)
- * would otherwise read the metrics in the visitor's browser as if they were
- * its own. A request without Host (HTTP/1.0) comes from no such page.
+ * A request from this machine must name the host by a loopback name, this
+ * machine's name or an address: a web page whose name was rebound to
+ * 127.0.0.1 (DNS rebinding) would otherwise read the metrics in a local
+ * browser as if they were its own. A request without Host (HTTP/1.0) comes
+ * from no such page. Remote scrapers may use any name (a DNS alias in a
+ * Prometheus config); beyond loopback there is no authentication anyway.
  */
 static bool host_ok(const struct metrics_server *s, struct MHD_Connection *conn)
 {
 	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-	char name[INET6_ADDRSTRLEN + 8];
+	const union MHD_ConnectionInfo *peer =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char name[256];
 	struct in6_addr a6;
 	struct in_addr a4;
 	const char *end;
 	size_t n;
 
-	if (!s->loopback || !host)
+	if (!host || (peer && !addr_is_loopback(peer->client_addr)))
 		return true;
 	if (host[0] == '[') { /* [v6] or [v6]:port */
 		end = strchr(host, ']');
@@ -124,12 +142,15 @@ static bool host_ok(const struct metrics_server *s, struct MHD_Connection *conn)
 			end = host + strlen(host);
 	}
 	n = (size_t)(end - host);
+	if (n && host[n - 1] == '.') /* "localhost." is localhost */
+		n--;
 	if (n == 0 || n >= sizeof(name))
 		return false;
 	memcpy(name, host, n);
 	name[n] = '\0';
-	return !strcasecmp(name, "localhost") || inet_pton(AF_INET, name, &a4) == 1 ||
-	       inet_pton(AF_INET6, name, &a6) == 1;
+	return !strcasecmp(name, "localhost") ||
+	       (s->hostname[0] && !strcasecmp(name, s->hostname)) ||
+	       inet_pton(AF_INET, name, &a4) == 1 || inet_pton(AF_INET6, name, &a6) == 1;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -221,7 +242,8 @@ int metrics_server_start(struct metrics_server **out, const char *addr, char *er
 	s->listen_fd = rc = listen_on(&ss, err, errlen, addr);
 	if (rc < 0)
 		goto fail;
-	s->loopback = metrics_server_is_loopback(s);
+	if (gethostname(s->hostname, sizeof(s->hostname) - 1))
+		s->hostname[0] = '\0';
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->wake_fd < 0) {
 		rc = -errno;
@@ -277,9 +299,7 @@ bool metrics_server_is_loopback(const struct metrics_server *s)
 
 	if (getsockname(s->listen_fd, (struct sockaddr *)&ss, &sl))
 		return false;
-	if (ss.ss_family == AF_INET)
-		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
-	return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+	return addr_is_loopback((const struct sockaddr *)&ss);
 }
 
 int metrics_server_wake_fd(const struct metrics_server *s)

@@ -78,11 +78,45 @@ static void flow(struct perfetto *p, const struct pending *w, const struct pendi
 	}
 }
 
+static void drop_waiting(struct perfetto *p, struct pf_chan *c, int dir, unsigned i)
+{
+	memmove(&c->waiting[dir][i], &c->waiting[dir][i + 1],
+		(--c->n_waiting[dir] - i) * sizeof(c->waiting[dir][0]));
+	p->n_pending_all--;
+	if (!c->n_waiting[dir]) { /* an idle channel holds no memory */
+		free(c->waiting[dir]);
+		c->waiting[dir] = NULL;
+	}
+}
+
+/* All ends taken: drop those older than PENDING_MAX_AGE_NS before `now`,
+ * at most once a second of trace time (a sweep visits every channel). */
+static void sweep_old(struct perfetto *p, uint64_t now)
+{
+	if (now < p->last_sweep_ns + 1000000000ull || now < PENDING_MAX_AGE_NS)
+		return;
+	p->last_sweep_ns = now;
+	for (size_t i = 0; i < p->n_chans; i++)
+		for (int d = 0; d < 2; d++) {
+			struct pf_chan *c = &p->chans[i];
+			unsigned old = 0;
+
+			/* waiting ends are in completion order: the old ones first */
+			while (old < c->n_waiting[d] &&
+			       c->waiting[d][old].end_ns + PENDING_MAX_AGE_NS < now)
+				old++;
+			while (old--)
+				drop_waiting(p, c, d, 0);
+		}
+}
+
 static void wait_for_partner(struct perfetto *p, struct pf_chan *c, int dir,
 			     const struct pending *e)
 {
 	struct pending *q;
 
+	if (p->n_pending_all >= MAX_PENDING_ALL)
+		sweep_old(p, e->end_ns);
 	if (c->n_waiting[dir] == MAX_PENDING || p->n_pending_all >= MAX_PENDING_ALL)
 		return;
 	q = grow_array(c->waiting[dir], c->n_waiting[dir], sizeof(*q));
@@ -93,17 +127,6 @@ static void wait_for_partner(struct perfetto *p, struct pf_chan *c, int dir,
 	c->waiting[dir] = q;
 	q[c->n_waiting[dir]++] = *e;
 	p->n_pending_all++;
-}
-
-static void drop_waiting(struct perfetto *p, struct pf_chan *c, int dir, unsigned i)
-{
-	memmove(&c->waiting[dir][i], &c->waiting[dir][i + 1],
-		(--c->n_waiting[dir] - i) * sizeof(c->waiting[dir][0]));
-	p->n_pending_all--;
-	if (!c->n_waiting[dir]) { /* an idle channel holds no memory */
-		free(c->waiting[dir]);
-		c->waiting[dir] = NULL;
-	}
 }
 
 /*

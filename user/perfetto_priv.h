@@ -98,6 +98,9 @@ struct pending {
  * channels (a later channel's calls still appear as slices). */
 #define MAX_PENDING_ALL 65536
 #define MAX_PF_CHANS	65536
+/* When they are all taken, ends older than this (in trace time) make room:
+ * channels whose peer is never seen must not starve the others' flows. */
+#define PENDING_MAX_AGE_NS 10000000000ull
 
 struct pf_chan {
 	uint64_t ino;
@@ -133,6 +136,7 @@ struct perfetto {
 	struct pf_chan *chans;
 	size_t n_chans;
 	unsigned n_pending_all; /* waiting[] entries of all channels */
+	uint64_t last_sweep_ns; /* when old ends were last dropped */
 	struct hindex chan_ix;
 	char **names; /* interned event names; iid = position + 1 */
 	size_t n_names;

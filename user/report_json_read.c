@@ -19,9 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* json-c holds a parsed report in ~10x its size: 64 MiB (~40,000 processes
- * at ~1.5 KiB each) bounds what a hostile file can make compare allocate */
+/* What a hostile file can make compare allocate: json-c gives every object a
+ * hash table of ~700 bytes, so objects and arrays are counted before parsing
+ * (a report has ~9 per process: 1M covers MAX_PROCS) and the bytes capped
+ * (64 MiB: ~40,000 processes at ~1.5 KiB each). */
 #define MAX_REPORT_BYTES (64u << 20)
+#define MAX_CONTAINERS	 (1u << 20)
 #define MAX_DEPTH	 16
 #define MAX_PROCS	 65536
 #define REPORT_HEAD	 "{\n  \"tool\":\"ipcprof\"" /* how report_json.c begins */
@@ -155,6 +158,27 @@ static int read_procs(struct jreader *r, json_object *root, struct report *rep)
 	return rc;
 }
 
+/* Objects and arrays in a JSON text, brackets inside strings aside. */
+static size_t count_containers(const char *s, size_t n)
+{
+	size_t count = 0;
+	bool in_str = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (in_str) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in_str = false;
+		} else if (s[i] == '"') {
+			in_str = true;
+		} else if (s[i] == '{' || s[i] == '[') {
+			count++;
+		}
+	}
+	return count;
+}
+
 int report_json_decode(const char *data, size_t len, const char *name, struct report *rep,
 		       char *err, size_t errlen)
 {
@@ -179,6 +203,10 @@ int report_json_decode(const char *data, size_t len, const char *name, struct re
 		start++;
 	if (!start || len - (size_t)(start - data) > INT_MAX) {
 		rc = bad(&r, "the file", "holds no JSON object");
+		goto cleanup;
+	}
+	if (count_containers(start, len - (size_t)(start - data)) > MAX_CONTAINERS) {
+		rc = bad(&r, "the file", "holds too many objects and arrays");
 		goto cleanup;
 	}
 	root = json_tokener_parse_ex(tok, start, (int)(len - (size_t)(start - data)));

@@ -43,10 +43,12 @@ class Faults(BPFTestCase):
         self.assertEqual(act["cow"], 0)
         self.assertAlmostEqual(act["activity_ns"], own, delta=0.05 * own)
         # writing one byte per fresh page is mostly fault handling: the
-        # sampler finds fault routines in 0.489..0.533 of this activity's
-        # time here (10 runs at 4999 Hz, kernel 6.18, after the fault hook
-        # got cheaper; the rest is exception entry/exit code and the loop)
+        # sampler finds fault routines in 0.402..0.466 of this activity's
+        # time here (26 runs at 4999 Hz, kernel 6.18.44; 0.489..0.533 on an
+        # earlier 6.18 build: the rest is exception entry/exit code and the
+        # loop, whose share moves with the kernel). A broken classifier
+        # finds ~0: the bound sits well below the measured spread.
         self.assertGreater(act["samples"], 20)
-        self.assertGreaterEqual(act["fault_ns"], 0.4 * act["activity_ns"])
+        self.assertGreaterEqual(act["fault_ns"], 0.3 * act["activity_ns"])
         self.assertLessEqual(act["fault_ns"], act["activity_ns"])
         self.assertEqual(p["deserialize_ns"] + act["fault_ns"], act["activity_ns"])

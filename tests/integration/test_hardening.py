@@ -32,7 +32,7 @@ def wait_programs_gone(test, timeout=30):
 class Outputs(BPFTestCase):
     def test_symlink_planted_by_the_command_is_replaced_not_followed(self):
         with tempfile.TemporaryDirectory() as d:
-            os.chmod(d, 0o777)
+            os.chmod(d, 0o1777)  # like /tmp: the caller may create files here
             victim = os.path.join(d, "victim")
             with open(victim, "w") as f:
                 f.write("precious\n")

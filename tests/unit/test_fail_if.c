@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -137,6 +138,22 @@ static void test_json_reports(void **state)
 	assert_int_not_equal(
 	    report_json_decode("{\"tool\": null}", 15, "null.json", &r, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "tool"));
+	/* a small file of empty objects would take json-c gigabytes: refused
+	 * before parsing (brackets inside a string do not count) */
+	{
+		size_t n = (1u << 20) + 1, len = 0;
+		char *hostile = malloc(n * 3 + 64);
+
+		assert_non_null(hostile);
+		len += (size_t)sprintf(hostile, "{\"tool\":\"ipcprof\",\"x\":[");
+		for (size_t i = 0; i < n; i++)
+			len += (size_t)sprintf(hostile + len, "{},");
+		memcpy(hostile + len - 1, "]}", 3);
+		assert_int_not_equal(
+		    report_json_decode(hostile, len + 1, "h.json", &r, err, sizeof(err)), 0);
+		assert_non_null(strstr(err, "too many objects"));
+		free(hostile);
+	}
 }
 
 int main(void)

@@ -169,9 +169,9 @@ static void test_foreign_link_to_device_refused(void **state)
 	assert_non_null(strstr(err, "owned by another user"));
 }
 
-/* Every temporary name taken (planted): commit fails and the target keeps
- * its content, instead of the last planted file being renamed over it. */
-static void test_taken_link_names_fail(void **state)
+/* Temporary names cannot be taken ahead: names of the old, predictable
+ * scheme planted in the directory neither block the commit nor get used. */
+static void test_planted_names_ignored(void **state)
 {
 	char path[128], name[160], err[256];
 	struct outfile o;
@@ -185,12 +185,90 @@ static void test_taken_link_names_fail(void **state)
 	}
 	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
 	fputs("report\n", o.f);
-	assert_true(outfile_commit(&o, err, sizeof(err)) < 0);
-	assert_string_equal(slurp(path), "old\n");
+	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+	assert_string_equal(slurp(path), "report\n");
 	for (int i = 0; i < 100; i++) {
 		snprintf(name, sizeof(name), "%s/.ipcprof-%d-%d.tmp", dir, getpid(), i);
+		assert_string_equal(slurp(name), "planted\n");
 		unlink(name);
 	}
+}
+
+/* /dev/fd/N and /proc/self/fd/N write into what the descriptor holds (here
+ * a regular file, as `-o /dev/stdout > out.txt` would), never replace the
+ * link: once the report was renamed over /dev/stdout for the whole system. */
+static void test_own_descriptor_written_in_place(void **state)
+{
+	static const char *const forms[] = {"/dev/fd/%d", "/proc/self/fd/%d"};
+	char path[128], named[64], err[256];
+	struct outfile o;
+	struct stat st;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/shell-redirect-%zu", dir, i);
+		fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+		assert_true(fd >= 0);
+		snprintf(named, sizeof(named), forms[i], fd);
+		assert_int_equal(outfile_open(&o, named, err, sizeof(err)), 0);
+		assert_false(o.replace);
+		fputs("report\n", o.f);
+		assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+		close(fd);
+		assert_string_equal(slurp(path), "report\n");
+	}
+	assert_int_equal(lstat("/dev/fd", &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	/* a descriptor not open: an error, nothing made */
+	assert_true(outfile_open(&o, "/dev/fd/999", err, sizeof(err)) < 0);
+}
+
+/* No file is ever made in /dev, /proc or /sys; no nonsense names. */
+static void test_system_dirs_and_bad_names_refused(void **state)
+{
+	static const char *const refused[] = {"/dev/ipcprof-unit-test", "/proc/self/ipcprof", ""};
+	char path[160], err[256];
+	struct outfile o;
+	struct stat st;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_true(outfile_open(&o, refused[i], err, sizeof(err)) < 0);
+		assert_int_not_equal(lstat("/dev/ipcprof-unit-test", &st), 0);
+	}
+	snprintf(path, sizeof(path), "%s/newdir/", dir);
+	assert_true(outfile_open(&o, path, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "not a file name"));
+}
+
+/* A FIFO is written in place when root or the invoker made it, not when
+ * another user planted it where the report was to go. */
+static void test_foreign_fifo_refused(void **state)
+{
+	char path[128], err[256];
+	struct outfile o;
+	int reader;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0666), 0);
+	reader = open(path, O_RDONLY | O_NONBLOCK); /* so that opening to write does not wait */
+	assert_true(reader >= 0);
+	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
+	fputs("through\n", o.f);
+	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+	{
+		char buf[16] = "";
+
+		assert_int_equal(read(reader, buf, sizeof(buf)), 8);
+		assert_memory_equal(buf, "through\n", 8);
+	}
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	assert_true(outfile_open(&o, path, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "FIFO owned by another user"));
+	close(reader);
 }
 
 /* Under sudo, a new report belongs to the caller only in a directory they
@@ -228,7 +306,26 @@ static void test_sudo_owner_and_mode(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_uid, pw->pw_uid);
 
+	/* a group- and world-writable directory without the sticky bit that
+	 * the caller does not own: root's (the caller may not be in it) */
+	snprintf(sub, sizeof(sub), "%s/shared", dir);
+	assert_int_equal(mkdir(sub, 0777), 0);
+	assert_int_equal(chmod(sub, 0777), 0);
+	snprintf(path, sizeof(path), "%s/report", sub);
+	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
+	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+	/* sticky and world-writable (/tmp): the caller could have, so theirs */
+	assert_int_equal(chmod(sub, 01777), 0);
+	snprintf(path, sizeof(path), "%s/report2", sub);
+	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
+	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, pw->pw_uid);
+
 	/* an existing 0600 root file: still root's, still 0600 */
+	snprintf(sub, sizeof(sub), "%s/callers", dir);
 	snprintf(path, sizeof(path), "%s/secret", sub);
 	write_file(path, "old\n", 0600);
 	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
@@ -252,7 +349,10 @@ int main(void)
 	    cmocka_unit_test(test_symlink_replaced_not_followed),
 	    cmocka_unit_test(test_block_device_refused),
 	    cmocka_unit_test(test_foreign_link_to_device_refused),
-	    cmocka_unit_test(test_taken_link_names_fail),
+	    cmocka_unit_test(test_planted_names_ignored),
+	    cmocka_unit_test(test_own_descriptor_written_in_place),
+	    cmocka_unit_test(test_system_dirs_and_bad_names_refused),
+	    cmocka_unit_test(test_foreign_fifo_refused),
 	    cmocka_unit_test(test_sudo_owner_and_mode),
 	};
 
