@@ -27,10 +27,10 @@ int metrics_server_start(struct metrics_server **out, const char *addr, char *er
 /* http://ADDR:PORT/metrics, as bound (--metrics 0 picks a port). */
 void metrics_server_url(const struct metrics_server *s, char *buf, size_t len);
 
-/* Readable while a scrape waits for metrics_server_answer(). */
 /* Listening on a loopback address only (else: reachable from other hosts). */
 bool metrics_server_is_loopback(const struct metrics_server *s);
 
+/* Readable while a scrape waits for metrics_server_answer(). */
 int metrics_server_wake_fd(const struct metrics_server *s);
 
 /* On the tracing thread: if a scrape waits, render for it. */

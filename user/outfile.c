@@ -32,14 +32,13 @@ static int fail_msg(char *err, size_t errlen, const char *path, const char *why)
 	return -EPERM;
 }
 
-static uid_t invoker_uid(void)
-{
-	uid_t uid = 0;
+/* Whom ipcprof works for: the sudo caller, else root (uid 0). Looked up
+ * once per output (the passwd and group databases are read). */
+struct invoker {
+	uid_t uid;
 	gid_t gid;
-
-	launch_invoker(&uid, &gid);
-	return uid;
-}
+	bool sudo;
+};
 
 /*
  * ipcprof's own descriptors named as files (/dev/stdout, /dev/stderr,
@@ -93,8 +92,8 @@ static int open_own_fd(struct outfile *o, int n, const char *path, char *err, si
  * planted. The file opened must be the one `want` describes (what classify
  * checked): an O_PATH descriptor is compared, then reopened through /proc,
  * so a link swapped in between cannot redirect the write. */
-static int open_special(struct outfile *o, const char *path, const struct stat *want, char *err,
-			size_t errlen)
+static int open_special(struct outfile *o, const char *path, const struct stat *want,
+			const struct invoker *inv, char *err, size_t errlen)
 {
 	char proc[64];
 	struct stat st;
@@ -116,7 +115,7 @@ static int open_special(struct outfile *o, const char *path, const struct stat *
 		close(pfd);
 		return fail_msg(err, errlen, path, "not a regular file, character device or FIFO");
 	}
-	if (S_ISFIFO(st.st_mode) && st.st_uid != 0 && st.st_uid != invoker_uid()) {
+	if (S_ISFIFO(st.st_mode) && st.st_uid != 0 && st.st_uid != inv->uid) {
 		close(pfd);
 		return fail_msg(err, errlen, path, "a FIFO owned by another user");
 	}
@@ -188,15 +187,12 @@ static bool invoker_may_create(int dirfd, uid_t uid)
 /* Who owns the new version, and with what mode: an existing file keeps its
  * owner and mode when that owner is root or the invoker (a report rewritten
  * over a 0600 file stays 0600); anything else is a new file. */
-static void pick_owner(struct outfile *o)
+static void pick_owner(struct outfile *o, const struct invoker *inv)
 {
-	uid_t uid;
-	gid_t gid;
-	bool sudo = launch_invoker(&uid, &gid);
 	struct stat st;
 
 	if (!fstatat(o->dirfd, o->base, &st, AT_SYMLINK_NOFOLLOW) && S_ISREG(st.st_mode) &&
-	    (st.st_uid == 0 || (sudo && st.st_uid == uid))) {
+	    (st.st_uid == 0 || (inv->sudo && st.st_uid == inv->uid))) {
 		o->keep_mode = true;
 		o->mode = st.st_mode & 0777;
 		o->chown = true;
@@ -204,9 +200,9 @@ static void pick_owner(struct outfile *o)
 		o->gid = st.st_gid;
 		return;
 	}
-	o->chown = sudo && invoker_may_create(o->dirfd, uid);
-	o->uid = uid;
-	o->gid = gid;
+	o->chown = inv->sudo && invoker_may_create(o->dirfd, inv->uid);
+	o->uid = inv->uid;
+	o->gid = inv->gid;
 }
 
 /* /dev itself, /proc and /sys hold no reports: a link there that names a
@@ -228,7 +224,8 @@ static bool system_dir(int dirfd)
 /* What a path names, for outfile_open: a file to replace (absent, regular,
  * or a symlink to such: the link itself is replaced), a special file to
  * write in place (*special, with what it must be in *want), or an error. */
-static int classify(const char *path, bool *special, struct stat *want, char *err, size_t errlen)
+static int classify(const char *path, const struct invoker *inv, bool *special, struct stat *want,
+		    char *err, size_t errlen)
 {
 	size_t len = strlen(path);
 	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
@@ -256,7 +253,7 @@ static int classify(const char *path, bool *special, struct stat *want, char *er
 		return fail(err, errlen, path, -EISDIR);
 	/* a link to a device or FIFO is followed only when root or the
 	 * invoker made it: not one planted in /tmp by someone else */
-	if (lst.st_uid != 0 && lst.st_uid != invoker_uid())
+	if (lst.st_uid != 0 && lst.st_uid != inv->uid)
 		return fail_msg(err, errlen, path,
 				"a symbolic link to a device, owned by another user");
 	*special = true;
@@ -266,6 +263,7 @@ static int classify(const char *path, bool *special, struct stat *want, char *er
 int outfile_open(struct outfile *o, const char *path, char *err, size_t errlen)
 {
 	char *dup_dir = NULL, *dup_base = NULL;
+	struct invoker inv = {0};
 	struct stat want;
 	bool special;
 	int fd, rc = 0;
@@ -282,10 +280,11 @@ int outfile_open(struct outfile *o, const char *path, char *err, size_t errlen)
 		rc = open_own_fd(o, fd, path, err, errlen);
 		goto out;
 	}
-	rc = classify(path, &special, &want, err, errlen);
+	inv.sudo = launch_invoker(&inv.uid, &inv.gid);
+	rc = classify(path, &inv, &special, &want, err, errlen);
 	if (rc || special) {
 		if (!rc)
-			rc = open_special(o, path, &want, err, errlen);
+			rc = open_special(o, path, &want, &inv, err, errlen);
 		goto out;
 	}
 	dup_dir = strdup(path);
@@ -316,7 +315,7 @@ int outfile_open(struct outfile *o, const char *path, char *err, size_t errlen)
 		goto out;
 	}
 	o->replace = true;
-	pick_owner(o);
+	pick_owner(o, &inv);
 out:
 	free(dup_dir);
 	free(dup_base);
@@ -386,6 +385,7 @@ int outfile_publish(struct outfile *o, char *err, size_t errlen)
 	}
 	return fd < 0 ? fail(err, errlen, o->path, fd) : 0;
 }
+
 int outfile_commit(struct outfile *o, char *err, size_t errlen)
 {
 	int rc = 0;

@@ -278,7 +278,16 @@ int proc_exec_span(const char *root, pid_t pid, const char *file, uint64_t *star
 	return found ? 0 : -ENOENT;
 }
 
-int proc_file_addr(const char *root, pid_t pid, const char *file, uint64_t offset, uint64_t *addr)
+/* One file-backed line of root/PID/maps. */
+struct map_line {
+	unsigned long long lo, hi, pgoff;
+	char name[PATH_MAX];
+};
+
+/* The first file-backed mapping `match` accepts, into *out: 0, -ENOENT
+ * when none does, -errno when the maps cannot be read. */
+static int maps_find(const char *root, pid_t pid, bool (*match)(const struct map_line *, void *),
+		     void *ctx, struct map_line *out)
 {
 	char path[PATH_MAX], line[PATH_MAX + 256];
 	int err = -ENOENT;
@@ -288,19 +297,56 @@ int proc_file_addr(const char *root, pid_t pid, const char *file, uint64_t offse
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long long lo, hi, pgoff;
-		char name[PATH_MAX] = "";
-
-		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %4095[^\n]", &lo, &hi, &pgoff, name) !=
-		    4)
-			continue;
-		if (!strcmp(name, file) && offset >= pgoff && offset - pgoff < hi - lo) {
-			*addr = lo + (offset - pgoff);
+		out->name[0] = '\0';
+		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %4095[^\n]", &out->lo, &out->hi,
+			   &out->pgoff, out->name) == 4 &&
+		    match(out, ctx)) {
 			err = 0;
 			break;
 		}
 	}
 	fclose(f);
+	return err;
+}
+
+struct file_offset {
+	const char *file;
+	uint64_t offset;
+};
+
+static bool maps_file_offset(const struct map_line *m, void *ctx)
+{
+	const struct file_offset *want = ctx;
+
+	return !strcmp(m->name, want->file) && want->offset >= m->pgoff &&
+	       want->offset - m->pgoff < m->hi - m->lo;
+}
+
+int proc_file_addr(const char *root, pid_t pid, const char *file, uint64_t offset, uint64_t *addr)
+{
+	struct file_offset want = {.file = file, .offset = offset};
+	struct map_line m;
+	int err = maps_find(root, pid, maps_file_offset, &want, &m);
+
+	if (!err)
+		*addr = m.lo + (offset - m.pgoff);
+	return err;
+}
+
+static bool maps_holds_addr(const struct map_line *m, void *ctx)
+{
+	uint64_t addr = *(const uint64_t *)ctx;
+
+	return addr >= m->lo && addr < m->hi;
+}
+
+int proc_addr_offset(const char *root, pid_t pid, uint64_t addr, uint64_t *offset)
+{
+	struct map_line m;
+	int err = maps_find(root, pid, maps_holds_addr, &addr, &m);
+
+	if (!err)
+		*offset = addr - m.lo + m.pgoff;
 	return err;
 }
 

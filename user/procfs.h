@@ -51,6 +51,9 @@ int proc_exec_span(const char *root, pid_t pid, const char *file, uint64_t *star
 /* The address at which the process maps byte `offset` of `file`.
  * 0 when mapped, -ENOENT when not (yet), -errno otherwise. */
 int proc_file_addr(const char *root, pid_t pid, const char *file, uint64_t offset, uint64_t *addr);
+/* The reverse: the file offset that the process maps at `addr` (file-backed
+ * mappings only). 0 when mapped, -ENOENT when not, -errno otherwise. */
+int proc_addr_offset(const char *root, pid_t pid, uint64_t addr, uint64_t *offset);
 void free_strv(char **v, int n);
 
 #endif

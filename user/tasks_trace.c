@@ -10,33 +10,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "procfs.h"
+
 /* Never called: only its first instruction is probed, in this process. */
 __attribute__((noinline, used)) void tasks_trace_anchor(void)
 {
 	__asm__ volatile("" ::: "memory");
-}
-
-/* The file offset of `addr` in /proc/self/exe, from /proc/self/maps. */
-static int self_offset(uintptr_t addr, uint64_t *off)
-{
-	char line[512];
-	FILE *f = fopen("/proc/self/maps", "re");
-	int rc = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long start, end, pgoff;
-
-		if (sscanf(line, "%lx-%lx %*s %lx", &start, &end, &pgoff) == 3 && addr >= start &&
-		    addr < end) {
-			*off = addr - start + pgoff;
-			rc = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return rc;
 }
 
 /*
@@ -60,7 +39,7 @@ int tasks_trace_sync(void)
 		fclose(f);
 	if (!ok)
 		return -ENOENT;
-	rc = self_offset((uintptr_t)tasks_trace_anchor, &off);
+	rc = proc_addr_offset("/proc", getpid(), (uintptr_t)tasks_trace_anchor, &off);
 	if (rc)
 		return rc;
 	memset(&attr, 0, sizeof(attr));

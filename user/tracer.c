@@ -479,12 +479,7 @@ static int loaded_prog_ids(struct ipcprof_bpf *skel, __u32 **out)
 	return n;
 }
 
-/*
- * Links to tracepoints are freed after an RCU grace period (RCU tasks trace
- * for the faultable syscall tracepoints), so our programs outlive their
- * last fd by a few ms. Wait for that: nothing of ours stays loaded once
- * ipcprof has exited. Bounded, in case something else holds them.
- */
+/* None of these programs is loaded any more. */
 static bool programs_gone(const __u32 *ids, int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -498,20 +493,18 @@ static bool programs_gone(const __u32 *ids, int n)
 	return true;
 }
 
+/*
+ * Links to tracepoints are freed after an RCU grace period (RCU tasks trace
+ * for the faultable syscall tracepoints), so our programs outlive their
+ * last fd by a few ms. Wait for that: nothing of ours stays loaded once
+ * ipcprof has exited. Bounded, in case something else holds them.
+ */
 static void wait_programs_gone(const __u32 *ids, int n)
 {
 	uint64_t deadline = now_ns() + 2000000000ull;
 
-	for (int i = 0; i < n; i++) {
-		int fd;
-
-		while ((fd = bpf_prog_get_fd_by_id(ids[i])) >= 0) {
-			close(fd);
-			if (now_ns() > deadline)
-				return;
-			usleep(2000);
-		}
-	}
+	while (!programs_gone(ids, n) && now_ns() <= deadline)
+		usleep(2000);
 }
 
 void tracer_detach(struct tracer *t)

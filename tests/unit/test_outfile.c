@@ -56,6 +56,27 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, mode);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+/* A report with `text`, opened and committed as ipcprof does; both succeed. */
+static void write_report(const char *path, const char *text)
+{
+	char err[256];
+	struct outfile o;
+
+	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
+	fputs(text, o.f);
+	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+}
+
 static void test_zeroed_abort_keeps_stdin(void **state)
 {
 	struct outfile never;
@@ -99,38 +120,19 @@ static void test_commit_and_abort(void **state)
 
 static void test_symlink_replaced_not_followed(void **state)
 {
-	char path[128], victim[128], err[256];
-	struct outfile o;
+	char path[128], victim[128];
 	struct stat st;
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/link.txt", dir);
 	snprintf(victim, sizeof(victim), "%s/victim", dir);
-	{
-		FILE *f = fopen(victim, "w");
-
-		assert_non_null(f);
-		fputs("untouched\n", f);
-		fclose(f);
-	}
+	write_file(victim, "untouched\n", 0644);
 	assert_int_equal(symlink(victim, path), 0);
-	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
-	fputs("report\n", o.f);
-	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+	write_report(path, "report\n");
 	assert_int_equal(lstat(path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_string_equal(slurp(path), "report\n");
 	assert_string_equal(slurp(victim), "untouched\n");
-}
-
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, mode);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	assert_int_equal(fchmod(fd, mode), 0);
-	close(fd);
 }
 
 /* Root never writes a report into a disk or a socket, whatever the path. */
@@ -173,8 +175,7 @@ static void test_foreign_link_to_device_refused(void **state)
  * scheme planted in the directory neither block the commit nor get used. */
 static void test_planted_names_ignored(void **state)
 {
-	char path[128], name[160], err[256];
-	struct outfile o;
+	char path[128], name[160];
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/target", dir);
@@ -183,9 +184,7 @@ static void test_planted_names_ignored(void **state)
 		snprintf(name, sizeof(name), "%s/.ipcprof-%d-%d.tmp", dir, getpid(), i);
 		write_file(name, "planted\n", 0644);
 	}
-	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
-	fputs("report\n", o.f);
-	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+	write_report(path, "report\n");
 	assert_string_equal(slurp(path), "report\n");
 	for (int i = 0; i < 100; i++) {
 		snprintf(name, sizeof(name), "%s/.ipcprof-%d-%d.tmp", dir, getpid(), i);
@@ -256,9 +255,7 @@ static void test_foreign_fifo_refused(void **state)
 	assert_int_equal(mkfifo(path, 0666), 0);
 	reader = open(path, O_RDONLY | O_NONBLOCK); /* so that opening to write does not wait */
 	assert_true(reader >= 0);
-	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
-	fputs("through\n", o.f);
-	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+	write_report(path, "through\n");
 	{
 		char buf[16] = "";
 
@@ -275,9 +272,8 @@ static void test_foreign_fifo_refused(void **state)
  * could have written themselves; a rewritten file keeps owner and mode. */
 static void test_sudo_owner_and_mode(void **state)
 {
-	char sub[128], path[160], err[256], id[32];
+	char sub[128], path[160], id[32];
 	struct passwd *pw = getpwnam("nobody");
-	struct outfile o;
 	struct stat st;
 
 	(void)state;
@@ -291,8 +287,7 @@ static void test_sudo_owner_and_mode(void **state)
 
 	/* root's 0700 directory: the report stays root's */
 	snprintf(path, sizeof(path), "%s/roots", dir);
-	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
-	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+	write_report(path, "");
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_uid, 0);
 
@@ -301,8 +296,7 @@ static void test_sudo_owner_and_mode(void **state)
 	assert_int_equal(mkdir(sub, 0755), 0);
 	assert_int_equal(chown(sub, pw->pw_uid, pw->pw_gid), 0);
 	snprintf(path, sizeof(path), "%s/report", sub);
-	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
-	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+	write_report(path, "");
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_uid, pw->pw_uid);
 
@@ -312,15 +306,13 @@ static void test_sudo_owner_and_mode(void **state)
 	assert_int_equal(mkdir(sub, 0777), 0);
 	assert_int_equal(chmod(sub, 0777), 0);
 	snprintf(path, sizeof(path), "%s/report", sub);
-	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
-	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+	write_report(path, "");
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_uid, 0);
 	/* sticky and world-writable (/tmp): the caller could have, so theirs */
 	assert_int_equal(chmod(sub, 01777), 0);
 	snprintf(path, sizeof(path), "%s/report2", sub);
-	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
-	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+	write_report(path, "");
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_uid, pw->pw_uid);
 
@@ -328,9 +320,7 @@ static void test_sudo_owner_and_mode(void **state)
 	snprintf(sub, sizeof(sub), "%s/callers", dir);
 	snprintf(path, sizeof(path), "%s/secret", sub);
 	write_file(path, "old\n", 0600);
-	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
-	fputs("new\n", o.f);
-	assert_int_equal(outfile_commit(&o, err, sizeof(err)), 0);
+	write_report(path, "new\n");
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_uid, 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
