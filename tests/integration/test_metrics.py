@@ -74,7 +74,10 @@ def promtool(test, text):
                      "curl, promtool or python3-prometheus-client missing (make deps)")
 class Metrics(BPFTestCase):
     def attach(self, pid, tmp, *extra):
-        err = open(os.path.join(tmp, "stderr"), "w+")
+        # appending: the child shares this file's offset, and our seek(0)
+        # before each read would otherwise make its next line overwrite the
+        # first ("serving metrics at ..." lost under "tracing ...")
+        err = open(os.path.join(tmp, "stderr"), "a+")
         p = subprocess.Popen([IPCPROF, "attach", "-p", str(pid), "--metrics", "0",
                               "--format", "json", "-o", os.path.join(tmp, "report.json"),
                               *extra], stderr=err)
