@@ -6,6 +6,7 @@ equal the JSON report of the same attach."""
 import json
 import os
 import re
+import signal
 import shutil
 import subprocess
 import sys
@@ -72,6 +73,18 @@ def promtool(test, text):
 @unittest.skipUnless(os.path.exists(SYSTEM_PYTHON) and shutil.which("curl")
                      and shutil.which("promtool"),
                      "curl, promtool or python3-prometheus-client missing (make deps)")
+def stop(proc, sig=signal.SIGINT):
+    """At a test's end, a process still running (the test failed midway) is
+    stopped: ipcprof detaches on SIGINT; nothing is left for the next test."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Metrics(BPFTestCase):
     def attach(self, pid, tmp, *extra):
         # appending: the child shares this file's offset, and our seek(0)
@@ -81,6 +94,7 @@ class Metrics(BPFTestCase):
         p = subprocess.Popen([IPCPROF, "attach", "-p", str(pid), "--metrics", "0",
                               "--format", "json", "-o", os.path.join(tmp, "report.json"),
                               *extra], stderr=err)
+        self.addCleanup(stop, p)
         url = None
         for _ in range(600):
             err.seek(0)
@@ -102,6 +116,7 @@ class Metrics(BPFTestCase):
         self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
         mover = subprocess.Popen([PYTHON, "-c", MOVER], stdin=subprocess.PIPE,
                                  stdout=subprocess.PIPE, text=True)
+        self.addCleanup(stop, mover, signal.SIGKILL)
         self.assertEqual(mover.stdout.readline().strip(), "ready")
         prom = os.path.join(tmp, "ipcprof.prom")
         ipc, url = self.attach(mover.pid, tmp, "--metrics-file", prom)
@@ -188,6 +203,7 @@ class Metrics(BPFTestCase):
             sys.argv = [{SEED!r}, "queue", "--repeats", "2"]
             runpy.run_path({SEED!r}, run_name="__main__")
         """)], stdout=subprocess.DEVNULL)
+        self.addCleanup(stop, prog, signal.SIGKILL)
         prom = os.path.join(tmp, "ipcprof.prom")
         ipc, url = self.attach(prog.pid, tmp, "--metrics-file", prom)
         open(go, "w").close()
