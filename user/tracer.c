@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "callsites.h"
+#include "heap.h"
 #include "kallsyms.h"
 #include "map_prealloc.h"
 #include "procfs.h"
@@ -171,6 +172,9 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* what libbpf's vmlinux BTF parse allocates, with room (user/heap.c) */
+#define HEAP_HUGE_BYTES (16u << 20)
+
 /* /proc/kallsyms takes ~45 ms to generate: read it on the other CPU while
  * this one parses BTF for the probe plan. */
 struct kallsyms_job {
@@ -284,6 +288,7 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, siz
 	verbose_print = o->verbose;
 	libbpf_set_print(libbpf_print);
 
+	heap_huge_begin(HEAP_HUGE_BYTES);
 	/* kallsyms is read while libbpf opens and loads the object */
 	ks_running = pthread_create(&ks_thread, NULL, read_kallsyms, &ks) == 0;
 	if (!ks_running)
@@ -297,6 +302,7 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, siz
 	probe_plan_prepare(&t->probes, t->skel, o->probe_mode);
 	configure(t, o);
 	rc = load(t, err, errlen);
+	heap_huge_end();
 	if (rc)
 		goto fail;
 	if (ks_running)

@@ -16,13 +16,14 @@ ipcprof also serves --metrics and the script scrapes it that often while
 attached (a Prometheus scrapes every 15 s by default: 1 is a harsh case).
 
 usage: scripts/bench/pgbench_attach.py [--rounds N] [--run SECONDS] [--report FILE]
-           [--scrape SECONDS]   (root)
+           [--scrape SECONDS] [--cmd 'TRACER ... {pid} {run}']   (root)
 """
 import json
 import argparse
 import os
 import pwd
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -107,6 +108,8 @@ def main():
     ap.add_argument("--report", help="keep the last round's JSON report here")
     ap.add_argument("--scrape", type=float, default=0,
                     help="serve --metrics and scrape it every SECONDS while attached")
+    ap.add_argument("--cmd", help="attach this command instead of ipcprof (for ablations "
+                    "and other tracers): {pid} is the postmaster, {run} the seconds")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(PGBIN, "postgres")):
         sys.exit(f"pgbench_attach: no PostgreSQL in {PGBIN} (apt-get install postgresql-15)")
@@ -138,8 +141,11 @@ def main():
             time.sleep(5)
             last = args.report and r == args.rounds - 1
             out = ["--format", "json", "-o", args.report] if last else ["-o", "/dev/null"]
-            rc, err, scrapes = attach([IPCPROF, "attach", "-p", str(postmaster), "-d",
-                                       str(args.run), *out], args.scrape)
+            if args.cmd:
+                cmd = shlex.split(args.cmd.format(pid=postmaster, run=args.run))
+            else:
+                cmd = [IPCPROF, "attach", "-p", str(postmaster), "-d", str(args.run), *out]
+            rc, err, scrapes = attach(cmd, args.scrape)
             if rc != 0:
                 sys.exit(f"ipcprof attach failed: {err}")
             if args.scrape:
