@@ -110,6 +110,24 @@ $(FIXTURE_DIR)/%: tests/fixtures/%.c | $(FIXTURE_DIR)
 
 fixtures: $(FIXTURES)
 
+# Benchmark tools: the empty-hooks floor (scripts/bench/empty_hooks.c).
+BENCH_DIR := $(OUTPUT)/bench
+$(BENCH_DIR):
+	$(Q)mkdir -p $@
+
+$(BENCH_DIR)/%.bpf.o: scripts/bench/%.bpf.c $(OUTPUT)/vmlinux.h | $(BENCH_DIR)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+		-I$(OUTPUT) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+
+$(BENCH_DIR)/%.skel.h: $(BENCH_DIR)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(BENCH_DIR)/empty_hooks: scripts/bench/empty_hooks.c $(BENCH_DIR)/empty_hooks.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(BENCH_DIR) $(LDFLAGS) $< $(LDLIBS) -o $@
+
 unit: $(UNIT_BINS)
 	$(Q)tests/run-unit.sh $(UNIT_BINS)
 

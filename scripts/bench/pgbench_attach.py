@@ -7,7 +7,9 @@ then runs `pgbench -S` (read-only, 2 clients, over the unix socket) with a
 throughput line per second, --rounds times: untraced for RUN seconds, then
 RUN + 10 seconds with `ipcprof attach -p POSTMASTER -d RUN` started after 5 s.
 Prints the per-second transactions untraced, while attached, and the worst
-second around attaching and detaching.
+second around attaching and detaching. With --floor, each round also runs
+pgbench with empty BPF programs on the same hooks (scripts/bench/
+empty_hooks.c): what any BPF tool on those tracepoints costs here.
 
 With --report FILE, the last round's JSON report is kept there, and the
 share of thread time booked as "other" (not explained by any phase) is
@@ -16,7 +18,8 @@ ipcprof also serves --metrics and the script scrapes it that often while
 attached (a Prometheus scrapes every 15 s by default: 1 is a harsh case).
 
 usage: scripts/bench/pgbench_attach.py [--rounds N] [--run SECONDS] [--report FILE]
-           [--scrape SECONDS] [--cmd 'TRACER ... {pid} {run}']   (root)
+           [--scrape SECONDS] [--floor] [--cmd 'TRACER ... {pid} {run}']
+       scripts/bench/pgbench_attach.py --alternate CYCLES [--window SECONDS]   (root)
 """
 import json
 import argparse
@@ -36,6 +39,8 @@ import urllib.request
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IPCPROF = os.path.join(ROOT, "ipcprof")
 PGBIN = "/usr/lib/postgresql/15/bin"
+FLOOR_CMD = ".output/bench/empty_hooks"
+FLOOR = os.path.join(ROOT, FLOOR_CMD)
 
 
 def as_postgres(cmd, **kw):
@@ -53,6 +58,54 @@ def pgbench(sock, seconds):
 def per_second(p):
     _, err = p.communicate()
     return [float(m.group(1)) for m in re.finditer(r"progress: [\d.]+ s, ([\d.]+) tps", err)]
+
+
+def alternate(sock, postmaster, cycles, window):
+    """One pgbench run of `cycles` cycles of three `window`-second windows:
+    untraced, ipcprof attached, the empty hooks attached. The host's own
+    drift (other machines' load) moves all three alike within a cycle, so
+    each cycle gives one ratio per tool (median of its window's inner
+    seconds over the untraced window's); prints the medians over cycles."""
+    tools = {"ipcprof": lambda: [IPCPROF, "attach", "-p", str(postmaster), "-d",
+                                 str(window - 1), "-o", "/dev/null"],
+             "floor": lambda: [FLOOR, str(window - 1)]}
+    order = ["untraced", "ipcprof", "floor"]
+    p = pgbench(sock, cycles * len(order) * window + 1)
+    t0 = time.monotonic()
+    for c in range(cycles):
+        for k, name in enumerate(order):
+            start = t0 + (c * len(order) + k) * window
+            time.sleep(max(0, start - time.monotonic()))
+            if name != "untraced":
+                rc = subprocess.run(tools[name](), capture_output=True, text=True)
+                if rc.returncode:
+                    sys.exit(f"{name} failed: {rc.stderr}")
+    tps = per_second(p)
+    ratios = {n: [] for n in order[1:]}
+    inner = {n: [] for n in order}
+    for c in range(cycles):
+        win = {}
+        for k, name in enumerate(order):
+            first = (c * len(order) + k) * window
+            # progress line i covers second (i, i+1]: skip each window's
+            # first two seconds (attach) and its last (detach)
+            win[name] = tps[first + 2:first + window - 1]
+            inner[name] += win[name]
+        for name in order[1:]:
+            ratios[name].append(statistics.median(win[name]) / statistics.median(win["untraced"]))
+    print(f"| pgbench -S, 2 clients, unix socket | transactions/s | ratio (median of "
+          f"{cycles} cycles) | spread of the cycles |")
+    print("|---|---|---|---|")
+    labels = {"untraced": "untraced", "ipcprof": "ipcprof attached",
+              "floor": "empty programs on ipcprof's hooks (the floor)"}
+    for name in order:
+        cells = "1.000 | -" if name == "untraced" else (
+            f"{statistics.median(ratios[name]):.3f} | {min(ratios[name]):.3f}–"
+            f"{max(ratios[name]):.3f}")
+        print(f"| {labels[name]} | {statistics.median(inner[name]):.0f} | {cells} |")
+    print(f"\n{cycles} cycles of {window}-second windows in one pgbench run: untraced, "
+          f"`ipcprof attach -p POSTMASTER -d {window - 1}`, `{FLOOR_CMD} {window - 1}`; "
+          f"each window's seconds 3 to {window - 1} counted.")
 
 
 def print_other_share(path):
@@ -108,9 +161,18 @@ def main():
     ap.add_argument("--report", help="keep the last round's JSON report here")
     ap.add_argument("--scrape", type=float, default=0,
                     help="serve --metrics and scrape it every SECONDS while attached")
+    ap.add_argument("--floor", action="store_true",
+                    help="also attach empty programs on ipcprof's hooks in each round "
+                    "(scripts/bench/empty_hooks.c): the cost no BPF tool on them avoids")
+    ap.add_argument("--alternate", type=int, metavar="CYCLES",
+                    help="instead of rounds: one pgbench run alternating windows untraced, "
+                    "ipcprof attached, the empty hooks attached, CYCLES times")
+    ap.add_argument("--window", type=int, default=8, help="seconds per window (--alternate)")
     ap.add_argument("--cmd", help="attach this command instead of ipcprof (for ablations "
                     "and other tracers): {pid} is the postmaster, {run} the seconds")
     args = ap.parse_args()
+    if args.floor or args.alternate:
+        subprocess.run(["make", "-s", "-C", ROOT, FLOOR_CMD], check=True)
     if not os.path.exists(os.path.join(PGBIN, "postgres")):
         sys.exit(f"pgbench_attach: no PostgreSQL in {PGBIN} (apt-get install postgresql-15)")
     d = tempfile.mkdtemp(prefix="ipcprof-pg-")
@@ -134,37 +196,53 @@ def main():
         kids = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True)
         if kids.stdout.split():
             postmaster = int(kids.stdout.split()[0])
-        untraced, attached, edges = [], [], []
+        if args.alternate:
+            alternate(sock, postmaster, args.alternate, args.window)
+            return
+        tools = ["ipcprof"] + (["floor"] if args.floor else [])
+        untraced = []
+        attached = {t: [] for t in tools}
+        edges = {t: [] for t in tools}
         for r in range(args.rounds):
             untraced += per_second(pgbench(sock, args.run))[1:]
-            p = pgbench(sock, args.run + 10)
-            time.sleep(5)
-            last = args.report and r == args.rounds - 1
-            out = ["--format", "json", "-o", args.report] if last else ["-o", "/dev/null"]
-            if args.cmd:
-                cmd = shlex.split(args.cmd.format(pid=postmaster, run=args.run))
-            else:
-                cmd = [IPCPROF, "attach", "-p", str(postmaster), "-d", str(args.run), *out]
-            rc, err, scrapes = attach(cmd, args.scrape)
-            if rc != 0:
-                sys.exit(f"ipcprof attach failed: {err}")
-            if args.scrape:
-                print(f"round {r + 1}: {scrapes} scrapes", file=sys.stderr)
-            tps = per_second(p)
-            # seconds 1..4 untraced, 5..5+run attached (attach and detach
-            # seconds included at both ends), the rest untraced again
-            attached += tps[6:5 + args.run - 1]
-            edges += tps[4:7] + tps[4 + args.run:7 + args.run]
-            print(f"round {r + 1}: {tps}", file=sys.stderr)
-        u, a = statistics.median(untraced), statistics.median(attached)
+            for tool in tools:
+                p = pgbench(sock, args.run + 10)
+                time.sleep(5)
+                last = args.report and r == args.rounds - 1
+                out = ["--format", "json", "-o", args.report] if last else ["-o", "/dev/null"]
+                if tool == "floor":
+                    cmd = [FLOOR, str(args.run)]
+                elif args.cmd:
+                    cmd = shlex.split(args.cmd.format(pid=postmaster, run=args.run))
+                else:
+                    cmd = [IPCPROF, "attach", "-p", str(postmaster), "-d", str(args.run), *out]
+                rc, err, scrapes = attach(cmd, args.scrape if tool == "ipcprof" else 0)
+                if rc != 0:
+                    sys.exit(f"{cmd[0]} failed: {err}")
+                if args.scrape and tool == "ipcprof":
+                    print(f"round {r + 1}: {scrapes} scrapes", file=sys.stderr)
+                tps = per_second(p)
+                # seconds 1..4 untraced, 5..5+run attached (attach and
+                # detach seconds included at both ends), the rest untraced
+                attached[tool] += tps[6:5 + args.run - 1]
+                edges[tool] += tps[4:7] + tps[4 + args.run:7 + args.run]
+                print(f"round {r + 1}, {tool}: {tps}", file=sys.stderr)
+        u = statistics.median(untraced)
+        names = {"ipcprof": "ipcprof attached" if not args.cmd else f"`{args.cmd}`",
+                 "floor": "empty programs on ipcprof's hooks (the floor)"}
         print("| pgbench -S, 2 clients, unix socket | transactions/s |")
         print("|---|---|")
         print(f"| untraced (median of {len(untraced)} seconds) | {u:.0f} |")
-        print(f"| ipcprof attached (median of {len(attached)} seconds) | {a:.0f} ({a / u:.3f}) |")
-        print(f"| worst second around attach and detach | {min(edges):.0f} "
-              f"({min(edges) / u:.3f}) |")
-        print(f"\n{args.rounds} rounds of {args.run} s untraced, then {args.run + 10} s with "
-              f"`ipcprof attach -p POSTMASTER -d {args.run}` from second 5"
+        for tool in tools:
+            a = statistics.median(attached[tool])
+            print(f"| {names[tool]} (median of {len(attached[tool])} seconds) | {a:.0f} "
+                  f"({a / u:.3f}) |")
+            print(f"| {names[tool]}: worst second around attach and detach | "
+                  f"{min(edges[tool]):.0f} ({min(edges[tool]) / u:.3f}) |")
+        print(f"\n{args.rounds} rounds of {args.run} s untraced, then for each tool in turn "
+              f"{args.run + 10} s with it attached for {args.run} s from second 5 "
+              f"(`ipcprof attach -p POSTMASTER -d {args.run}`"
+              + (f", `{FLOOR_CMD} {args.run}`" if args.floor else "") + ")"
               + (f", --metrics scraped every {args.scrape:g} s." if args.scrape else "."))
         if args.report:
             print_other_share(args.report)
