@@ -368,11 +368,11 @@ static __always_inline int unmap_enter(__u8 cls, __u64 addr, __u64 new_len)
 /*
  * Every syscall of every task passes here, so the common case (a syscall
  * we do not time, or an untraced task) must leave after a table load and
- * at most one hash lookup. tp_btf hands over a typed pt_regs: its fields
- * are plain loads (PT_REGS_PARMn_SYSCALL; CO-RE relocated through
- * vmlinux.h), not bpf_probe_read_kernel() calls as in the _CORE_ variants:
- * an untraced task's read or write costs ~90 ns here instead of ~125 ns
- * (bpf_stats, docs/BENCHMARKS.md).
+ * at most one hash lookup. tp_btf hands over a typed pt_regs: on x86 its
+ * fields are plain loads (PT_REGS_PARMn_SYSCALL; CO-RE relocated through
+ * vmlinux.h), not bpf_probe_read_kernel() calls as in the _CORE_ variants
+ * (libbpf still reads arm64's orig_x0 that way): an untraced task's read or
+ * write costs ~90 ns here instead of ~125 ns (bpf_stats, docs/BENCHMARKS.md).
  */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)

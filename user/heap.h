@@ -12,8 +12,8 @@
  */
 void heap_huge_begin(size_t bytes);
 
-/* After the load: malloc's usual thresholds again, so the memory libbpf
- * frees goes back to the system. */
+/* After the load: small pages again, and the memory libbpf freed given
+ * back to the system. Safe to call more than once. */
 void heap_huge_end(void);
 
 #endif

@@ -322,6 +322,7 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, siz
 	*out = t;
 	return 0;
 fail:
+	heap_huge_end();
 	if (ks_running) /* the job writes to this stack frame */
 		pthread_join(ks_thread, NULL);
 	tracer_close(t);

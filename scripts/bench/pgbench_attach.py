@@ -60,97 +60,74 @@ def per_second(p):
     return [float(m.group(1)) for m in re.finditer(r"progress: [\d.]+ s, ([\d.]+) tps", err)]
 
 
+def per_second_at(p):
+    """`pgbench -P 1` lines by their time stamp: {second: tps} (a stalled
+    pgbench skips lines, so positions in the list are not seconds)."""
+    _, err = p.communicate()
+    return {round(float(m.group(1))): float(m.group(2))
+            for m in re.finditer(r"progress: ([\d.]+) s, ([\d.]+) tps", err)}
+
+
 def alternate(sock, postmaster, cycles, window):
-    """One pgbench run of `cycles` cycles of three `window`-second windows:
-    untraced, ipcprof attached, the empty hooks attached. The host's own
-    drift (other machines' load) moves all three alike within a cycle, so
-    each cycle gives one ratio per tool (median of its window's inner
-    seconds over the untraced window's); prints the medians over cycles."""
-    tools = {"ipcprof": lambda: [IPCPROF, "attach", "-p", str(postmaster), "-d",
-                                 str(window - 1), "-o", "/dev/null"],
-             "floor": lambda: [FLOOR, str(window - 1)]}
-    order = ["untraced", "ipcprof", "floor"]
-    p = pgbench(sock, cycles * len(order) * window + 1)
-    t0 = time.monotonic()
+    """One pgbench run of `cycles` cycles of `window`-second windows: an
+    untraced one, then ipcprof attached and the empty hooks attached, in
+    turn first (so neither always follows the other), and a last untraced
+    window. The host's own drift (other machines' load) moves neighbouring
+    windows alike, so each tool window is compared with the untraced
+    windows on both sides of it; prints the medians over cycles."""
+    tools = {"ipcprof": [IPCPROF, "attach", "-p", str(postmaster), "-d", str(window - 1),
+                         "-o", "/dev/null"],
+             "floor": [FLOOR, str(window - 1)]}
+    plan = []  # (name, cycle)
     for c in range(cycles):
-        for k, name in enumerate(order):
-            start = t0 + (c * len(order) + k) * window
-            time.sleep(max(0, start - time.monotonic()))
+        plan += [("untraced", c)] + [(n, c) for n in (["ipcprof", "floor"][::1 - 2 * (c % 2)])]
+    plan.append(("untraced", cycles))
+    p = pgbench(sock, len(plan) * window + 1)
+    try:
+        t0 = time.monotonic()
+        for k, (name, _) in enumerate(plan):
+            time.sleep(max(0, t0 + k * window - time.monotonic()))
             if name != "untraced":
-                rc = subprocess.run(tools[name](), capture_output=True, text=True)
+                rc = subprocess.run(tools[name], capture_output=True, text=True)
                 if rc.returncode:
                     sys.exit(f"{name} failed: {rc.stderr}")
-    tps = per_second(p)
-    ratios = {n: [] for n in order[1:]}
-    inner = {n: [] for n in order}
-    for c in range(cycles):
-        win = {}
-        for k, name in enumerate(order):
-            first = (c * len(order) + k) * window
-            # progress line i covers second (i, i+1]: skip each window's
-            # first two seconds (attach) and its last (detach)
-            win[name] = tps[first + 2:first + window - 1]
-            inner[name] += win[name]
-        for name in order[1:]:
-            ratios[name].append(statistics.median(win[name]) / statistics.median(win["untraced"]))
+    finally:
+        if p.poll() is None and sys.exc_info()[0]:
+            p.kill()
+    tps = per_second_at(p)
+
+    def inner(k):
+        # the line at second T covers (T-1, T]: leave out each window's
+        # first two seconds (attaching) and its last (detaching)
+        v = [tps[t] for t in range(k * window + 3, (k + 1) * window) if t in tps]
+        return statistics.median(v) if v else None
+
+    untraced = {c: inner(k) for k, (n, c) in enumerate(plan) if n == "untraced"}
+    ratios = {"ipcprof": [], "floor": []}
+    level = {"untraced": [], "ipcprof": [], "floor": []}
+    for k, (name, c) in enumerate(plan):
+        m = inner(k)
+        if m is None:
+            continue
+        level[name].append(m)
+        ref = [u for u in (untraced.get(c), untraced.get(c + 1)) if u]
+        if name != "untraced" and ref:
+            ratios[name].append(m / statistics.mean(ref))
     print(f"| pgbench -S, 2 clients, unix socket | transactions/s | ratio (median of "
           f"{cycles} cycles) | spread of the cycles |")
     print("|---|---|---|---|")
     labels = {"untraced": "untraced", "ipcprof": "ipcprof attached",
               "floor": "empty programs on ipcprof's hooks (the floor)"}
-    for name in order:
+    for name in ("untraced", "ipcprof", "floor"):
         cells = "1.000 | -" if name == "untraced" else (
             f"{statistics.median(ratios[name]):.3f} | {min(ratios[name]):.3f}–"
             f"{max(ratios[name]):.3f}")
-        print(f"| {labels[name]} | {statistics.median(inner[name]):.0f} | {cells} |")
-    print(f"\n{cycles} cycles of {window}-second windows in one pgbench run: untraced, "
-          f"`ipcprof attach -p POSTMASTER -d {window - 1}`, `{FLOOR_CMD} {window - 1}`; "
-          f"each window's seconds 3 to {window - 1} counted.")
-
-
-def print_other_share(path):
-    with open(path) as f:
-        procs = json.load(f)["processes"]
-    other = sum(p["other_ns"] for p in procs)
-    thread = sum(p["thread_ns"] for p in procs)
-    worst = max(procs, key=lambda p: p["other_ns"] / max(p["thread_ns"], 1))
-    print(f"\n\"other\" in the last round: {100 * other / thread:.1f}% of the thread time of "
-          f"{len(procs)} processes; worst: pid {worst['pid']} ({worst['comm']}) "
-          f"{100 * worst['other_ns'] / max(worst['thread_ns'], 1):.1f}%")
-
-
-def attach(cmd, scrape):
-    """Run `ipcprof attach` to its end; with scrape, serve --metrics and
-    fetch it every `scrape` seconds meanwhile. Returns (rc, stderr, scrapes)."""
-    if not scrape:
-        prof = subprocess.run(cmd, capture_output=True, text=True)
-        return prof.returncode, prof.stderr, 0
-    prof = subprocess.Popen(cmd + ["--metrics", "0"], stderr=subprocess.PIPE, text=True)
-    url, err, done = None, [], []
-    for line in prof.stderr:
-        err.append(line)
-        m = re.search(r"serving metrics at (\S+)", line)
-        if m:
-            url = m.group(1)
-            break
-
-    def scraper():
-        while prof.poll() is None:
-            try:
-                urllib.request.urlopen(url, timeout=10).read()
-                done.append(1)
-            except OSError:
-                pass
-            time.sleep(scrape)
-
-    t = threading.Thread(target=scraper)
-    if url:
-        t.start()
-    err += prof.stderr.readlines()
-    prof.wait()
-    if url:
-        t.join()
-    return prof.returncode, "".join(err), len(done)
+        print(f"| {labels[name]} | {statistics.median(level[name]):.0f} | {cells} |")
+    print(f"\n{cycles} cycles of {window}-second windows in one pgbench run: untraced, then "
+          f"`ipcprof attach -p POSTMASTER -d {window - 1}` and `{FLOOR_CMD} {window - 1}`, "
+          f"each first in every other cycle; a last untraced window. Each window's seconds 3 "
+          f"to {window - 1} counted; each tool window against the mean of the untraced "
+          f"windows before and after it.")
 
 
 def main():
@@ -171,6 +148,13 @@ def main():
     ap.add_argument("--cmd", help="attach this command instead of ipcprof (for ablations "
                     "and other tracers): {pid} is the postmaster, {run} the seconds")
     args = ap.parse_args()
+    if args.alternate and (args.cmd or args.report or args.scrape or args.floor):
+        ap.error("--alternate runs ipcprof and the empty hooks itself: no --cmd, --report, "
+                 "--scrape or --floor")
+    if args.window < 5:
+        ap.error("--window: at least 5 seconds (two to attach, one to detach)")
+    if args.cmd and args.report:
+        ap.error("--report is ipcprof's: not with --cmd")
     if args.floor or args.alternate:
         subprocess.run(["make", "-s", "-C", ROOT, FLOOR_CMD], check=True)
     if not os.path.exists(os.path.join(PGBIN, "postgres")):
@@ -213,11 +197,13 @@ def main():
                 if tool == "floor":
                     cmd = [FLOOR, str(args.run)]
                 elif args.cmd:
-                    cmd = shlex.split(args.cmd.format(pid=postmaster, run=args.run))
+                    cmd = shlex.split(args.cmd.replace("{pid}", str(postmaster))
+                                      .replace("{run}", str(args.run)))
                 else:
                     cmd = [IPCPROF, "attach", "-p", str(postmaster), "-d", str(args.run), *out]
                 rc, err, scrapes = attach(cmd, args.scrape if tool == "ipcprof" else 0)
                 if rc != 0:
+                    p.kill()
                     sys.exit(f"{cmd[0]} failed: {err}")
                 if args.scrape and tool == "ipcprof":
                     print(f"round {r + 1}: {scrapes} scrapes", file=sys.stderr)
@@ -241,7 +227,8 @@ def main():
                   f"{min(edges[tool]):.0f} ({min(edges[tool]) / u:.3f}) |")
         print(f"\n{args.rounds} rounds of {args.run} s untraced, then for each tool in turn "
               f"{args.run + 10} s with it attached for {args.run} s from second 5 "
-              f"(`ipcprof attach -p POSTMASTER -d {args.run}`"
+              + (f"(`{args.cmd}`" if args.cmd else
+                 f"(`ipcprof attach -p POSTMASTER -d {args.run}`")
               + (f", `{FLOOR_CMD} {args.run}`" if args.floor else "") + ")"
               + (f", --metrics scraped every {args.scrape:g} s." if args.scrape else "."))
         if args.report:
