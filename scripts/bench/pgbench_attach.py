@@ -130,6 +130,51 @@ def alternate(sock, postmaster, cycles, window):
           f"windows before and after it.")
 
 
+def print_other_share(path):
+    with open(path) as f:
+        procs = json.load(f)["processes"]
+    other = sum(p["other_ns"] for p in procs)
+    thread = sum(p["thread_ns"] for p in procs)
+    worst = max(procs, key=lambda p: p["other_ns"] / max(p["thread_ns"], 1))
+    print(f"\n\"other\" in the last round: {100 * other / thread:.1f}% of the thread time of "
+          f"{len(procs)} processes; worst: pid {worst['pid']} ({worst['comm']}) "
+          f"{100 * worst['other_ns'] / max(worst['thread_ns'], 1):.1f}%")
+
+
+def attach(cmd, scrape):
+    """Run `ipcprof attach` to its end; with scrape, serve --metrics and
+    fetch it every `scrape` seconds meanwhile. Returns (rc, stderr, scrapes)."""
+    if not scrape:
+        prof = subprocess.run(cmd, capture_output=True, text=True)
+        return prof.returncode, prof.stderr, 0
+    prof = subprocess.Popen(cmd + ["--metrics", "0"], stderr=subprocess.PIPE, text=True)
+    url, err, done = None, [], []
+    for line in prof.stderr:
+        err.append(line)
+        m = re.search(r"serving metrics at (\S+)", line)
+        if m:
+            url = m.group(1)
+            break
+
+    def scraper():
+        while prof.poll() is None:
+            try:
+                urllib.request.urlopen(url, timeout=10).read()
+                done.append(1)
+            except OSError:
+                pass
+            time.sleep(scrape)
+
+    t = threading.Thread(target=scraper)
+    if url:
+        t.start()
+    err += prof.stderr.readlines()
+    prof.wait()
+    if url:
+        t.join()
+    return prof.returncode, "".join(err), len(done)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
