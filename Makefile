@@ -80,10 +80,12 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 # -mcpu=v3: call sites take a slot index with an atomic fetch-and-add whose
 # result is used (BPF_FETCH needs v3; kernels >= 5.12 run it, and older ones
 # lack the other features ipcprof needs anyway).
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) \
+	$(CLANG_BPF_SYS_INCLUDES)
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -MMD -MP -MT $@ -MF $@.d \
-		-Iinclude -Ibpf -I$(OUTPUT) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@.tmp
+	$(Q)$(CLANG) $(BPF_CFLAGS) -mcpu=v3 -MMD -MP -MT $@ -MF $@.d -Iinclude -Ibpf \
+		-c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
@@ -115,14 +117,10 @@ BENCH_DIR := $(OUTPUT)/bench
 $(BENCH_DIR):
 	$(Q)mkdir -p $@
 
+# (its skeleton comes from the $(OUTPUT)/%.skel.h rule above)
 $(BENCH_DIR)/%.bpf.o: scripts/bench/%.bpf.c $(OUTPUT)/vmlinux.h | $(BENCH_DIR)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
-		-I$(OUTPUT) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
-
-$(BENCH_DIR)/%.skel.h: $(BENCH_DIR)/%.bpf.o
-	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< > $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BENCH_DIR)/empty_hooks: scripts/bench/empty_hooks.c $(BENCH_DIR)/empty_hooks.skel.h
 	$(call msg,CC,$@)

@@ -249,6 +249,20 @@ static int load(struct tracer *t, char *err, size_t errlen)
 	return 0;
 }
 
+static int open_and_load(struct tracer *t, const struct tracer_opts *o, char *err, size_t errlen)
+{
+	t->skel = ipcprof_bpf__open();
+	if (!t->skel) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "opening BPF object: %s", strerror(-rc));
+		return rc;
+	}
+	probe_plan_prepare(&t->probes, t->skel, o->probe_mode);
+	configure(t, o);
+	return load(t, err, errlen);
+}
+
 static int attach(struct tracer *t, char *err, size_t errlen)
 {
 	int rc = ipcprof_bpf__attach(t->skel);
@@ -293,15 +307,7 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, siz
 	ks_running = pthread_create(&ks_thread, NULL, read_kallsyms, &ks) == 0;
 	if (!ks_running)
 		read_kallsyms(&ks);
-	t->skel = ipcprof_bpf__open();
-	rc = t->skel ? 0 : -errno;
-	if (rc) {
-		snprintf(err, errlen, "opening BPF object: %s", strerror(-rc));
-		goto fail;
-	}
-	probe_plan_prepare(&t->probes, t->skel, o->probe_mode);
-	configure(t, o);
-	rc = load(t, err, errlen);
+	rc = open_and_load(t, o, err, errlen);
 	heap_huge_end();
 	if (rc)
 		goto fail;
@@ -322,7 +328,6 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err, siz
 	*out = t;
 	return 0;
 fail:
-	heap_huge_end();
 	if (ks_running) /* the job writes to this stack frame */
 		pthread_join(ks_thread, NULL);
 	tracer_close(t);

@@ -56,16 +56,20 @@ def pgbench(sock, seconds):
 
 
 def per_second(p):
-    _, err = p.communicate()
-    return [float(m.group(1)) for m in re.finditer(r"progress: [\d.]+ s, ([\d.]+) tps", err)]
-
-
-def per_second_at(p):
     """`pgbench -P 1` lines by their time stamp: {second: tps} (a stalled
     pgbench skips lines, so positions in the list are not seconds)."""
     _, err = p.communicate()
     return {round(float(m.group(1))): float(m.group(2))
             for m in re.finditer(r"progress: ([\d.]+) s, ([\d.]+) tps", err)}
+
+
+def seconds(tps, first, last):
+    """The lines of seconds first..last that pgbench printed."""
+    return [tps[t] for t in range(first, last + 1) if t in tps]
+
+
+def ipcprof_attach(postmaster, duration, out=("-o", "/dev/null")):
+    return [IPCPROF, "attach", "-p", str(postmaster), "-d", str(duration), *out]
 
 
 def alternate(sock, postmaster, cycles, window):
@@ -75,9 +79,7 @@ def alternate(sock, postmaster, cycles, window):
     window. The host's own drift (other machines' load) moves neighbouring
     windows alike, so each tool window is compared with the untraced
     windows on both sides of it; prints the medians over cycles."""
-    tools = {"ipcprof": [IPCPROF, "attach", "-p", str(postmaster), "-d", str(window - 1),
-                         "-o", "/dev/null"],
-             "floor": [FLOOR, str(window - 1)]}
+    tools = {"ipcprof": ipcprof_attach(postmaster, window - 1), "floor": [FLOOR, str(window - 1)]}
     plan = []  # (name, cycle)
     for c in range(cycles):
         plan += [("untraced", c)] + [(n, c) for n in (["ipcprof", "floor"][::1 - 2 * (c % 2)])]
@@ -94,12 +96,12 @@ def alternate(sock, postmaster, cycles, window):
     finally:
         if p.poll() is None and sys.exc_info()[0]:
             p.kill()
-    tps = per_second_at(p)
+    tps = per_second(p)
 
     def inner(k):
         # the line at second T covers (T-1, T]: leave out each window's
         # first two seconds (attaching) and its last (detaching)
-        v = [tps[t] for t in range(k * window + 3, (k + 1) * window) if t in tps]
+        v = seconds(tps, k * window + 3, (k + 1) * window - 1)
         return statistics.median(v) if v else None
 
     untraced = {c: inner(k) for k, (n, c) in enumerate(plan) if n == "untraced"}
@@ -233,7 +235,7 @@ def main():
         attached = {t: [] for t in tools}
         edges = {t: [] for t in tools}
         for r in range(args.rounds):
-            untraced += per_second(pgbench(sock, args.run))[1:]
+            untraced += seconds(per_second(pgbench(sock, args.run)), 2, args.run)
             for tool in tools:
                 p = pgbench(sock, args.run + 10)
                 time.sleep(5)
@@ -245,7 +247,7 @@ def main():
                     cmd = shlex.split(args.cmd.replace("{pid}", str(postmaster))
                                       .replace("{run}", str(args.run)))
                 else:
-                    cmd = [IPCPROF, "attach", "-p", str(postmaster), "-d", str(args.run), *out]
+                    cmd = ipcprof_attach(postmaster, args.run, out)
                 rc, err, scrapes = attach(cmd, args.scrape if tool == "ipcprof" else 0)
                 if rc != 0:
                     p.kill()
@@ -253,11 +255,12 @@ def main():
                 if args.scrape and tool == "ipcprof":
                     print(f"round {r + 1}: {scrapes} scrapes", file=sys.stderr)
                 tps = per_second(p)
-                # seconds 1..4 untraced, 5..5+run attached (attach and
+                # seconds 1..5 untraced, 6..5+run attached (attach and
                 # detach seconds included at both ends), the rest untraced
-                attached[tool] += tps[6:5 + args.run - 1]
-                edges[tool] += tps[4:7] + tps[4 + args.run:7 + args.run]
-                print(f"round {r + 1}, {tool}: {tps}", file=sys.stderr)
+                attached[tool] += seconds(tps, 7, args.run + 4)
+                edges[tool] += seconds(tps, 5, 7) + seconds(tps, args.run + 5, args.run + 7)
+                print(f"round {r + 1}, {tool}: {seconds(tps, 1, args.run + 10)}",
+                      file=sys.stderr)
         u = statistics.median(untraced)
         names = {"ipcprof": "ipcprof attached" if not args.cmd else f"`{args.cmd}`",
                  "floor": "empty programs on ipcprof's hooks (the floor)"}
