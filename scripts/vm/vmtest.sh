@@ -83,6 +83,10 @@ chmod +x "$ird/init"
 # them before it is stopped.
 log="$VMDIR/console.log"
 boot() {
+	# the log exists before tail opens it: qemu's redirection happens in
+	# the background job, and tail may get there first (it then gave up,
+	# and the guest's test lines were missing from the summary)
+	: >"$log"
 	qemu-system-x86_64 -accel tcg -cpu max -smp "$SMP" -m "$MEM" -nographic -no-reboot \
 		-kernel "$VMDIR/vmlinuz" -initrd "$VMDIR/initramfs.gz" \
 		-append "console=ttyS0 panic=-1 quiet loglevel=5 softlockup_all_cpu_backtrace=1" \
