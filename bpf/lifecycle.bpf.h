@@ -7,6 +7,100 @@
 #include "pyframes.bpf.h"
 #include "timeline.bpf.h"
 
+static __always_inline __u64 *gate_of(__u32 tgid)
+{
+	__u32 slot = tgid & (FORK_GATE_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&fork_gate, &slot);
+}
+
+/* An event that asks for no stop; false when the ring buffer is full. */
+static __always_inline bool announce(__u32 type, __u32 tgid, const char *comm)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		__sync_fetch_and_add(&lost_events, 1);
+		return false;
+	}
+	e->type = type;
+	e->tgid = tgid;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->held = 0;
+	e->gated = 1;
+	bpf_probe_read_kernel(e->comm, sizeof(e->comm), comm);
+	bpf_ringbuf_submit(e, 0);
+	return true;
+}
+
+/* At the fork, in the parent: take the child's gate slot. False (taken by
+ * another child, tracing ending): the child stops at its first return to
+ * user mode, as it did before gates. */
+static __always_inline bool take_gate(__u32 tgid)
+{
+	__u64 *w = gate_of(tgid);
+
+	return w && !release_all &&
+	       !__sync_val_compare_and_swap(w, 0, GATE_WORD(tgid, GATE_ATTACHING));
+}
+
+/*
+ * Ask userspace for the child's uprobes once the scheduler has placed the
+ * child, not at the fork: woken earlier, ipcprof took the idle CPU and the
+ * child preempted its parent instead. The child cannot run before this.
+ */
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(handle_wakeup_new, struct task_struct *p)
+{
+	__u32 tid = p->pid, tgid = p->tgid;
+	struct thread_state *t;
+	__u64 *w;
+
+	if (!tgid_traced(tgid))
+		return 0;
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (!t || t->hold_start != HOLD_ANNOUNCE)
+		return 0;
+	if (announce(EV_FORK, tgid, p->comm)) {
+		t->hold_start = HOLD_GATED;
+		return 0;
+	}
+	w = gate_of(tgid);
+	if (w)
+		__sync_val_compare_and_swap(w, GATE_WORD(tgid, GATE_ATTACHING), 0);
+	t->hold_start = HOLD_STOP;
+	return 0;
+}
+
+/*
+ * The child's first return to user mode: go on if userspace has attached
+ * its uprobes, else stop until it has. Whoever changes the slot from
+ * ATTACHING first decides; userspace sends SIGCONT only to a child that
+ * changed it to STOPPED, and only once its `held` entry shows that the
+ * SIGSTOP is queued (so the SIGCONT cannot come first).
+ */
+static __always_inline void pass_gate(__u32 tgid)
+{
+	const __u64 attaching = GATE_WORD(tgid, GATE_ATTACHING);
+	const __u64 attached = GATE_WORD(tgid, GATE_ATTACHED);
+	__u64 *w = gate_of(tgid), now, old;
+
+	if (!w)
+		return;
+	old = __sync_val_compare_and_swap(w, attaching, GATE_WORD(tgid, GATE_STOPPED));
+	if (old != attaching) {
+		if (old == attached) { /* ready: free the slot */
+			__sync_val_compare_and_swap(w, attached, 0);
+			__sync_fetch_and_add(&gate_passed, 1);
+		}
+		return;
+	}
+	now = bpf_ktime_get_ns();
+	bpf_send_signal(SIGSTOP);
+	bpf_map_update_elem(&held, &tgid, &now, BPF_ANY);
+	__sync_fetch_and_add(&gate_stopped, 1);
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -61,7 +155,8 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 		ts->first_run_ns = now;
 		ts->proc_flags = PROC_FORKED;
 		ts->proc_start_ns = now;
-		ts->hold_start = bpf_map_lookup_elem(&probed, &parent_tgid) != NULL;
+		if (bpf_map_lookup_elem(&probed, &parent_tgid))
+			ts->hold_start = take_gate(tgid) ? HOLD_ANNOUNCE : HOLD_STOP;
 	}
 	if (bpf_map_update_elem(&threads, &tid, ts, BPF_ANY))
 		__sync_fetch_and_add(&map_full, 1);
@@ -89,7 +184,7 @@ static __always_inline void hold_current(__u32 type, __u32 tgid, const char *com
 	e->tgid = tgid;
 	e->ts_ns = now;
 	e->held = 0;
-	e->pad = 0;
+	e->gated = 0;
 	bpf_probe_read_kernel(e->comm, sizeof(e->comm), comm);
 	if (stop && !release_all) {
 		e->held = 1;
@@ -118,6 +213,18 @@ int BPF_PROG(handle_exec, struct task_struct *p)
 	bpf_map_delete_elem(&py_procs, &tgid);
 	hold_current(EV_EXEC, tgid, ps->comm, stop_on_exec);
 	return 0;
+}
+
+/* A child gone before its first return (or killed while stopped there)
+ * leaves its slot taken: free it; a gone process needs no SIGCONT. */
+static __always_inline void free_gate(__u32 tgid)
+{
+	__u64 *w = gate_of(tgid), old;
+
+	if (!w || (old = *w) >> 8 != tgid || __sync_val_compare_and_swap(w, old, 0) != old)
+		return;
+	if (old == GATE_WORD(tgid, GATE_STOPPED))
+		bpf_map_delete_elem(&held, &tgid);
 }
 
 /* A thread's IPC totals into its process (other threads may fold at once). */
@@ -165,6 +272,7 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 			bpf_probe_read_kernel_str(ps->comm, sizeof(ps->comm), p->comm);
 			bpf_map_delete_elem(&traced, &tgid);
 			tgid_mark(tgid, false);
+			free_gate(tgid);
 			flush_fault_rate(tgid);
 			__sync_fetch_and_add(&proc_exits, 1);
 		}

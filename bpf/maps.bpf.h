@@ -40,6 +40,8 @@ __u64 map_full = 0;	  /* an entry could not be created */
 __u64 seeded_off_cpu = 0; /* attach: threads found off CPU (seed.bpf.h) */
 __u64 seeded_in_ipc = 0;  /* ... of which inside an IPC read or write */
 __u64 proc_exits = 0;	  /* traced processes that exited: userspace folds them */
+__u64 gate_passed = 0;	  /* forked children that found their uprobes ready */
+__u64 gate_stopped = 0;	  /* ... that stopped until they were */
 
 /* Set by userspace when tracing ends: hold no more processes. */
 volatile __u32 release_all = 0;
@@ -141,6 +143,17 @@ struct {
 	__type(key, __u32);
 	__type(value, struct proc_stats);
 } procs SEC(".maps");
+
+/* Forked children's gates (include/ipcprof.h), one word a slot. Userspace
+ * maps this array to compare-and-swap the same words; its mapping outlives
+ * the map's descriptor, for the events read after the programs are gone. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, FORK_GATE_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} fork_gate SEC(".maps");
 
 /* Processes stopped by a hold, and since when: userspace deletes each as it
  * sends SIGCONT; should ipcprof die first, its watchdog (user/watchdog.c)

@@ -246,10 +246,16 @@ static __always_inline int sys_exit(long ret)
 		return 0;
 	if (t->hold_start) {
 		/* the child's return from fork: its first step to user mode */
-		t->hold_start = 0;
-		ps = bpf_map_lookup_elem(&procs, &tgid);
-		if (ps)
-			hold_current(EV_FORK, tgid, ps->comm, true);
+		if (t->hold_start == HOLD_GATED) {
+			pass_gate(tgid);
+		} else {
+			if (t->hold_start == HOLD_ANNOUNCE) /* never placed? */
+				free_gate(tgid);
+			ps = bpf_map_lookup_elem(&procs, &tgid);
+			if (ps)
+				hold_current(EV_FORK, tgid, ps->comm, true);
+		}
+		t->hold_start = HOLD_NONE;
 	}
 	if (t->sys_class == SYS_NONE)
 		return 0;

@@ -256,8 +256,8 @@ struct thread_state {
 	__u8 dir;
 	__u8 mmsg;
 	__u8 hold_start; /* a forked child of a process with serializer
-			  * uprobes: stop it before its first user
-			  * instruction until its own uprobes exist */
+			  * uprobes: at its first return to user mode,
+			  * enum hold_start says how it waits for its own */
 
 	/* precise probes (fentry/kprobe): nested calls count once */
 	__u32 copy_depth;
@@ -448,8 +448,35 @@ struct event {
 	__u32 tgid;
 	__u64 ts_ns;
 	char comm[IPCPROF_COMM_LEN];
-	__u32 held; /* EV_EXEC/EV_FORK: stopped until userspace answers */
-	__u32 pad;
+	__u32 held;  /* EV_EXEC/EV_FORK: stopped until userspace answers */
+	__u32 gated; /* EV_FORK sent at the fork: answer through fork_gate */
+};
+
+/*
+ * A forked child of a probed process must not run its serializer before its
+ * own uprobes exist. It used to stop at its first return to user mode and
+ * send its event from there, ~0.4 ms (median) before userspace had attached
+ * them and continued it. But that first return comes ~0.5 ms (median) after
+ * the fork here: the event now leaves as soon as the scheduler has placed
+ * the child, and userspace often attaches before the child gets that far.
+ * Each child's slot in fork_gate (bpf/lifecycle.bpf.h) decides, by
+ * compare-and-swap from both sides, whether the child found its probes
+ * ready or stopped and must be continued.
+ */
+#define FORK_GATE_SLOTS	       1024 /* a power of 2; a busy slot: stop as before */
+#define GATE_WORD(tgid, state) (((__u64)(tgid) << 8) | (state))
+
+enum gate_state {
+	GATE_ATTACHING = 1, /* event sent, userspace attaching */
+	GATE_ATTACHED = 2,  /* its uprobes exist: the child goes on */
+	GATE_STOPPED = 3,   /* the child stopped itself: userspace continues it */
+};
+
+enum hold_start {
+	HOLD_NONE = 0,
+	HOLD_STOP = 1,	   /* stop at once and send EV_FORK (no gate slot) */
+	HOLD_GATED = 2,	   /* EV_FORK sent when placed: ask fork_gate */
+	HOLD_ANNOUNCE = 3, /* slot taken, EV_FORK not sent yet */
 };
 
 #endif /* IPCPROF_H */
