@@ -15,7 +15,11 @@ Sections (all by default; pick with --only):
   roundtrips a traced Python doing 300k small pickle round trips
 
 usage: scripts/bench/transparency.py [--pairs N] [--only SECTION ...]
+           [--workload SUBSTRING ...] [--baseline PATH]
        (root, after make; prints Markdown tables)
+  --workload  only the workloads whose name contains one of these
+  --baseline  another ipcprof binary (e.g. an older build) measured in the
+              same interleaved rounds, as "ipcprof (baseline)"
 """
 import argparse
 import json
@@ -55,8 +59,10 @@ WORKLOADS = [
 FLOOD_SMALL = [FLOOD, "200000", "64"]
 
 
-def tools():
+def tools(baseline=None):
     t = [("untraced", []), ("ipcprof", [IPCPROF, "run", "-o", "/dev/null", "--"])]
+    if baseline:
+        t.append(("ipcprof (baseline)", [baseline, "run", "-o", "/dev/null", "--"]))
     if shutil.which("strace"):
         t.append(("strace -f -c", ["strace", "-f", "-c", "-o", "/dev/null"]))
     if shutil.which("perf") and subprocess.run(["perf", "trace", "-s", "true"],
@@ -111,15 +117,17 @@ def startup(args):
 
 
 def workloads(args):
-    ts = tools()
+    ts = tools(args.baseline)
     names = [n for n, _ in ts]
     rows = []
     for wname, cmd in WORKLOADS:
+        if args.workload and not any(w in wname for w in args.workload):
+            continue
         flood = cmd[0] == FLOOD
         times = {n: [] for n in names}
         for _ in range(args.pairs):
             for tname, prefix in ts:
-                if flood and tname not in ("untraced", "ipcprof"):
+                if flood and not tname.startswith(("untraced", "ipcprof")):
                     continue
                 times[tname].append(wall(prefix + cmd)[0])
         ratios = {n: statistics.median(t / b for t, b in zip(times[n], times["untraced"]))
@@ -128,6 +136,8 @@ def workloads(args):
         if flood:
             base = wall(FLOOD_SMALL)[0]
             for tname, prefix in ts[2:]:
+                if tname.startswith("ipcprof"):
+                    continue
                 t = wall(prefix + FLOOD_SMALL)[0]
                 ratios[tname] = t / base
                 cells[tname] = f"{t:.1f} s (1/10 of it, 1 round)"
@@ -217,6 +227,8 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--only", nargs="*", choices=list(SECTIONS), default=list(SECTIONS))
+    ap.add_argument("--workload", nargs="*", default=[])
+    ap.add_argument("--baseline")
     args = ap.parse_args()
     for s in args.only:
         SECTIONS[s](args)
