@@ -14,6 +14,18 @@ static __always_inline __u64 *gate_of(__u32 tgid)
 	return bpf_map_lookup_elem(&fork_gate, &slot);
 }
 
+/* Give the slot back if it is still this child's; a child stopped there
+ * (killed while stopped, or gone) needs no SIGCONT any more. */
+static __always_inline void free_gate(__u32 tgid)
+{
+	__u64 *w = gate_of(tgid), old;
+
+	if (!w || (old = *w) >> 8 != tgid || __sync_val_compare_and_swap(w, old, 0) != old)
+		return;
+	if (old == GATE_WORD(tgid, GATE_STOPPED))
+		bpf_map_delete_elem(&held, &tgid);
+}
+
 /* An event that asks for no stop; false when the ring buffer is full. */
 static __always_inline bool announce(__u32 type, __u32 tgid, const char *comm)
 {
@@ -34,8 +46,8 @@ static __always_inline bool announce(__u32 type, __u32 tgid, const char *comm)
 }
 
 /* At the fork, in the parent: take the child's gate slot. False (taken by
- * another child, tracing ending): the child stops at its first return to
- * user mode, as it did before gates. */
+ * another child, tracing ending): the child is held at its first return to
+ * user mode as it was before gates (unless tracing ends). */
 static __always_inline bool take_gate(__u32 tgid)
 {
 	__u64 *w = gate_of(tgid);
@@ -75,19 +87,24 @@ int BPF_PROG(handle_wakeup_new, struct task_struct *p)
 /*
  * The child's first return to user mode: go on if userspace has attached
  * its uprobes, else stop until it has. Whoever changes the slot from
- * ATTACHING first decides; userspace sends SIGCONT only to a child that
- * changed it to STOPPED, and only once its `held` entry shows that the
- * SIGSTOP is queued (so the SIGCONT cannot come first).
+ * ATTACHING first decides. A stopping child says STOPPED only once its
+ * SIGSTOP is queued and its `held` entry (the watchdog's) exists; userspace
+ * continues only a STOPPED child, so its SIGCONT cannot come first.
  */
 static __always_inline void pass_gate(__u32 tgid)
 {
 	const __u64 attaching = GATE_WORD(tgid, GATE_ATTACHING);
 	const __u64 attached = GATE_WORD(tgid, GATE_ATTACHED);
+	const __u64 stopping = GATE_WORD(tgid, GATE_STOPPING);
 	__u64 *w = gate_of(tgid), now, old;
 
 	if (!w)
 		return;
-	old = __sync_val_compare_and_swap(w, attaching, GATE_WORD(tgid, GATE_STOPPED));
+	if (release_all) { /* tracing ends: nothing will be attached */
+		free_gate(tgid);
+		return;
+	}
+	old = __sync_val_compare_and_swap(w, attaching, stopping);
 	if (old != attaching) {
 		if (old == attached) { /* ready: free the slot */
 			__sync_val_compare_and_swap(w, attached, 0);
@@ -96,8 +113,12 @@ static __always_inline void pass_gate(__u32 tgid)
 		return;
 	}
 	now = bpf_ktime_get_ns();
-	bpf_send_signal(SIGSTOP);
+	if (bpf_send_signal(SIGSTOP)) { /* cannot stop: go on without */
+		__sync_val_compare_and_swap(w, stopping, 0);
+		return;
+	}
 	bpf_map_update_elem(&held, &tgid, &now, BPF_ANY);
+	__sync_val_compare_and_swap(w, stopping, GATE_WORD(tgid, GATE_STOPPED));
 	__sync_fetch_and_add(&gate_stopped, 1);
 }
 
@@ -158,8 +179,11 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 		if (bpf_map_lookup_elem(&probed, &parent_tgid))
 			ts->hold_start = take_gate(tgid) ? HOLD_ANNOUNCE : HOLD_STOP;
 	}
-	if (bpf_map_update_elem(&threads, &tid, ts, BPF_ANY))
+	if (bpf_map_update_elem(&threads, &tid, ts, BPF_ANY)) {
 		__sync_fetch_and_add(&map_full, 1);
+		if (ts->hold_start == HOLD_ANNOUNCE) /* no program will see it */
+			free_gate(tgid);
+	}
 	return 0;
 }
 
@@ -213,18 +237,6 @@ int BPF_PROG(handle_exec, struct task_struct *p)
 	bpf_map_delete_elem(&py_procs, &tgid);
 	hold_current(EV_EXEC, tgid, ps->comm, stop_on_exec);
 	return 0;
-}
-
-/* A child gone before its first return (or killed while stopped there)
- * leaves its slot taken: free it; a gone process needs no SIGCONT. */
-static __always_inline void free_gate(__u32 tgid)
-{
-	__u64 *w = gate_of(tgid), old;
-
-	if (!w || (old = *w) >> 8 != tgid || __sync_val_compare_and_swap(w, old, 0) != old)
-		return;
-	if (old == GATE_WORD(tgid, GATE_STOPPED))
-		bpf_map_delete_elem(&held, &tgid);
 }
 
 /* A thread's IPC totals into its process (other threads may fold at once). */

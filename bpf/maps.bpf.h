@@ -128,7 +128,8 @@ struct {
 
 /* Processes with serializer uprobes of their own (set by userspace). Their
  * forked children inherit the breakpoints but not the probes' PID filter,
- * so they are held until userspace has attached theirs. */
+ * so they must not run their serializer before userspace has attached
+ * theirs (fork_gate below). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

@@ -249,7 +249,8 @@ static __always_inline int sys_exit(long ret)
 		if (t->hold_start == HOLD_GATED) {
 			pass_gate(tgid);
 		} else {
-			if (t->hold_start == HOLD_ANNOUNCE) /* never placed? */
+			/* handle_wakeup_new did not run (attached after the fork) */
+			if (t->hold_start == HOLD_ANNOUNCE)
 				free_gate(tgid);
 			ps = bpf_map_lookup_elem(&procs, &tgid);
 			if (ps)

@@ -469,7 +469,8 @@ struct event {
 enum gate_state {
 	GATE_ATTACHING = 1, /* event sent, userspace attaching */
 	GATE_ATTACHED = 2,  /* its uprobes exist: the child goes on */
-	GATE_STOPPED = 3,   /* the child stopped itself: userspace continues it */
+	GATE_STOPPING = 3,  /* the child is queuing its SIGSTOP: userspace waits */
+	GATE_STOPPED = 4,   /* stop queued, `held` entry made: userspace continues it */
 };
 
 enum hold_start {

@@ -142,41 +142,55 @@ static size_t gate_bytes(void)
 	return (FORK_GATE_SLOTS * sizeof(__u64) + page - 1) / page * page;
 }
 
-/* Wait (briefly: the child is inside the BPF program that queues its
- * SIGSTOP and then adds it) for a child's `held` entry. */
-static void wait_held(struct tracer *t, __u32 tgid)
+/*
+ * Continue a process our programs stopped, then drop its `held` entry, but
+ * only if it is still the one we saw: continued, the process may exec and
+ * be held again at once. A process the watchdog let go first (held over
+ * its limit) may have run before its probes existed: say so.
+ */
+static void continue_held(struct tracer *t, __u32 tgid, const char *comm)
 {
-	__u64 since;
+	int fd = t->skel ? bpf_map__fd(t->skel->maps.held) : -1;
+	__u64 since = 0, again = 0;
+	bool had = fd >= 0 && !bpf_map_lookup_elem(fd, &tgid, &since);
 
-	if (!t->skel) /* the programs are gone: every SIGSTOP is queued */
-		return;
-	for (int i = 0; i < 100000; i++) {
-		if (!bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.held), &tgid, &since))
-			return;
-		sched_yield();
-	}
+	if (fd >= 0 && !had && watchdog_was_released(fd, (pid_t)tgid))
+		tracer_warn(t,
+			    "pid %u (%.16s) was released after %llu s on hold, before its "
+			    "serializer probes were attached: its first calls may be missing",
+			    tgid, comm, WATCHDOG_HOLD_LIMIT_NS / 1000000000ull);
+	kill((pid_t)tgid, SIGCONT);
+	if (had && !bpf_map_lookup_elem(fd, &tgid, &again) && again == since)
+		bpf_map_delete_elem(fd, &tgid);
 }
 
 /*
  * Answer a forked child's gate: its uprobes exist now (or never will, when
  * tracing ends). If it got to its first return before us, it stopped itself
- * there: continue it.
+ * there: continue it once its stop is queued.
  */
-static void gate_answer(struct tracer *t, __u32 tgid)
+static void gate_answer(struct tracer *t, __u32 tgid, const char *comm)
 {
-	__u64 *w = &t->gate[tgid & (FORK_GATE_SLOTS - 1)];
-	__u64 expect = GATE_WORD(tgid, GATE_ATTACHING);
+	const __u64 stopped = GATE_WORD(tgid, GATE_STOPPED);
+	uint64_t give_up = now_ns() + 1000000000ull;
+	__u64 *w, expect = GATE_WORD(tgid, GATE_ATTACHING);
 
+	if (!t->gate)
+		return;
+	w = &t->gate[tgid & (FORK_GATE_SLOTS - 1)];
 	if (__atomic_compare_exchange_n(w, &expect, GATE_WORD(tgid, GATE_ATTACHED), false,
 					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return; /* it goes on by itself */
-	if (expect != GATE_WORD(tgid, GATE_STOPPED))
-		return; /* gone meanwhile, its slot freed */
-	wait_held(t, tgid);
-	__atomic_store_n(w, 0, __ATOMIC_SEQ_CST);
-	kill((pid_t)tgid, SIGCONT);
-	if (t->skel)
-		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.held), &tgid);
+	/* STOPPING lasts the rest of one run of a BPF program (the watchdog
+	 * covers a child that is preempted there for longer) */
+	while (expect == GATE_WORD(tgid, GATE_STOPPING) && now_ns() < give_up) {
+		sched_yield();
+		expect = __atomic_load_n(w, __ATOMIC_SEQ_CST);
+	}
+	/* anything else: it is gone and its slot was freed */
+	if (expect == stopped &&
+	    __atomic_compare_exchange_n(w, &expect, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		continue_held(t, tgid, comm);
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -199,29 +213,16 @@ static int handle_event(void *ctx, void *data, size_t size)
 		t->slices[t->n_slices++] = *(const struct slice_event *)data;
 		return 0;
 	}
-	if (e->type == EV_FORK && e->gated) {
-		if (!t->closing && !tracer_inherit_probes(t, (pid_t)e->tgid))
-			tracer_plan_process(t, (pid_t)e->tgid);
-		gate_answer(t, e->tgid);
-		return 0;
-	}
 	if (e->type == EV_EXEC || e->type == EV_FORK) {
-		int held = t->skel ? bpf_map__fd(t->skel->maps.held) : -1;
-
 		if (!t->closing &&
 		    !(e->type == EV_FORK && tracer_inherit_probes(t, (pid_t)e->tgid)))
 			tracer_plan_process(t, (pid_t)e->tgid);
 		/* the kernel side stopped it at exec or fork until its probes
-		 * exist; held too long, the watchdog has let it go already */
-		if (held >= 0 && e->held && watchdog_was_released(held, (pid_t)e->tgid))
-			tracer_warn(
-			    t,
-			    "pid %u (%.16s) was released after %llu s on hold, before its "
-			    "serializer probes were attached: its first calls may be missing",
-			    e->tgid, e->comm, WATCHDOG_HOLD_LIMIT_NS / 1000000000ull);
-		kill((pid_t)e->tgid, SIGCONT);
-		if (held >= 0) /* (gone for the very last events, see tracer_close) */
-			bpf_map_delete_elem(held, &e->tgid);
+		 * exist, or left the decision to the child's gate */
+		if (e->gated)
+			gate_answer(t, e->tgid, e->comm);
+		else if (e->held)
+			continue_held(t, e->tgid, e->comm);
 	}
 	return 0;
 }
@@ -475,9 +476,13 @@ int tracer_poll(struct tracer *t, int wake_fd, int timeout_ms)
 	}
 	if (t->n_pp && now_ns() >= t->next_reap_ns) {
 		tracer_check_hot(t, now_ns());
-		if (now_ns() >= t->next_batch_reap_ns || t->n_pp >= REAP_AT_PROCS) {
+		__u64 exits = t->skel->bss->proc_exits;
+
+		if (now_ns() >= t->next_batch_reap_ns ||
+		    exits - t->exits_at_reap >= REAP_AT_EXITS) {
 			tracer_reap_probes(t, false);
 			t->next_batch_reap_ns = now_ns() + REAP_EVERY_NS;
+			t->exits_at_reap = exits;
 		}
 		t->next_reap_ns = now_ns() + HOT_CHECK_MS * 1000000ull;
 	}
@@ -630,12 +635,15 @@ void tracer_close(struct tracer *t)
 	ipcprof_bpf__destroy(t->skel);
 	t->skel = NULL;
 	/* the syscall pair's frees wait for a lazy grace period (up to 250
-	 * ms): start it now, while the reaper's threads still close the
+	 * ms): wait for one now, while the reaper's threads still close the
 	 * uprobe links (each waiting for grace periods of its own), instead
-	 * of after them (~35 ms less for a traced Python, under strace) */
+	 * of after them (~35 ms less for a traced Python, under strace); and
+	 * once more if something freed after it still waits for one */
 	if (!programs_gone(ids, n_ids))
 		tasks_trace_sync();
 	reaper_join(&t->reaper);
+	if (!programs_gone(ids, n_ids))
+		tasks_trace_sync();
 	wait_programs_gone(ids, n_ids);
 	/* a program still running while we detached may have held one more
 	 * process: with the programs gone, this is the last word (the ring

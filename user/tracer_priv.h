@@ -64,6 +64,7 @@ struct tracer {
 	uint64_t folded_exits;	     /* bss proc_exits when all exited were folded */
 	uint64_t next_reap_ns;	     /* the next hot-serializer check */
 	uint64_t next_batch_reap_ns; /* the next batch of exited processes' uprobes */
+	uint64_t exits_at_reap;	     /* bss proc_exits at the last batch */
 	struct probe_plan probes;
 	bool closing;		    /* only continue stopped execs, plan nothing */
 	bool detached;		    /* tracer_detach() done: counters are final */
@@ -80,14 +81,14 @@ struct tracer {
 #define HOT_CHECK_MS 25
 /*
  * The uprobe links of exited processes are closed in batches, once a second
- * or once this many processes have probes: each close waits for RCU grace
+ * or after this many traced processes exited: each close waits for RCU grace
  * periods, and closing every child's links soon after it exited (every
  * HOT_CHECK_MS) made each fork of a probed 40 MB Python ~1.4 ms slower here
  * (a Python forking children that exit at once: fork + wait 10.4 ms
  * instead of 8.9 ms, 8.2 ms untraced; medians of 6 interleaved rounds).
  */
 #define REAP_EVERY_NS 1000000000ull
-#define REAP_AT_PROCS 128
+#define REAP_AT_EXITS 128
 /* exited processes are folded out of the maps this often */
 #define FOLD_EVERY_NS 250000000ull
 

@@ -1,5 +1,6 @@
 """Serializer time: --uprobe on a fixture, and CPython's pickle in the seeds."""
 import json
+import re
 
 from helpers import (BPFTestCase, PYTHON, SEED, fixture, has_pickle_symbols, run_traced,
                      stripped_python)
@@ -35,8 +36,17 @@ class UserProbes(BPFTestCase):
         forks = 40
         exe = fixture("serializer")
         t = run_traced([exe, "3", "0", str(forks)],
-                       extra=["--uprobe", f"{exe}:encode_record=serialize",
+                       extra=["-v", "--uprobe", f"{exe}:encode_record=serialize",
                               "--uprobe", f"{exe}:decode_record=deserialize"])
+        # every child went through the gate, none was let go by the
+        # watchdog (which would hide a missing SIGCONT)
+        ready, waited = map(int, re.search(r"(\d+) found their uprobes ready, (\d+) waited",
+                                           t.stderr).groups())
+        self.assertEqual(ready + waited, forks, t.stderr[-2000:])
+        self.assertNotIn("was released after", t.stderr)
+        # a stopped child that ipcprof forgot would be continued by the
+        # watchdog after its 1 s limit; the run takes ~60 ms here
+        self.assertLess(t.report["duration_ns"], 1_000_000_000)
         root = t.root()
         children = [p for p in t.report["processes"] if p["ppid"] == root["pid"]]
         self.assertEqual(len(children), forks)
