@@ -9,7 +9,7 @@
 
 static __always_inline __u64 *gate_of(__u32 tgid)
 {
-	__u32 slot = tgid & (FORK_GATE_SLOTS - 1);
+	__u32 slot = GATE_SLOT(tgid);
 
 	return bpf_map_lookup_elem(&fork_gate, &slot);
 }
@@ -26,23 +26,23 @@ static __always_inline void free_gate(__u32 tgid)
 		bpf_map_delete_elem(&held, &tgid);
 }
 
-/* An event that asks for no stop; false when the ring buffer is full. */
-static __always_inline bool announce(__u32 type, __u32 tgid, const char *comm)
+/* An EV_EXEC/EV_FORK event, reserved and filled in but not yet submitted;
+ * NULL (and counted) when the ring buffer is full. */
+static __always_inline struct event *new_event(__u32 type, __u32 tgid, const char *comm, __u64 now)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
 		__sync_fetch_and_add(&lost_events, 1);
-		return false;
+		return NULL;
 	}
 	e->type = type;
 	e->tgid = tgid;
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = now;
 	e->held = 0;
-	e->gated = 1;
+	e->gated = 0;
 	bpf_probe_read_kernel(e->comm, sizeof(e->comm), comm);
-	bpf_ringbuf_submit(e, 0);
-	return true;
+	return e;
 }
 
 /* At the fork, in the parent: take the child's gate slot. False (taken by
@@ -66,21 +66,22 @@ int BPF_PROG(handle_wakeup_new, struct task_struct *p)
 {
 	__u32 tid = p->pid, tgid = p->tgid;
 	struct thread_state *t;
-	__u64 *w;
+	struct event *e;
 
 	if (!tgid_traced(tgid))
 		return 0;
 	t = bpf_map_lookup_elem(&threads, &tid);
 	if (!t || t->hold_start != HOLD_ANNOUNCE)
 		return 0;
-	if (announce(EV_FORK, tgid, p->comm)) {
-		t->hold_start = HOLD_GATED;
+	e = new_event(EV_FORK, tgid, p->comm, bpf_ktime_get_ns());
+	if (!e) { /* no answer will come: hold it at its first return */
+		free_gate(tgid);
+		t->hold_start = HOLD_STOP;
 		return 0;
 	}
-	w = gate_of(tgid);
-	if (w)
-		__sync_val_compare_and_swap(w, GATE_WORD(tgid, GATE_ATTACHING), 0);
-	t->hold_start = HOLD_STOP;
+	e->gated = 1;
+	bpf_ringbuf_submit(e, 0);
+	t->hold_start = HOLD_GATED;
 	return 0;
 }
 
@@ -197,19 +198,11 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
  */
 static __always_inline void hold_current(__u32 type, __u32 tgid, const char *comm, bool stop)
 {
-	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	__u64 now = bpf_ktime_get_ns();
+	struct event *e = new_event(type, tgid, comm, now);
 
-	if (!e) {
-		__sync_fetch_and_add(&lost_events, 1);
+	if (!e)
 		return;
-	}
-	e->type = type;
-	e->tgid = tgid;
-	e->ts_ns = now;
-	e->held = 0;
-	e->gated = 0;
-	bpf_probe_read_kernel(e->comm, sizeof(e->comm), comm);
 	if (stop && !release_all) {
 		e->held = 1;
 		/* known to the watchdog before the stop can take effect; the

@@ -449,7 +449,8 @@ struct event {
 	__u64 ts_ns;
 	char comm[IPCPROF_COMM_LEN];
 	__u32 held;  /* EV_EXEC/EV_FORK: stopped until userspace answers */
-	__u32 gated; /* EV_FORK sent at the fork: answer through fork_gate */
+	__u32 gated; /* EV_FORK sent once the child was placed: answer
+		      * through fork_gate */
 };
 
 /*
@@ -464,6 +465,7 @@ struct event {
  * ready or stopped and must be continued.
  */
 #define FORK_GATE_SLOTS	       1024 /* a power of 2; a busy slot: stop as before */
+#define GATE_SLOT(tgid)	       ((tgid) & (FORK_GATE_SLOTS - 1))
 #define GATE_WORD(tgid, state) (((__u64)(tgid) << 8) | (state))
 
 enum gate_state {

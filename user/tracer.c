@@ -177,7 +177,7 @@ static void gate_answer(struct tracer *t, __u32 tgid, const char *comm)
 
 	if (!t->gate)
 		return;
-	w = &t->gate[tgid & (FORK_GATE_SLOTS - 1)];
+	w = &t->gate[GATE_SLOT(tgid)];
 	if (__atomic_compare_exchange_n(w, &expect, GATE_WORD(tgid, GATE_ATTACHED), false,
 					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return; /* it goes on by itself */
@@ -474,17 +474,17 @@ int tracer_poll(struct tracer *t, int wake_fd, int timeout_ms)
 		tracer_fold_exited(t, now_ns());
 		t->next_fold_ns = now_ns() + FOLD_EVERY_NS;
 	}
-	if (t->n_pp && now_ns() >= t->next_reap_ns) {
-		tracer_check_hot(t, now_ns());
+	if (t->n_pp && now_ns() >= t->next_hot_check_ns) {
+		uint64_t now = now_ns();
 		__u64 exits = t->skel->bss->proc_exits;
 
-		if (now_ns() >= t->next_batch_reap_ns ||
-		    exits - t->exits_at_reap >= REAP_AT_EXITS) {
+		tracer_check_hot(t, now);
+		if (now >= t->next_reap_ns || exits - t->exits_at_reap >= REAP_AT_EXITS) {
 			tracer_reap_probes(t, false);
-			t->next_batch_reap_ns = now_ns() + REAP_EVERY_NS;
+			t->next_reap_ns = now + REAP_EVERY_NS;
 			t->exits_at_reap = exits;
 		}
-		t->next_reap_ns = now_ns() + HOT_CHECK_MS * 1000000ull;
+		t->next_hot_check_ns = now + HOT_CHECK_MS * 1000000ull;
 	}
 	return rc == -EINTR ? 0 : rc;
 }

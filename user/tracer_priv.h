@@ -61,10 +61,10 @@ struct tracer {
 	struct folded_chan *fchan;
 	int n_fchan;
 	uint64_t next_fold_ns, next_idle_fold_ns;
-	uint64_t folded_exits;	     /* bss proc_exits when all exited were folded */
-	uint64_t next_reap_ns;	     /* the next hot-serializer check */
-	uint64_t next_batch_reap_ns; /* the next batch of exited processes' uprobes */
-	uint64_t exits_at_reap;	     /* bss proc_exits at the last batch */
+	uint64_t folded_exits;	    /* bss proc_exits when all exited were folded */
+	uint64_t next_hot_check_ns; /* the next look at serializer call rates */
+	uint64_t next_reap_ns;	    /* the next batch of exited processes' uprobes */
+	uint64_t exits_at_reap;	    /* bss proc_exits at the last batch */
 	struct probe_plan probes;
 	bool closing;		    /* only continue stopped execs, plan nothing */
 	bool detached;		    /* tracer_detach() done: counters are final */

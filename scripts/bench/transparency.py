@@ -116,6 +116,11 @@ def startup(args):
             f"{statistics.median(report_lat):.0f} ms", f"{max(report_lat):.0f} ms"]])
 
 
+def full_flood(tname):
+    """The tools that run the whole flood (untraced and ipcprof builds)."""
+    return tname.startswith(("untraced", "ipcprof"))
+
+
 def workloads(args):
     ts = tools(args.baseline)
     names = [n for n, _ in ts]
@@ -127,7 +132,7 @@ def workloads(args):
         times = {n: [] for n in names}
         for _ in range(args.pairs):
             for tname, prefix in ts:
-                if flood and not tname.startswith(("untraced", "ipcprof")):
+                if flood and not full_flood(tname):
                     continue
                 times[tname].append(wall(prefix + cmd)[0])
         ratios = {n: statistics.median(t / b for t, b in zip(times[n], times["untraced"]))
@@ -135,8 +140,8 @@ def workloads(args):
         cells = {n: f"{statistics.median(times[n]):.2f} s" for n in names if times[n]}
         if flood:
             base = wall(FLOOD_SMALL)[0]
-            for tname, prefix in ts[2:]:
-                if tname.startswith("ipcprof"):
+            for tname, prefix in ts:
+                if full_flood(tname):
                     continue
                 t = wall(prefix + FLOOD_SMALL)[0]
                 ratios[tname] = t / base
