@@ -261,8 +261,14 @@ void tracer_check_hot(struct tracer *t, uint64_t now)
 		struct proc_stats ps;
 		uint64_t calls, dc;
 
-		if (!pp->attached || pp->demoted || bpf_map_lookup_elem(fd, &key, &ps))
+		if (!pp->attached || pp->demoted || pp->exited)
 			continue;
+		/* gone (or folded out): its links wait for the next batch of
+		 * closes, up to a second, and need no look every HOT_CHECK_MS */
+		if (bpf_map_lookup_elem(fd, &key, &ps) || ps.exit_ns) {
+			pp->exited = true;
+			continue;
+		}
 		calls = ps.serialize_calls + ps.deserialize_calls + ps.handoff_calls;
 		dc = calls - pp->last_calls;
 		if (dc >= HOT_SER_MIN_CALLS &&
@@ -289,7 +295,8 @@ void tracer_reap_probes(struct tracer *t, bool all)
 		struct proc_probes *pp = &t->pp[i];
 		__u32 key = (__u32)pp->pid;
 
-		if (!all && !tracer_exited(t, pp->pid) && proc_alive("/proc", pp->pid)) {
+		if (!all && !pp->exited && !tracer_exited(t, pp->pid) &&
+		    proc_alive("/proc", pp->pid)) {
 			t->pp[kept++] = *pp;
 			continue;
 		}
