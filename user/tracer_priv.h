@@ -24,6 +24,7 @@ struct proc_probes {
 	bool attached;		      /* at least one probe is in place */
 	bool demoted;		      /* probes removed: called too often */
 	bool exited;		      /* seen gone by the rate check */
+	uint64_t start_ns;	      /* its `procs` entry's: tells a reused PID */
 	uint64_t last_calls, last_ns; /* serializer calls at the last check */
 	struct link_list links;
 };

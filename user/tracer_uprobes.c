@@ -18,19 +18,49 @@
 #include "uprobe_multi.h"
 #include "util.h"
 
+/* When the process began, as the kernel side recorded it (0: unknown). */
+static uint64_t proc_start_ns(struct tracer *t, pid_t pid)
+{
+	struct proc_stats ps;
+	__u32 key = (__u32)pid;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.procs), &key, &ps))
+		return 0;
+	return ps.start_ns;
+}
+
+/*
+ * The probes of process `pid`. An entry left by an earlier process with the
+ * same PID (exited, its links not closed yet: they go in batches) is not
+ * this one's: its links go to the reaper and the entry starts afresh, or
+ * the new process would count as probed already and get no probes.
+ */
 static struct proc_probes *proc_probes_get(struct tracer *t, pid_t pid)
 {
+	uint64_t start = proc_start_ns(t, pid);
 	struct proc_probes *tmp;
 
-	for (int i = 0; i < t->n_pp; i++)
-		if (t->pp[i].pid == pid)
-			return &t->pp[i];
+	for (int i = 0; i < t->n_pp; i++) {
+		struct proc_probes *pp = &t->pp[i];
+
+		if (pp->pid != pid)
+			continue;
+		if (!pp->exited && pp->start_ns == start)
+			return pp;
+		reaper_take(&t->reaper, &pp->links);
+		free(pp->idx);
+		memset(pp, 0, sizeof(*pp));
+		pp->pid = pid;
+		pp->start_ns = start;
+		return pp;
+	}
 	tmp = grow_array(t->pp, (size_t)t->n_pp, sizeof(*tmp));
 	if (!tmp)
 		return NULL;
 	t->pp = tmp;
 	memset(&tmp[t->n_pp], 0, sizeof(*tmp));
 	tmp[t->n_pp].pid = pid;
+	tmp[t->n_pp].start_ns = start;
 	return &tmp[t->n_pp++];
 }
 

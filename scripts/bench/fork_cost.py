@@ -23,16 +23,19 @@ its links are closed again after it exits: this is where that shows.
                         the parent or the child (ratio against the pinned
                         untraced run)
 
-Prints a Markdown table: per configuration the median over rounds of each
-round's median fork + wait, its ratio to its untraced run in the same round,
-and for ipcprof how many children found their uprobes ready at their first
-return from fork and how many waited for them (`ipcprof run -v`).
+The configurations run in a shuffled order every round (--seed). Prints a
+Markdown table: per configuration the median over rounds of each round's
+median fork + wait, of its difference and ratio to its untraced run in the
+same round, the range of those ratios, and for ipcprof how many children
+found their uprobes ready at their first return from fork and how many
+waited for them (`ipcprof run -v`).
 
 usage: scripts/bench/fork_cost.py [--rounds N] [--forks N] [--baseline PATH]
-                                  [--controls]   (root, after make)
+                                  [--controls] [--seed N]   (root, after make)
 """
 import argparse
 import os
+import random
 import re
 import shutil
 import statistics
@@ -80,7 +83,7 @@ my @data = (1..1000000);
 my @t;
 for (1..$ARGV[0]) {
     my $t0 = time;
-    my $pid = fork();
+    my $pid = fork() // die "fork: $!";
     POSIX::_exit(0) if !$pid;
     waitpid($pid, 0);
     push @t, time - $t0;
@@ -93,8 +96,14 @@ GATE = re.compile(r"(\d+) found their uprobes ready, (\d+) waited")
 
 
 def run(prefix, program, forks, extra):
-    r = subprocess.run(prefix + program + [str(forks)] + extra, capture_output=True, text=True,
-                       check=True)
+    cmd = prefix + program + [str(forks)] + extra
+    try:
+        # 100 forks take ~1 s: a run still going after minutes is stuck
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        sys.exit(f"fork_cost.py: {cmd[0]} ... did not finish in 300 s")
+    if r.returncode:
+        sys.exit(f"fork_cost.py: {cmd[0]} ... exited with {r.returncode}: {r.stderr.strip()}")
     gate = GATE.search(r.stderr)
     return float(r.stdout.split()[-1]), tuple(map(int, gate.groups())) if gate else None
 
@@ -106,7 +115,9 @@ def main():
     ap.add_argument("--forks", type=int, default=100)
     ap.add_argument("--baseline", help="another ipcprof binary, measured in the same rounds")
     ap.add_argument("--controls", action="store_true",
-                    help="also --no-follow, a Perl process, and one wake-up per fork")
+                    help="also --no-follow, one wake-up per fork, a Perl process and pinned runs")
+    ap.add_argument("--seed", type=int, default=1,
+                    help="of the order the configurations run in, shuffled every round")
     args = ap.parse_args()
     py = [sys.executable, "-c", CHILD]
     traced = [IPCPROF, "run", "-o", "/dev/null"]
@@ -118,15 +129,18 @@ def main():
         configs.append(("ipcprof (baseline)", [args.baseline] + traced[1:] + ["--"], py, [],
                         "untraced"))
     if args.controls:
-        if not shutil.which("perl") or not shutil.which("taskset"):
-            sys.exit("fork_cost.py: --controls needs perl and taskset")
+        if not shutil.which("perl"):
+            sys.exit("fork_cost.py: --controls needs perl")
         perl = ["perl", "-e", PERL_CHILD]
         configs += [("ipcprof --no-follow", traced + ["--no-follow", "--"], py, [], "untraced"),
                     ("untraced, one wake-up per fork", [], py, ["1"], "untraced"),
                     ("Perl, untraced", [], perl, [], "Perl, untraced"),
                     ("Perl, ipcprof", traced + ["--"], perl, [], "Perl, untraced")]
         cpus = sorted(os.sched_getaffinity(0))
-        if len(cpus) > 1:
+        if len(cpus) < 2 or not shutil.which("taskset"):
+            print("fork_cost.py: no pinned runs (they need two CPUs and taskset)",
+                  file=sys.stderr)
+        else:
             last = ["taskset", "-c", str(cpus[-1])]
             configs += [("pinned: untraced", [], last + py, [], "pinned: untraced"),
                         ("pinned: ipcprof on another CPU",
@@ -134,19 +148,26 @@ def main():
                          "pinned: untraced")]
     ms = {c[0]: [] for c in configs}
     gates = []
+    order = random.Random(args.seed)
     for _ in range(args.rounds):
-        for name, prefix, program, extra, _ in configs:
+        # a different order each round, so that no configuration always
+        # runs right after another (the host's load drifts within a round)
+        for name, prefix, program, extra, _ in order.sample(configs, len(configs)):
             t, gate = run(prefix, program, args.forks, extra)
             ms[name].append(t)
             if gate and name == "ipcprof":
                 gates.append(gate)
-    print(f"{args.rounds} interleaved rounds of {args.forks} forks each; medians over the "
-          "rounds of each round's median\n")
-    print("| | fork + wait | / untraced (same round) |")
-    print("|---|---|---|")
+    print(f"{args.rounds} interleaved rounds of {args.forks} forks each, in a shuffled order; "
+          "medians over the rounds of each round's median fork + wait, and of each round's "
+          "difference and ratio to its own untraced run in that round (Perl and pinned: "
+          "their own untraced rows), with the range of those ratios\n")
+    print("| | fork + wait | difference | ratio | ratios from – to |")
+    print("|---|---|---|---|---|")
     for name, _, _, _, base in configs:
-        ratio = statistics.median(a / b for a, b in zip(ms[name], ms[base]))
-        print(f"| {name} | {statistics.median(ms[name]):.2f} ms | {ratio:.3f} |")
+        ratios = [a / b for a, b in zip(ms[name], ms[base])]
+        diff = statistics.median(a - b for a, b in zip(ms[name], ms[base]))
+        print(f"| {name} | {statistics.median(ms[name]):.2f} ms | {diff:+.2f} ms | "
+              f"{statistics.median(ratios):.3f} | {min(ratios):.3f} – {max(ratios):.3f} |")
     if gates:
         ready = sum(g[0] for g in gates)
         waited = sum(g[1] for g in gates)
