@@ -29,15 +29,22 @@ static uint64_t proc_start_ns(struct tracer *t, pid_t pid)
 	return ps.start_ns;
 }
 
-/*
- * The probes of process `pid`. An entry left by an earlier process with the
- * same PID (exited, its links not closed yet: they go in batches) is not
- * this one's: its links go to the reaper and the entry starts afresh, or
- * the new process would count as probed already and get no probes.
- */
-static struct proc_probes *proc_probes_get(struct tracer *t, pid_t pid)
+/* An entry's links to the reaper (they close in the background). */
+static void proc_probes_drop(struct tracer *t, struct proc_probes *pp)
 {
-	uint64_t start = proc_start_ns(t, pid);
+	reaper_take(&t->reaper, &pp->links);
+	free(pp->idx);
+}
+
+/*
+ * The probes of process `pid`, which began at `start` (proc_start_ns). An
+ * entry left by an earlier process with the same PID (exited, its links not
+ * closed yet: they go in batches) is not this one's: it is dropped and
+ * starts afresh, or the new process would count as probed already and get
+ * no probes.
+ */
+static struct proc_probes *proc_probes_get(struct tracer *t, pid_t pid, uint64_t start)
+{
 	struct proc_probes *tmp;
 
 	for (int i = 0; i < t->n_pp; i++) {
@@ -47,8 +54,7 @@ static struct proc_probes *proc_probes_get(struct tracer *t, pid_t pid)
 			continue;
 		if (!pp->exited && pp->start_ns == start)
 			return pp;
-		reaper_take(&t->reaper, &pp->links);
-		free(pp->idx);
+		proc_probes_drop(t, pp);
 		memset(pp, 0, sizeof(*pp));
 		pp->pid = pid;
 		pp->start_ns = start;
@@ -163,16 +169,14 @@ static int attach_multi(struct tracer *t, struct proc_probes *pp)
  * untouched. Its threads share its memory and are covered; forked children
  * are held by the BPF side until this has run for them.
  */
-int tracer_attach_probes(struct tracer *t, pid_t pid)
+static int attach_probes(struct tracer *t, pid_t pid, uint64_t start)
 {
 	struct ser_plan *plan = t->opts.plan;
 	struct proc_probes *pp;
 	__u32 key = (__u32)pid;
 	__u8 one = 1;
 
-	if (!plan->n_sel)
-		return 0;
-	pp = proc_probes_get(t, pid);
+	pp = proc_probes_get(t, pid, start);
 	if (!pp)
 		return -ENOMEM;
 	for (int s = 0; s < plan->n_sel; s++) {
@@ -232,6 +236,12 @@ int tracer_attach_probes(struct tracer *t, pid_t pid)
 			pp->last_ns = now_ns(); /* the call rate counts from here */
 	}
 	return 0;
+}
+
+/* (the plan selected nothing for most processes: no lookup for them) */
+int tracer_attach_probes(struct tracer *t, pid_t pid)
+{
+	return t->opts.plan->n_sel ? attach_probes(t, pid, proc_start_ns(t, pid)) : 0;
 }
 
 /*
@@ -330,8 +340,7 @@ void tracer_reap_probes(struct tracer *t, bool all)
 			t->pp[kept++] = *pp;
 			continue;
 		}
-		reaper_take(&t->reaper, &pp->links);
-		free(pp->idx);
+		proc_probes_drop(t, pp);
 		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.probed), &key);
 	}
 	t->n_pp = kept;
@@ -368,7 +377,7 @@ bool tracer_inherit_probes(struct tracer *t, pid_t pid)
 	memcpy(sel, parent->idx, parent->n * sizeof(*sel));
 	plan->sel = sel;
 	plan->n_sel = parent->n;
-	return tracer_attach_probes(t, pid) == 0;
+	return attach_probes(t, pid, ps.start_ns) == 0;
 }
 
 int tracer_plan_process(struct tracer *t, pid_t pid)
