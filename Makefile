@@ -198,7 +198,7 @@ uninstall:
 
 format:
 	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h include/*.h tests/unit/*.c tests/fixtures/*.c \
-		tests/fuzz/*.c tests/fuzz/*.h
+		tests/fuzz/*.c tests/fuzz/*.h scripts/bench/*.c
 
 clean:
 	rm -rf .output $(OUTPUT) ipcprof

@@ -5,6 +5,7 @@
 #
 #   scripts/bench/bpf_profile.sh [CMD ARGS...]   (default: the queue seed, 5 transfers)
 #   IPCPROF_OPTS="--no-call-sites" scripts/bench/bpf_profile.sh ...   (options for ipcprof run)
+#   IPCPROF=/tmp/old/ipcprof scripts/bench/bpf_profile.sh ...   (another build, for A/B)
 set -eu
 cd "$(dirname "$0")/../.."
 PY=$(python3 -c 'import sys; print(sys.executable)')
@@ -14,7 +15,7 @@ trap 'sysctl -q kernel.bpf_stats_enabled="$old"' EXIT
 sysctl -q kernel.bpf_stats_enabled=1
 out=$(mktemp)
 # shellcheck disable=SC2086 # IPCPROF_OPTS holds several words
-./ipcprof run -o /dev/null ${IPCPROF_OPTS:-} -- "$@" >/dev/null &
+"${IPCPROF:-./ipcprof}" run -o /dev/null ${IPCPROF_OPTS:-} -- "$@" >/dev/null &
 pid=$!
 # sample the statistics just before the tracer unloads its programs
 while kill -0 "$pid" 2>/dev/null; do
