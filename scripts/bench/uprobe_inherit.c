@@ -8,7 +8,8 @@
  * probed() 3 times, then forks a child that calls it 10 times.
  *   cc -O2 -o /tmp/uprobe_inherit scripts/bench/uprobe_inherit.c
  *   /tmp/uprobe_inherit      (root)
- * Counts only: no BPF program is needed to see what the kernel does.
+ * Counts only, and deliberately: with a BPF program attached to the event,
+ * the failing fork also left the program loaded with no holder until reboot.
  */
 #include <errno.h>
 #include <linux/perf_event.h>
