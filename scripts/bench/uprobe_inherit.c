@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Why each forked child of a probed process needs uprobes of its own
- * (docs/BENCHMARKS.md, "Why every child needs its own attach"): can a
+ * (docs/BENCHMARKS.md, "Why every child needs an attach of its own"): can a
  * per-process uprobe follow fork by itself? A perf uprobe (the "uprobe" PMU,
  * as libbpf opens one per PID) on this program's own probed(), opened for a
  * target process, once with attr.inherit and once without; the target calls
@@ -112,13 +112,14 @@ static int run(const char *path, uint64_t off, int inherit)
 		fprintf(stderr, "uprobe_inherit: perf_event_open: %s\n", strerror(errno));
 	if (write(go[1], "g", 1) != 1)
 		return 1;
+	close(go[1]);
 	waitpid(pid, &st, 0);
 	if (fd >= 0 && read(fd, &count, sizeof(count)) != sizeof(count))
 		count = 0;
 	printf("inherit=%d: target's fork %s; calls counted %llu (target 3, child 10)\n", inherit,
-	       WIFEXITED(st) && WEXITSTATUS(st) == 0
-		   ? "succeeded"
-		   : strerror(WIFEXITED(st) ? WEXITSTATUS(st) : EINTR),
+	       WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "succeeded"
+	       : WIFEXITED(st)			     ? strerror(WEXITSTATUS(st))
+						     : "not reached (target killed by a signal)",
 	       (unsigned long long)count);
 	if (fd >= 0)
 		close(fd);
