@@ -71,8 +71,17 @@ static long classify_frame(__u32 i, void *arg)
 	return c->cls ? 1 : 0;
 }
 
-SEC("perf_event")
-int sample_cpu(struct bpf_perf_event_data *ctx)
+/*
+ * One body for both samplers. The per-CPU one (sample_cpu, --sample-hz)
+ * samples everything a traced thread does; its counts outside the timed
+ * activities stand for sampling periods (compute, faults elsewhere). The
+ * per-thread one (sample_task, --thread-sample-hz) ticks only while a traced
+ * thread runs and keeps only the samples that fall inside an exactly timed
+ * activity (a serializer or an IPC call), where samples only split a time
+ * already measured: there both samplers' samples are uniform in that time,
+ * so they pool into one share.
+ */
+static __always_inline int sample(struct bpf_perf_event_data *ctx, bool timed_only)
 {
 	struct classify_ctx c = {};
 	struct thread_state *t;
@@ -84,7 +93,13 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 	if (!current_traced(&t, &ps))
 		return 0;
 	act = activity(t);
-	__sync_fetch_and_add(&ps->samples_total, 1);
+	if (act >= ACT_COUNT)
+		return 0;
+	if (timed_only && act > ACT_IPC)
+		return 0;
+	if (!timed_only)
+		__sync_fetch_and_add(&ps->samples_total, 1);
+	__sync_fetch_and_add(&ps->act_samples[act], 1);
 	if (act == ACT_IPC) {
 		__sync_fetch_and_add(&ps->samples_ipc, 1);
 		__sync_fetch_and_add(&ps->samples_ipc_fam[ipc_family(t) & 1], 1);
@@ -92,11 +107,16 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 	/* user addresses are the lower half of the 64-bit address space */
 	if ((long)PT_REGS_IP(&ctx->regs) >= 0) {
 		__u64 ip = PT_REGS_IP(&ctx->regs);
-		struct code_span *sc = bpf_map_lookup_elem(&ser_code, &t->tgid);
+		struct code_span *sc;
 
+		if (timed_only) {
+			__sync_fetch_and_add(&ps->user_samples[act], 1);
+			return 0;
+		}
+		sc = bpf_map_lookup_elem(&ser_code, &t->tgid);
 		if (sc && ip >= sc->start && ip < sc->end)
 			__sync_fetch_and_add(&ps->ser_ip_samples, 1);
-		else if (act < ACT_COUNT)
+		else
 			__sync_fetch_and_add(&ps->user_samples[act], 1);
 		return 0;
 	}
@@ -111,13 +131,24 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 	bpf_loop(STACK_DEPTH, classify_frame, &c, 0);
 	if (c.cls == CODE_FAULT) {
 		/* a fault taken while copying is fault time, not copy */
-		if (act < ACT_COUNT)
-			__sync_fetch_and_add(&ps->fault_samples[act], 1);
+		__sync_fetch_and_add(&ps->fault_samples[act], 1);
 	} else if (c.cls == CODE_COPY && act == ACT_IPC) {
 		__sync_fetch_and_add(&ps->samples_copy, 1);
 		__sync_fetch_and_add(&ps->samples_copy_fam[ipc_family(t) & 1], 1);
 	}
 	return 0;
+}
+
+SEC("perf_event")
+int sample_cpu(struct bpf_perf_event_data *ctx)
+{
+	return sample(ctx, false);
+}
+
+SEC("perf_event")
+int sample_task(struct bpf_perf_event_data *ctx)
+{
+	return sample(ctx, true);
 }
 
 #endif /* __IPCPROF_SAMPLING_BPF_H__ */

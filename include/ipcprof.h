@@ -141,6 +141,11 @@ struct proc_stats {
 	__u64 samples_copy_fam[FAM_COUNT];
 	__u64 fault_samples[ACT_COUNT]; /* samples in page-fault handling */
 	__u64 user_samples[ACT_COUNT];	/* samples in user mode */
+	/* samples taken in each activity by either sampler: the per-CPU one
+	 * and, inside the exactly timed activities (serializers, IPC calls)
+	 * only, the denser per-thread one. Shares of an exactly timed
+	 * activity are fault_samples[a] / act_samples[a]. */
+	__u64 act_samples[ACT_COUNT];
 
 	/* from precise probes (fentry/kprobe), 0 where they are not attached */
 	__u64 copy_exact_ns;		    /* in user-copy routines */

@@ -11,8 +11,8 @@ for exp in inherit argument queue pipe; do
 	./ipcprof run --format json -o "$dir/$exp.json" -- "$PY" scripts/bench/seed_transfer.py "$exp" \
 		>"$dir/$exp.out"
 done
-echo "== ipcprof run -- python3 scripts/bench/seed_transfer.py queue"
-./ipcprof run -- "$PY" scripts/bench/seed_transfer.py queue >"$dir/queue-text.out" 2>&1 || true
+echo "== ipcprof run --thread-sample-hz 1000 -- python3 scripts/bench/seed_transfer.py queue"
+./ipcprof run --thread-sample-hz 1000 -- "$PY" scripts/bench/seed_transfer.py queue >"$dir/queue-text.out" 2>&1 || true
 sed -n '/^ipcprof /,$p' "$dir/queue-text.out"
 echo
 echo "== the four seed experiments side by side (one traced run each)"

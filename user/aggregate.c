@@ -190,10 +190,14 @@ void report_finish(struct report *rep)
 	t->start_ns = rep->start_ns;
 	t->end_ns = rep->end_ns;
 	t->wall_ns = rep->end_ns > rep->start_ns ? rep->end_ns - rep->start_ns : 0;
+	/* timed for the whole only where timed for every process */
+	t->copy_timed = t->faults_timed = rep->n_procs > 0;
 	for (int i = 0; i < rep->n_procs; i++) {
 		const struct proc_row *r = &rep->procs[i];
 
 		t->thread_ns += r->thread_ns;
+		t->copy_timed &= r->copy_timed;
+		t->faults_timed &= r->faults_timed;
 		for (int p = 0; p < PH_COUNT; p++) {
 			t->phase_ns[p] += r->phase_ns[p];
 			/* independent per process: add in quadrature */
@@ -223,7 +227,10 @@ void report_finish(struct report *rep)
 				t->faults[a][f] += r->faults[a][f];
 			t->fault_samples[a] += r->fault_samples[a];
 			t->user_samples[a] += r->user_samples[a];
+			t->act_samples[a] += r->act_samples[a];
 			t->fault_ns[a] += r->fault_ns[a];
+			t->fault_ci95_ns[a] =
+			    ci95_combine((double)t->fault_ci95_ns[a], (double)r->fault_ci95_ns[a]);
 			t->activity_ns[a] += r->activity_ns[a];
 		}
 	}

@@ -19,6 +19,7 @@ struct cli {
 	bool follow;
 	bool call_sites; /* walk Python frames (--no-call-sites: not) */
 	uint32_t sample_hz;
+	uint32_t thread_sample_hz; /* --thread-sample-hz, 0: off */
 	bool verbose;
 	const char *user;
 	const char **uprobes;

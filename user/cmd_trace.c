@@ -51,6 +51,7 @@ int cmd_open_tracer(const struct cli *c, struct ser_plan *plan, struct perfetto 
 	}
 	topts.follow = c->follow;
 	topts.sample_hz = c->sample_hz;
+	topts.thread_sample_hz = c->thread_sample_hz;
 	topts.verbose = c->verbose;
 	topts.plan = plan;
 	topts.probe_mode = c->probe_mode;

@@ -26,6 +26,12 @@ static uint64_t get_phase(const struct report *r, int p)
 	return r->totals.phase_ns[p];
 }
 
+/* exactly measured: the serializers' whole time, IPC calls on CPU */
+static uint64_t get_activity(const struct report *r, int a)
+{
+	return a == ACT_IPC ? r->totals.ipc_oncpu_ns : r->totals.activity_ns[a];
+}
+
 static uint64_t get_bytes(const struct report *r, int written)
 {
 	return written ? r->totals.bytes_written : r->totals.bytes_read;
@@ -46,13 +52,18 @@ static uint64_t get_faults(const struct report *r, int type)
 	return n;
 }
 
-#define N_ROWS (PH_COUNT + 6)
+#define N_ROWS (PH_COUNT + 9)
 
 static void rows(struct row *v)
 {
 	int i = 0;
 
 	v[i++] = (struct row){"wall", "wall_ns", get_wall, 0, false};
+	v[i++] =
+	    (struct row){"serializer (exact)", "serializer_ns", get_activity, ACT_SERIALIZE, false};
+	v[i++] = (struct row){"deserializer (exact)", "deserializer_ns", get_activity,
+			      ACT_DESERIALIZE, false};
+	v[i++] = (struct row){"IPC on CPU (exact)", "ipc_oncpu_ns", get_activity, ACT_IPC, false};
 	for (int p = 0; p < PH_COUNT; p++)
 		v[i++] = (struct row){phase_names[p], phase_fields[p], get_phase, p, false};
 	v[i++] = (struct row){"bytes written", "bytes_written", get_bytes, 1, true};

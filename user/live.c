@@ -14,14 +14,15 @@ static void view(const struct live *lv, const struct report *rep, FILE *out)
 	fprintf(out, "ipcprof live: %s, %s traced, %d processes, %d channels (Ctrl-C: report)\n\n",
 		lv->target, fmt_ns(now_ns() - lv->start_ns, b[0], sizeof(b[0])), rep->n_procs,
 		rep->n_chans);
-	fprintf(out, "%7s %-15s %9s %9s %9s %9s %9s %10s %10s\n", "PID", "COMM", "SERIAL",
-		"DESERIAL", "SYSCALL", "BLOCKED", "FAULT", "WRITTEN", "READ");
+	fprintf(out, "%7s %-15s %9s %9s %9s %9s %9s %10s %10s\n", "PID", "COMM", "SERIALIZE",
+		"DESERIAL", "IPC-CPU", "BLOCKED", "~FAULT", "WRITTEN", "READ");
 	for (int i = 0; i < rep->n_procs && i < 15; i++) {
 		const struct proc_row *r = &rep->procs[i];
 
 		fprintf(out, "%7u %-15s %9s %9s %9s %9s %9s %10s %10s\n", r->pid, r->comm,
-			fmt_ns(r->phase_ns[PH_SERIALIZE], b[0], sizeof(b[0])),
-			fmt_ns(r->phase_ns[PH_DESERIALIZE], b[1], sizeof(b[1])),
+			/* exact: the serializers' whole time, their faults included */
+			fmt_ns(r->activity_ns[ACT_SERIALIZE], b[0], sizeof(b[0])),
+			fmt_ns(r->activity_ns[ACT_DESERIALIZE], b[1], sizeof(b[1])),
 			fmt_ns(r->ipc_oncpu_ns, b[2], sizeof(b[2])),
 			fmt_ns(r->phase_ns[PH_BLOCKED], b[3], sizeof(b[3])),
 			fmt_ns(r->phase_ns[PH_FAULT], b[4], sizeof(b[4])),

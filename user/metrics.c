@@ -6,10 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "breakdown.h"
 #include "hindex.h"
 #include "util.h"
 
-enum family { MF_PHASE, MF_BYTES, MF_CALLS, MF_FAULTS, MF_LOST, MF_PROCS, MF_COUNT };
+enum family { MF_PHASE, MF_MEASURED, MF_BYTES, MF_CALLS, MF_FAULTS, MF_LOST, MF_PROCS, MF_COUNT };
 
 static const struct {
 	const char *name; /* the family, as OpenMetrics names it */
@@ -21,6 +22,11 @@ static const struct {
     [MF_PHASE] = {"ipcprof_phase_seconds", "seconds", true, false,
 		  "Time of traced threads by phase (see the report's methods: sampled phases are "
 		  "estimates)"},
+    [MF_MEASURED] =
+	{"ipcprof_measured_seconds", "seconds", true, false,
+	 "Time of traced threads that a hook of its own measured exactly: inside "
+	 "serializers, on CPU inside IPC calls, blocked in them, fork, shared mmap, wait "
+	 "(ipcprof_phase_seconds cuts sampled shares out of these)"},
     [MF_BYTES] = {"ipcprof_ipc_bytes", "bytes", true, true,
 		  "Bytes moved by IPC syscalls, per channel end"},
     [MF_CALLS] = {"ipcprof_ipc_calls", NULL, true, true, "IPC syscalls, per channel end"},
@@ -185,6 +191,31 @@ static struct owner *proc_owner(struct metrics *m, const struct proc_row *r, uns
 	return o;
 }
 
+/*
+ * The exactly measured quantities (those before MS_COMPUTE). A serializer
+ * whose probes were removed mid-run is part sampled: its lower bound is the
+ * part its probes timed, so that is what is exported.
+ */
+static int add_measured(struct metrics *m, const struct proc_row *r, bool mine, const char *comm)
+{
+	struct measured ms[MS_COUNT];
+	char labels[160];
+	int rc = 0;
+
+	breakdown_of(r, ms);
+	for (int i = 0; i < MS_COMPUTE && !rc; i++) {
+		if (mine)
+			snprintf(labels, sizeof(labels), "quantity=\"%s\",pid=\"%u\",comm=\"%s\"",
+				 measured_defs[i].name, r->pid, comm);
+		else
+			snprintf(labels, sizeof(labels),
+				 "quantity=\"%s\",pid=\"other\",comm=\"other\"",
+				 measured_defs[i].name);
+		rc = add(m, MF_MEASURED, labels, (double)ms[i].e.lo_ns / 1e9);
+	}
+	return rc;
+}
+
 static int add_procs(struct metrics *m, const struct report *rep)
 {
 	unsigned n_own = 0, alive = 0;
@@ -215,6 +246,7 @@ static int add_procs(struct metrics *m, const struct report *rep)
 					 phase_names[p]);
 			rc = add(m, MF_PHASE, labels, (double)r->phase_ns[p] / 1e9);
 		}
+		rc = rc ? rc : add_measured(m, r, mine, comm);
 	}
 	return rc ? rc : add(m, MF_PROCS, "", alive);
 }

@@ -21,34 +21,6 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 }
 
 /*
- * Fault time is sampled. Inside IPC syscalls the samples' shares split the
- * exactly measured on-CPU time (like copy); elsewhere each sample stands for
- * one sampling period, capped by the activity's measured time.
- */
-static void estimate_faults(struct proc_row *r, const struct proc_stats *s, const struct measure *m)
-{
-	uint64_t period = m->sample_hz ? 1000000000ull / m->sample_hz : 0;
-
-	if (m->exact_fault) {
-		for (int a = 0; a < ACT_COUNT; a++)
-			r->fault_ns[a] = s->fault_exact_ns[a];
-	} else {
-		r->fault_ns[ACT_IPC] =
-		    share(s->ipc_oncpu_ns, s->fault_samples[ACT_IPC], s->samples_ipc);
-		for (int a = 0; a < ACT_COUNT; a++)
-			if (a != ACT_IPC)
-				r->fault_ns[a] = s->fault_samples[a] * period;
-	}
-	/* never more than the activity's exactly measured time */
-	r->fault_ns[ACT_SERIALIZE] = min_u64(r->fault_ns[ACT_SERIALIZE], s->serialize_ns);
-	r->fault_ns[ACT_DESERIALIZE] = min_u64(r->fault_ns[ACT_DESERIALIZE], s->deserialize_ns);
-	r->fault_ns[ACT_IPC] = min_u64(r->fault_ns[ACT_IPC], s->ipc_oncpu_ns);
-	r->activity_ns[ACT_SERIALIZE] = s->serialize_ns;
-	r->activity_ns[ACT_DESERIALIZE] = s->deserialize_ns;
-	r->activity_ns[ACT_IPC] = s->ipc_oncpu_ns;
-}
-
-/*
  * Uncertainty of sampled estimates, 95% (z = 1.96).
  * A share k/n of samples (copy within IPC time): the Wilson score interval,
  * which stays honest for k = 0 or k = n and small n; returned as the larger
@@ -81,10 +53,52 @@ uint64_t ci95_combine(double a, double b)
 	return u64_sat(sqrt(a * a + b * b));
 }
 
+/* An exactly timed activity's time, 0 for those not timed. */
+static uint64_t timed_ns(const struct proc_stats *s, int a)
+{
+	return a == ACT_SERIALIZE     ? s->serialize_ns
+	       : a == ACT_DESERIALIZE ? s->deserialize_ns
+	       : a == ACT_IPC	      ? s->ipc_oncpu_ns
+				      : 0;
+}
+
+/*
+ * Fault time is sampled unless precise probes timed it. Inside the exactly
+ * timed activities (serializers, IPC calls) the share of their samples that
+ * were handling a fault splits their measured time, so the estimate never
+ * exceeds it and its interval is that of a share (both samplers pool
+ * there). Elsewhere each per-CPU sample stands for one sampling period.
+ */
+static void estimate_faults(struct proc_row *r, const struct proc_stats *s, const struct measure *m)
+{
+	double period = m->sample_hz ? 1e9 / m->sample_hz : 0;
+
+	for (int a = 0; a < ACT_COUNT; a++) {
+		uint64_t timed = timed_ns(s, a);
+
+		if (a <= ACT_IPC)
+			r->activity_ns[a] = timed;
+		if (m->exact_fault) {
+			r->fault_ns[a] =
+			    min_u64(s->fault_exact_ns[a], a <= ACT_IPC ? timed : UINT64_MAX);
+		} else if (a <= ACT_IPC) {
+			r->fault_ns[a] =
+			    min_u64(share(timed, s->fault_samples[a], s->act_samples[a]), timed);
+			if (timed)
+				r->fault_ci95_ns[a] =
+				    (uint64_t)((double)timed * share_halfwidth(s->fault_samples[a],
+									       s->act_samples[a]));
+		} else {
+			r->fault_ns[a] = u64_sat((double)s->fault_samples[a] * period);
+			r->fault_ci95_ns[a] =
+			    u64_sat(count_halfwidth(s->fault_samples[a]) * period);
+		}
+	}
+}
+
 static void estimate_ci95(struct proc_row *r, const struct proc_stats *s, const struct measure *m)
 {
-	double period = m->sample_hz ? 1e9 / m->sample_hz : 0, copy = 0, fault[ACT_COUNT] = {0};
-	double compute;
+	double period = m->sample_hz ? 1e9 / m->sample_hz : 0, copy = 0, compute;
 
 	for (int f = 0; f < FAM_COUNT; f++) {
 		double u;
@@ -95,25 +109,16 @@ static void estimate_ci95(struct proc_row *r, const struct proc_stats *s, const 
 		    share_halfwidth(s->samples_copy_fam[f], s->samples_ipc_fam[f]);
 		copy = sqrt(copy * copy + u * u);
 	}
-	if (!m->exact_fault) {
-		if (s->ipc_oncpu_ns)
-			fault[ACT_IPC] = (double)s->ipc_oncpu_ns *
-					 share_halfwidth(s->fault_samples[ACT_IPC], s->samples_ipc);
-		for (int a = 0; a < ACT_COUNT; a++)
-			if (a != ACT_IPC &&
-			    (a == ACT_POST_FORK || a == ACT_OTHER || r->activity_ns[a]))
-				fault[a] = fmin(count_halfwidth(s->fault_samples[a]) * period,
-						a == ACT_POST_FORK || a == ACT_OTHER
-						    ? (double)r->thread_ns
-						    : (double)r->activity_ns[a]);
-	}
+	/* faults elsewhere: never more than the threads' whole time */
+	for (int a = ACT_POST_FORK; a < ACT_COUNT; a++)
+		r->fault_ci95_ns[a] = min_u64(r->fault_ci95_ns[a], r->thread_ns);
 	compute =
 	    count_halfwidth(s->user_samples[ACT_POST_FORK] + s->user_samples[ACT_OTHER]) * period;
 	compute = fmin(compute, (double)r->thread_ns);
 	r->ci95_ns[PH_COPY] = (uint64_t)copy;
-	r->ci95_ns[PH_SYSCALL] = ci95_combine(copy, fault[ACT_IPC]);
-	r->ci95_ns[PH_SERIALIZE] = (uint64_t)fault[ACT_SERIALIZE];
-	r->ci95_ns[PH_DESERIALIZE] = (uint64_t)fault[ACT_DESERIALIZE];
+	r->ci95_ns[PH_SYSCALL] = ci95_combine(copy, (double)r->fault_ci95_ns[ACT_IPC]);
+	r->ci95_ns[PH_SERIALIZE] = r->fault_ci95_ns[ACT_SERIALIZE];
+	r->ci95_ns[PH_DESERIALIZE] = r->fault_ci95_ns[ACT_DESERIALIZE];
 	if (s->ser_ip_samples) {
 		double u = count_halfwidth(s->ser_ip_samples) * period;
 
@@ -122,10 +127,12 @@ static void estimate_ci95(struct proc_row *r, const struct proc_stats *s, const 
 	}
 	r->ci95_ns[PH_FAULT] = 0;
 	for (int a = 0; a < ACT_COUNT; a++)
-		r->ci95_ns[PH_FAULT] = ci95_combine((double)r->ci95_ns[PH_FAULT], fault[a]);
+		r->ci95_ns[PH_FAULT] =
+		    ci95_combine((double)r->ci95_ns[PH_FAULT], (double)r->fault_ci95_ns[a]);
 	r->ci95_ns[PH_COMPUTE] = (uint64_t)compute;
 	r->ci95_ns[PH_OTHER] =
-	    ci95_combine(ci95_combine(compute, fault[ACT_POST_FORK]), fault[ACT_OTHER]);
+	    ci95_combine(ci95_combine(compute, (double)r->fault_ci95_ns[ACT_POST_FORK]),
+			 (double)r->fault_ci95_ns[ACT_OTHER]);
 }
 
 /* What is copied as it is: identity, counts, samples. */
@@ -156,6 +163,7 @@ static void copy_counters(struct proc_row *r, uint32_t pid, const struct proc_st
 	r->faults_kernel = s->faults_kernel;
 	memcpy(r->fault_samples, s->fault_samples, sizeof(r->fault_samples));
 	memcpy(r->user_samples, s->user_samples, sizeof(r->user_samples));
+	memcpy(r->act_samples, s->act_samples, sizeof(r->act_samples));
 }
 
 /* The timed phases (copy exact or a sampled share of exact on-CPU time).
@@ -163,18 +171,20 @@ static void copy_counters(struct proc_row *r, uint32_t pid, const struct proc_st
 static uint64_t timed_phases(struct proc_row *r, const struct proc_stats *s,
 			     const struct live_threads *live, const struct measure *m)
 {
-	uint64_t copy = 0, sum = 0;
+	uint64_t copy = 0, sum = 0, covered = 0;
 
 	/* Precise probes time the copies; otherwise the sampler says which
 	 * share of the (exact) on-CPU syscall time was copying. */
 	for (int f = 0; f < FAM_COUNT; f++) {
-		if (m->exact_copy[f])
+		if (m->exact_copy[f]) {
 			copy += s->copy_exact_fam_ns[f];
-		else
+			covered += s->ipc_oncpu_fam_ns[f];
+		} else
 			copy += share(s->ipc_oncpu_fam_ns[f], s->samples_copy_fam[f],
 				      s->samples_ipc_fam[f]);
 	}
 	copy = min_u64(copy, s->ipc_oncpu_ns - r->fault_ns[ACT_IPC]);
+	r->copy_timed = covered >= s->ipc_oncpu_ns;
 	/* kept side by side with exact copy times, to check the sampler */
 	r->copy_sampled_ns = share(s->ipc_oncpu_ns, s->samples_copy, s->samples_ipc);
 	r->phase_ns[PH_SERIALIZE] = s->serialize_ns - r->fault_ns[ACT_SERIALIZE];
@@ -249,6 +259,7 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	r->end_ns = r->exited ? s->exit_ns : end_ns;
 	r->wall_ns = r->end_ns > r->start_ns ? r->end_ns - r->start_ns : 0;
 	r->thread_ns = s->thread_ns + (live ? live->thread_ns : 0);
+	r->faults_timed = m->exact_fault;
 	estimate_faults(r, s, m);
 	sampled_phases(r, s, timed_phases(r, s, live, m), period);
 	estimate_ci95(r, s, m);

@@ -20,11 +20,17 @@ const struct field measure_fields[] = {
 };
 
 const struct field report_fields[] = {
-    SCALAR(struct report, start_ns),	SCALAR(struct report, end_ns),
-    SCALAR(struct report, sample_hz),	SCALAR(struct report, interrupted),
-    SCALAR(struct report, exit_status), SCALAR(struct report, lost_events),
-    SCALAR(struct report, map_full),	SCALAR(struct report, memcpy_bps),
-    SCALAR(struct report, pipe_bps),	END_FIELDS,
+    SCALAR(struct report, start_ns),
+    SCALAR(struct report, end_ns),
+    SCALAR(struct report, sample_hz),
+    SCALAR(struct report, interrupted),
+    SCALAR(struct report, exit_status),
+    SCALAR(struct report, lost_events),
+    SCALAR(struct report, map_full),
+    SCALAR(struct report, memcpy_bps),
+    SCALAR(struct report, pipe_bps),
+    SCALAR(struct report, thread_sample_hz),
+    END_FIELDS,
 };
 
 const struct field proc_fields[] = {
@@ -59,9 +65,13 @@ const struct field proc_fields[] = {
     SCALAR(struct proc_row, faults_kernel),
     ARRAY(struct proc_row, fault_samples, activity_names),
     ARRAY(struct proc_row, user_samples, activity_names),
+    ARRAY(struct proc_row, act_samples, activity_names),
     ARRAY(struct proc_row, fault_ns, activity_names),
+    ARRAY(struct proc_row, fault_ci95_ns, activity_names),
     ARRAY(struct proc_row, ci95_ns, phase_names),
     ARRAY(struct proc_row, activity_ns, activity_names),
+    SCALAR(struct proc_row, copy_timed),
+    SCALAR(struct proc_row, faults_timed),
     END_FIELDS,
 };
 

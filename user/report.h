@@ -35,6 +35,9 @@ struct proc_row {
 	uint32_t pid, ppid;
 	char comm[IPCPROF_COMM_LEN];
 	bool exited;
+	/* how the splits of the exact times were measured: timed by precise
+	 * probes (all of the IPC calls' copies; all faults) or sampled */
+	bool copy_timed, faults_timed;
 	int32_t exit_code;
 	uint64_t start_ns, end_ns;
 	uint64_t wall_ns;   /* process lifetime within the trace */
@@ -54,7 +57,9 @@ struct proc_row {
 	uint64_t faults_kernel;
 	uint64_t fault_samples[ACT_COUNT];
 	uint64_t user_samples[ACT_COUNT];
-	uint64_t fault_ns[ACT_COUNT]; /* estimated from fault_samples */
+	uint64_t act_samples[ACT_COUNT];   /* samples taken in each activity */
+	uint64_t fault_ns[ACT_COUNT];	   /* estimated from fault_samples */
+	uint64_t fault_ci95_ns[ACT_COUNT]; /* their 95% half-widths (0: exact) */
 	/* 95% confidence half-width of each phase from its sample counts; 0
 	 * where a phase is measured exactly. Totals add them in quadrature. */
 	uint64_t ci95_ns[PH_COUNT];
@@ -111,6 +116,7 @@ struct report {
 	const char *target;
 	uint64_t start_ns, end_ns;
 	uint32_t sample_hz;
+	uint32_t thread_sample_hz; /* per-thread sampler inside timed activities, 0: off */
 	struct measure measure;
 	bool interrupted;
 	int exit_status; /* of the launched command, -1 when attached */

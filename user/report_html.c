@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "breakdown.h"
 #include "findings.h"
 #include "report.h"
 #include "util.h"
@@ -28,7 +29,7 @@ static const char css[] =
     "td.n{text-align:right;font-variant-numeric:tabular-nums}"
     "th{background:#f6f6f6;position:sticky;top:0}"
     "svg{max-width:100%;height:auto}"
-    ".meta{color:#555}.note{color:#8a5a00}code{font-size:.95em}"
+    ".meta{color:#555}.note{color:#8a5a00}code{font-size:.95em}tr.split td{color:#555}"
     "@media (max-width:600px){body{padding:6px}table{font-size:.8em}}";
 
 void report_html_escape(FILE *out, const char *s)
@@ -60,9 +61,9 @@ void report_html_escape(FILE *out, const char *s)
 enum cell { C_NS, C_BYTES, C_COUNT };
 
 /* A number cell: exact value in the attributes, human-readable text. */
-static void num(FILE *out, const char *field, uint64_t v, enum cell kind, uint64_t ci95)
+static void num(FILE *out, const char *field, uint64_t v, enum cell kind)
 {
-	char b[32], c[32];
+	char b[32];
 
 	fprintf(out, "<td class=\"n\" data-field=\"%s\" data-value=\"%llu\">", field,
 		(unsigned long long)v);
@@ -72,8 +73,6 @@ static void num(FILE *out, const char *field, uint64_t v, enum cell kind, uint64
 		fputs(fmt_bytes(v, b, sizeof(b)), out);
 	else
 		fprintf(out, "%llu", (unsigned long long)v);
-	if (ci95)
-		fprintf(out, " &plusmn; %s", fmt_ns(ci95, c, sizeof(c)));
 	fputs("</td>", out);
 }
 
@@ -112,12 +111,68 @@ static void head(const struct report *rep, FILE *out)
 			(unsigned long long)(rep->lost_events + rep->map_full));
 }
 
+/* One row of the hierarchy: "~" and the 95% range for an estimate. */
+static void estimate_row(FILE *out, const char *field, const char *label, bool split,
+			 const struct estimate *e, uint64_t whole, const char *method)
+{
+	char b[32], lo[32], hi[32];
+
+	fprintf(out, "<tr data-entry=\"%s\"%s><td>%s", field, split ? " class=\"split\"" : "",
+		split ? "&nbsp;&nbsp;of which " : "");
+	report_html_escape(out, label);
+	fprintf(out, "</td><td class=\"n\" data-field=\"%s\" data-value=\"%llu\">%s%s</td>", field,
+		(unsigned long long)e->ns, e->exact ? "" : "~", fmt_ns(e->ns, b, sizeof(b)));
+	fprintf(out, "<td class=\"n\">%.1f%%</td>",
+		whole ? 100.0 * (double)e->ns / (double)whole : 0.0);
+	if (e->exact)
+		fputs("<td>exact</td>", out);
+	else
+		fprintf(out, "<td data-lo=\"%llu\" data-hi=\"%llu\">%s &ndash; %s</td>",
+			(unsigned long long)e->lo_ns, (unsigned long long)e->hi_ns,
+			fmt_ns(e->lo_ns, lo, sizeof(lo)), fmt_ns(e->hi_ns, hi, sizeof(hi)));
+	text_cell(out, "method", method);
+	fputs("</tr>\n", out);
+}
+
+/* What was measured exactly, the sampled splits of it beneath (breakdown.h). */
+static void breakdown(const struct report *rep, FILE *out)
+{
+	const struct proc_row *t = &rep->totals;
+	struct measured ms[MS_COUNT];
+
+	breakdown_of(t, ms);
+	fputs("<h2>Where the time went</h2>\n<p class=\"meta\">Summed thread time of every traced "
+	      "process. Each amount its own hook measured stands as measured; beneath it, the "
+	      "sampled estimates of what it was made of (~, with their 95% range; a split's share "
+	      "is of the line above it).</p>\n"
+	      "<div class=\"scroll\"><table id=\"breakdown\"><tr><th>what</th><th>time</th>"
+	      "<th>share</th><th>95% range</th><th>method</th></tr>\n",
+	      out);
+	for (int i = 0; i < MS_COUNT; i++) {
+		const struct measured *m = &ms[i];
+		char field[64];
+
+		estimate_row(out, measured_defs[i].name, measured_defs[i].label, false, &m->e,
+			     t->thread_ns, breakdown_method(rep, measured_defs[i].phase));
+		for (int k = 0; m->e.ns && k < m->n_splits; k++) {
+			snprintf(field, sizeof(field), "%s.%s", measured_defs[i].name,
+				 m->splits[k].name);
+			estimate_row(out, field, m->splits[k].label, true, &m->splits[k].e, m->e.ns,
+				     breakdown_method(rep, m->splits[k].phase));
+		}
+	}
+	fputs("<tr><td><b>total</b></td>", out);
+	num(out, "thread_ns", t->thread_ns, C_NS);
+	fputs("<td class=\"n\">100%</td><td></td><td></td></tr>\n</table></div>\n", out);
+}
+
 static void phases(const struct report *rep, FILE *out)
 {
 	const struct proc_row *t = &rep->totals;
 
-	fputs("<h2>Where the time went</h2>\n<p class=\"meta\">Summed thread time of every traced "
-	      "process; &plusmn; is the 95% interval of a sampled phase.</p>\n"
+	fputs("<h2>The same time as a partition</h2>\n<p class=\"meta\">Copy and page faults cut "
+	      "out of the exact times above: what a sampled share leaves of an exact time is an "
+	      "estimate too (~, with its 95% range).</p>\n"
 	      "<div class=\"scroll\"><table id=\"phases\"><tr><th>phase</th><th>time</th>"
 	      "<th>share</th><th>method</th></tr>\n",
 	      out);
@@ -125,29 +180,47 @@ static void phases(const struct report *rep, FILE *out)
 		double share =
 		    t->thread_ns ? 100.0 * (double)t->phase_ns[p] / (double)t->thread_ns : 0;
 
+		struct estimate e = breakdown_phase(t, p);
+		char b[32], lo[32], hi[32];
+
 		fprintf(out, "<tr data-phase=\"%s\"><td>%s</td>", phase_names[p], phase_names[p]);
-		num(out, phase_fields[p], t->phase_ns[p], C_NS, t->ci95_ns[p]);
+		fprintf(out, "<td class=\"n\" data-field=\"%s\" data-value=\"%llu\">%s%s",
+			phase_fields[p], (unsigned long long)e.ns, e.exact ? "" : "~",
+			fmt_ns(e.ns, b, sizeof(b)));
+		if (!e.exact)
+			fprintf(out, " (%s &ndash; %s)", fmt_ns(e.lo_ns, lo, sizeof(lo)),
+				fmt_ns(e.hi_ns, hi, sizeof(hi)));
+		fputs("</td>", out);
 		fprintf(out, "<td class=\"n\">%.1f%%</td>", share);
 		text_cell(out, "method", rep->methods[p] ? rep->methods[p] : "unavailable");
 		fputs("</tr>\n", out);
 	}
 	fputs("<tr><td><b>total</b></td>", out);
-	num(out, "thread_ns", t->thread_ns, C_NS, 0);
+	num(out, "thread_ns", t->thread_ns, C_NS);
 	fputs("<td class=\"n\">100%</td><td></td></tr>\n</table></div>\n", out);
 }
 
 static void processes(const struct report *rep, FILE *out)
 {
-	fputs("<h2>Processes</h2>\n<div class=\"scroll\"><table id=\"processes\"><tr><th>pid</th>"
+	fputs("<h2>Processes</h2>\n<p class=\"meta\">Exact amounts as above, ~: sampled; IPC calls "
+	      "on CPU include their copy routines.</p>\n"
+	      "<div class=\"scroll\"><table id=\"processes\"><tr><th>pid</th>"
 	      "<th>ppid</th><th>comm</th><th>wall</th>",
 	      out);
-	for (int p = 0; p < PH_COUNT; p++)
-		fprintf(out, "<th>%s</th>", phase_names[p]);
+	for (int i = 0; i < MS_COUNT; i++) {
+		fprintf(out, "<th>%s", i >= MS_COMPUTE ? "~" : "");
+		report_html_escape(out, measured_defs[i].label);
+		fputs("</th>", out);
+		if (i == MS_IPC_ONCPU)
+			fputs("<th>~copy routines</th>", out);
+	}
 	fputs("<th>written</th><th>read</th><th>IPC calls</th><th>CoW faults</th>"
 	      "<th>first-touch faults</th></tr>\n",
 	      out);
 	for (int i = 0; i < rep->n_procs; i++) {
 		const struct proc_row *r = &rep->procs[i];
+		struct measured ms[MS_COUNT];
+		char field[64];
 		uint64_t cow = 0, first = 0;
 
 		for (int a = 0; a < ACT_COUNT; a++) {
@@ -155,17 +228,22 @@ static void processes(const struct report *rep, FILE *out)
 			first += r->faults[a][FT_NOT_PRESENT];
 		}
 		fprintf(out, "<tr data-pid=\"%u\">", r->pid);
-		num(out, "pid", r->pid, C_COUNT, 0);
-		num(out, "ppid", r->ppid, C_COUNT, 0);
+		num(out, "pid", r->pid, C_COUNT);
+		num(out, "ppid", r->ppid, C_COUNT);
 		text_cell(out, "comm", r->comm);
-		num(out, "wall_ns", r->wall_ns, C_NS, 0);
-		for (int p = 0; p < PH_COUNT; p++)
-			num(out, phase_fields[p], r->phase_ns[p], C_NS, 0);
-		num(out, "bytes_written", r->bytes_written, C_BYTES, 0);
-		num(out, "bytes_read", r->bytes_read, C_BYTES, 0);
-		num(out, "ipc_calls", r->ipc_calls, C_COUNT, 0);
-		num(out, "faults_cow", cow, C_COUNT, 0);
-		num(out, "faults_first_touch", first, C_COUNT, 0);
+		num(out, "wall_ns", r->wall_ns, C_NS);
+		breakdown_of(r, ms);
+		for (int k = 0; k < MS_COUNT; k++) {
+			snprintf(field, sizeof(field), "breakdown.%s", measured_defs[k].name);
+			num(out, field, ms[k].e.ns, C_NS);
+			if (k == MS_IPC_ONCPU) /* its first split */
+				num(out, "breakdown.ipc_oncpu.copy", ms[k].splits[0].e.ns, C_NS);
+		}
+		num(out, "bytes_written", r->bytes_written, C_BYTES);
+		num(out, "bytes_read", r->bytes_read, C_BYTES);
+		num(out, "ipc_calls", r->ipc_calls, C_COUNT);
+		num(out, "faults_cow", cow, C_COUNT);
+		num(out, "faults_first_touch", first, C_COUNT);
 		fputs("</tr>\n", out);
 	}
 	fputs("</table></div>\n", out);
@@ -190,12 +268,12 @@ static void channels(const struct report *rep, FILE *out)
 		fputs("\">", out);
 		text_cell(out, "name", name);
 		text_cell(out, "kind", chan_kind_name(c->kind));
-		num(out, "bytes_written", c->bytes_written, C_BYTES, 0);
-		num(out, "bytes_read", c->bytes_read, C_BYTES, 0);
-		num(out, "write_calls", c->write_calls, C_COUNT, 0);
-		num(out, "read_calls", c->read_calls, C_COUNT, 0);
-		num(out, "oncpu_ns", c->oncpu_ns, C_NS, 0);
-		num(out, "blocked_ns", c->blocked_ns, C_NS, 0);
+		num(out, "bytes_written", c->bytes_written, C_BYTES);
+		num(out, "bytes_read", c->bytes_read, C_BYTES);
+		num(out, "write_calls", c->write_calls, C_COUNT);
+		num(out, "read_calls", c->read_calls, C_COUNT);
+		num(out, "oncpu_ns", c->oncpu_ns, C_NS);
+		num(out, "blocked_ns", c->blocked_ns, C_NS);
 		fprintf(out, "<td class=\"n\">%s</td></tr>\n",
 			fmt_rate(chan_rate(c), b, sizeof(b)));
 	}
@@ -220,14 +298,14 @@ static void call_sites(const struct report *rep, FILE *out)
 		fputs("<tr>", out);
 		text_cell(out, "site", where);
 		text_cell(out, "function", c->function);
-		num(out, "pid", c->pid, C_COUNT, 0);
-		num(out, "ipc_calls", c->s.ipc_calls, C_COUNT, 0);
-		num(out, "bytes_written", c->s.bytes_written, C_BYTES, 0);
-		num(out, "bytes_read", c->s.bytes_read, C_BYTES, 0);
-		num(out, "serialize_ns", c->s.serialize_ns, C_NS, 0);
-		num(out, "deserialize_ns", c->s.deserialize_ns, C_NS, 0);
-		num(out, "syscall_ns", c->s.syscall_ns, C_NS, 0);
-		num(out, "blocked_ns", c->s.blocked_ns, C_NS, 0);
+		num(out, "pid", c->pid, C_COUNT);
+		num(out, "ipc_calls", c->s.ipc_calls, C_COUNT);
+		num(out, "bytes_written", c->s.bytes_written, C_BYTES);
+		num(out, "bytes_read", c->s.bytes_read, C_BYTES);
+		num(out, "serialize_ns", c->s.serialize_ns, C_NS);
+		num(out, "deserialize_ns", c->s.deserialize_ns, C_NS);
+		num(out, "syscall_ns", c->s.syscall_ns, C_NS);
+		num(out, "blocked_ns", c->s.blocked_ns, C_NS);
 		fputs("</tr>\n", out);
 	}
 	fputs("</table></div>\n", out);
@@ -262,6 +340,7 @@ int report_write_html(const struct report *rep, FILE *out)
 {
 	head(rep, out);
 	findings_and_notes(rep, out);
+	breakdown(rep, out);
 	phases(rep, out);
 	fputs("<h2>Breakdown</h2>\n<div class=\"scroll\" id=\"bars\">\n", out);
 	report_write_svg(rep, out);

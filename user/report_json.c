@@ -3,6 +3,7 @@
 #include <json.h>
 #include <string.h>
 
+#include "breakdown.h"
 #include "findings.h"
 #include "report.h"
 #include "util.h"
@@ -54,6 +55,8 @@ static json_object *faults_json(const struct proc_row *r)
 		add_u64(e, "fault_ns", r->fault_ns[a]);
 		add_u64(e, "activity_ns", r->activity_ns[a]);
 		add_u64(e, "samples", r->fault_samples[a]);
+		add_u64(e, "activity_samples", r->act_samples[a]);
+		add_u64(e, "fault_ci95_ns", r->fault_ci95_ns[a]);
 		add_u64(e, "cow", r->faults[a][FT_COW]);
 		add_u64(e, "first_touch", r->faults[a][FT_NOT_PRESENT]);
 		add_u64(e, "other", r->faults[a][FT_OTHER]);
@@ -73,7 +76,53 @@ static json_object *ci95_json(const struct proc_row *r)
 	return o;
 }
 
-static json_object *proc_json(const struct proc_row *r, bool with_identity)
+static json_object *estimate_json(const struct estimate *e, const char *method)
+{
+	json_object *o = json_object_new_object();
+
+	add_u64(o, "ns", e->ns);
+	add_u64(o, "lo_ns", e->lo_ns);
+	add_u64(o, "hi_ns", e->hi_ns);
+	json_object_object_add(o, "exact", json_object_new_boolean(e->exact));
+	if (method)
+		json_object_object_add(o, "method", json_object_new_string(method));
+	return o;
+}
+
+/*
+ * {"serializer": {"ns":..,"lo_ns":..,"hi_ns":..,"exact":true,"splits":
+ * {"page_faults": {...}, "own_work": {...}}}, ...}: the exact quantities with
+ * their sampled splits (breakdown.h). rep: name the methods (the totals).
+ */
+static json_object *breakdown_json(const struct proc_row *r, const struct report *rep)
+{
+	json_object *o = json_object_new_object();
+	struct measured ms[MS_COUNT];
+
+	breakdown_of(r, ms);
+	for (int i = 0; i < MS_COUNT; i++) {
+		const struct measured *m = &ms[i];
+		json_object *e = estimate_json(
+		    &m->e, rep ? breakdown_method(rep, measured_defs[i].phase) : NULL);
+
+		if (m->n_splits) {
+			json_object *splits = json_object_new_object();
+
+			for (int k = 0; k < m->n_splits; k++)
+				json_object_object_add(
+				    splits, m->splits[k].name,
+				    estimate_json(&m->splits[k].e,
+						  rep ? breakdown_method(rep, m->splits[k].phase)
+						      : NULL));
+			json_object_object_add(e, "splits", splits);
+		}
+		json_object_object_add(o, measured_defs[i].name, e);
+	}
+	return o;
+}
+
+static json_object *proc_json(const struct proc_row *r, const struct report *rep,
+			      bool with_identity)
 {
 	json_object *o = json_object_new_object();
 
@@ -111,6 +160,7 @@ static json_object *proc_json(const struct proc_row *r, bool with_identity)
 	add_u64(o, "faults_other", proc_row_faults(r, FT_OTHER));
 	add_u64(o, "faults_kernel", r->faults_kernel);
 	json_object_object_add(o, "faults_by_activity", faults_json(r));
+	json_object_object_add(o, "breakdown", breakdown_json(r, rep));
 	return o;
 }
 
@@ -175,7 +225,7 @@ static void write_array(FILE *out, const char *key, const void *rows, int n, siz
 
 static json_object *proc_row_json(const void *r)
 {
-	return proc_json(r, true);
+	return proc_json(r, NULL, true);
 }
 
 static json_object *channel_json(const void *c)
@@ -230,6 +280,7 @@ int report_write_json(const struct report *rep, FILE *out)
 	if (rep->exit_status >= 0)
 		json_object_object_add(root, "exit_status", json_object_new_int(rep->exit_status));
 	add_u64(root, "sample_hz", rep->sample_hz);
+	add_u64(root, "thread_sample_hz", rep->thread_sample_hz);
 	add_u64(root, "memcpy_bytes_per_s", u64_sat(rep->memcpy_bps));
 	add_u64(root, "pipe_bytes_per_s", u64_sat(rep->pipe_bps));
 	for (int p = 0; p < PH_COUNT; p++)
@@ -241,7 +292,7 @@ int report_write_json(const struct report *rep, FILE *out)
 							  ? rep->ipc_kernel_method
 							  : "unavailable"));
 	json_object_object_add(root, "methods", methods);
-	json_object_object_add(root, "totals", proc_json(&rep->totals, false));
+	json_object_object_add(root, "totals", proc_json(&rep->totals, rep, false));
 	for (int i = 0; i < rep->n_probes; i++)
 		json_object_array_add(probes, json_object_new_string(rep->probes[i]));
 	json_object_object_add(root, "serializer_probes", probes);

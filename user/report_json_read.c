@@ -83,6 +83,32 @@ static int get_str(struct jreader *r, struct report *rep, json_object *o, const 
 	return 0;
 }
 
+/*
+ * The exactly timed wholes: IPC calls on CPU and the serializers
+ * (faults_by_activity.*.activity_ns). Reports older than these fields read
+ * as 0 there; present, they must be well formed.
+ */
+static int read_exact_times(struct jreader *r, json_object *o, struct proc_row *row)
+{
+	static const int acts[] = {ACT_SERIALIZE, ACT_DESERIALIZE};
+	json_object *by, *a;
+	int rc = 0;
+
+	if (json_object_object_get_ex(o, "ipc_oncpu_ns", NULL))
+		rc = get_u64(r, o, "ipc_oncpu_ns", &row->ipc_oncpu_ns);
+	if (rc || !json_object_object_get_ex(o, "faults_by_activity", &by))
+		return rc;
+	if (!json_object_is_type(by, json_type_object))
+		return bad(r, "faults_by_activity", "is not an object");
+	for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]) && !rc; i++) {
+		if (!json_object_object_get_ex(by, activity_names[acts[i]], &a) ||
+		    !json_object_is_type(a, json_type_object))
+			return bad(r, activity_names[acts[i]], "is missing or not an object");
+		rc = get_u64(r, a, "activity_ns", &row->activity_ns[acts[i]]);
+	}
+	return rc;
+}
+
 /* Phases, bytes, faults, calls of one row (totals or a process). */
 static int read_row(struct jreader *r, json_object *o, struct proc_row *row)
 {
@@ -109,6 +135,8 @@ static int read_row(struct jreader *r, json_object *o, struct proc_row *row)
 	/* per type only: compare adds the activities up */
 	for (int t = 0; t < FT_COUNT && !rc; t++)
 		rc = get_u64(r, o, fault_keys[t], &row->faults[ACT_OTHER][t]);
+	if (!rc)
+		rc = read_exact_times(r, o, row);
 	return rc;
 }
 

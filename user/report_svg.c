@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
-/* --svg: one stacked bar per process (its phases) and per channel (on CPU vs
- * blocked), scaled to the longest, with a legend; readable without a terminal. */
+/* --svg: one stacked bar per process (the exact quantities of breakdown.h
+ * and the sampled rest, paler) and per channel (on CPU vs blocked), scaled to
+ * the longest, with a legend; readable without a terminal. */
 #include <string.h>
 
+#include "breakdown.h"
 #include "report.h"
 #include "util.h"
 
-static const char *const colors[PH_COUNT] = {
-    "#4e79a7", "#a0cbe8", "#f28e2b", "#ffbe7d", "#59a14f", "#e15759",
-    "#b07aa1", "#9c755f", "#bab0ac", "#76b7b2", "#d4d4d4",
+/* by enum measured_id; the channels' bars use MS_IPC_ONCPU and MS_BLOCKED */
+static const char *const colors[MS_COUNT] = {
+    "#4e79a7", "#a0cbe8", "#f28e2b", "#59a14f", "#b07aa1",
+    "#9c755f", "#bab0ac", "#76b7b2", "#e15759", "#d4d4d4",
 };
 
 #define WIDTH	 960
@@ -36,8 +39,8 @@ static void xml_text(FILE *out, const char *s)
 	}
 }
 
-static void bar(FILE *out, double y, const uint64_t *parts, const int *color_of, int n,
-		uint64_t scale, const char *label, const char *total)
+static void bar(FILE *out, double y, const uint64_t *parts, const int *color_of, const bool *pale,
+		int n, uint64_t scale, const char *label, const char *total)
 {
 	double x = LABEL_W;
 
@@ -49,9 +52,11 @@ static void bar(FILE *out, double y, const uint64_t *parts, const int *color_of,
 
 		if (w < 0.05)
 			continue;
-		fprintf(out,
-			"<rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%d\" fill=\"%s\"/>\n",
-			x, y, w, BAR_H, colors[color_of[i]]);
+		fprintf(
+		    out,
+		    "<rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%d\" fill=\"%s\"%s/>\n", x,
+		    y, w, BAR_H, colors[color_of[i]],
+		    pale && pale[i] ? " fill-opacity=\"0.55\"" : "");
 		x += w;
 	}
 	fprintf(out, "<text x=\"%.0f\" y=\"%.0f\" class=\"v\">%s</text>\n", x + 6, y + 13, total);
@@ -61,14 +66,14 @@ int report_write_svg(const struct report *rep, FILE *out)
 {
 	int n_procs = rep->n_procs < MAX_ROWS ? rep->n_procs : MAX_ROWS;
 	int n_chans = rep->n_chans < MAX_ROWS ? rep->n_chans : MAX_ROWS;
-	int phase_idx[PH_COUNT], chan_idx[2] = {PH_SYSCALL, PH_BLOCKED};
+	int ms_idx[MS_COUNT], chan_idx[2] = {MS_IPC_ONCPU, MS_BLOCKED};
 	uint64_t scale = 1;
 	double y = 70;
 	int height = 150 + (n_procs + n_chans) * ROW_H + 60;
 	char label[96], total[32];
 
-	for (int p = 0; p < PH_COUNT; p++)
-		phase_idx[p] = p;
+	for (int i = 0; i < MS_COUNT; i++)
+		ms_idx[i] = i;
 	for (int i = 0; i < n_procs; i++)
 		if (rep->procs[i].thread_ns > scale)
 			scale = rep->procs[i].thread_ns;
@@ -85,9 +90,17 @@ int report_write_svg(const struct report *rep, FILE *out)
 		     "one's thread time went</text>\n");
 	for (int i = 0; i < n_procs; i++, y += ROW_H) {
 		const struct proc_row *r = &rep->procs[i];
+		struct measured ms[MS_COUNT];
+		uint64_t parts[MS_COUNT];
+		bool pale[MS_COUNT];
 
+		breakdown_of(r, ms);
+		for (int k = 0; k < MS_COUNT; k++) {
+			parts[k] = ms[k].e.ns;
+			pale[k] = !ms[k].e.exact;
+		}
 		snprintf(label, sizeof(label), "%u %s", r->pid, r->comm);
-		bar(out, y, r->phase_ns, phase_idx, PH_COUNT, scale, label,
+		bar(out, y, parts, ms_idx, pale, MS_COUNT, scale, label,
 		    fmt_ns(r->thread_ns, total, sizeof(total)));
 	}
 	y += 20;
@@ -103,18 +116,21 @@ int report_write_svg(const struct report *rep, FILE *out)
 
 		snprintf(label, sizeof(label), "%s %s", chan_name(c, name, sizeof(name)),
 			 fmt_bytes(c->bytes_written, bytes, sizeof(bytes)));
-		bar(out, y, parts, chan_idx, 2, scale, label,
+		bar(out, y, parts, chan_idx, NULL, 2, scale, label,
 		    fmt_ns(c->oncpu_ns + c->blocked_ns, total, sizeof(total)));
 	}
 	y += 16;
-	for (int p = 0; p < PH_COUNT; p++) {
-		double x = 10 + (p % 5) * 185, ly = y + (p / 5) * 20;
+	/* sampled ones are pale and marked "~" (an estimate) */
+	for (int i = 0; i < MS_COUNT; i++) {
+		double x = 10 + (i % 4) * 236, ly = y + (i / 4) * 20;
+		bool sampled = i >= MS_COMPUTE;
 
 		fprintf(out,
-			"<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"/>"
-			"<text x=\"%.0f\" y=\"%.0f\">%s (",
-			x, ly, colors[p], x + 16, ly + 11, phase_names[p]);
-		xml_text(out, rep->methods[p] ? rep->methods[p] : "unavailable");
+			"<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"%s/>"
+			"<text x=\"%.0f\" y=\"%.0f\">%s%s (",
+			x, ly, colors[i], sampled ? " fill-opacity=\"0.55\"" : "", x + 16, ly + 11,
+			sampled ? "~" : "", measured_defs[i].label);
+		xml_text(out, breakdown_method(rep, measured_defs[i].phase));
 		fprintf(out, ")</text>\n");
 	}
 	fprintf(out, "</svg>\n");

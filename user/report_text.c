@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "breakdown.h"
 #include "findings.h"
 #include "report.h"
 #include "util.h"
@@ -12,100 +13,163 @@ static double pct(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
-static void method_detail(const struct report *rep, int p, char *buf, size_t len)
+/* "k of n samples (99 Hz per CPU + 1000 Hz per thread)" */
+static void sample_note(const struct report *rep, uint64_t k, uint64_t n, char *buf, size_t len)
+{
+	if (rep->thread_sample_hz)
+		snprintf(buf, len, "%llu of %llu samples (%u Hz per CPU + %u Hz per thread)",
+			 (unsigned long long)k, (unsigned long long)n, rep->sample_hz,
+			 rep->thread_sample_hz);
+	else
+		snprintf(buf, len, "%llu of %llu samples @ %u Hz", (unsigned long long)k,
+			 (unsigned long long)n, rep->sample_hz);
+}
+
+/* How a top-level quantity was measured, with its counts. */
+static void measured_detail(const struct report *rep, int id, char *buf, size_t len)
 {
 	const struct proc_row *t = &rep->totals;
-	const char *m = rep->methods[p] ? rep->methods[p] : "unavailable";
+	const char *m = breakdown_method(rep, measured_defs[id].phase);
+	uint64_t samples;
 
-	switch (p) {
-	case PH_SERIALIZE:
-	case PH_DESERIALIZE: {
-		int a = p == PH_SERIALIZE ? ACT_SERIALIZE : ACT_DESERIALIZE;
-		char fb[32];
-
-		if (!strcmp(m, "unavailable")) {
-			snprintf(buf, len, "unavailable (see note)");
-			break;
-		}
-		snprintf(buf, len,
-			 "%s, %llu calls; its page faults: %s more (%llu CoW, %llu first-touch)", m,
-			 (unsigned long long)(p == PH_SERIALIZE ? t->serialize_calls
-								: t->deserialize_calls),
-			 fmt_ns(t->fault_ns[a], fb, sizeof(fb)),
-			 (unsigned long long)t->faults[a][FT_COW],
-			 (unsigned long long)t->faults[a][FT_NOT_PRESENT]);
+	switch (id) {
+	case MS_SERIALIZER:
+	case MS_DESERIALIZER:
+		snprintf(buf, len, "%s, %llu calls", m,
+			 (unsigned long long)(id == MS_SERIALIZER ? t->serialize_calls
+								  : t->deserialize_calls));
 		break;
-	}
-	case PH_SYSCALL:
-		snprintf(buf, len, "%s, %llu IPC calls on CPU, less copy", m,
-			 (unsigned long long)t->ipc_calls);
+	case MS_IPC_ONCPU:
+		snprintf(buf, len, "%s, %llu IPC calls", m, (unsigned long long)t->ipc_calls);
 		break;
-	case PH_BLOCKED:
+	case MS_BLOCKED:
 		snprintf(buf, len, "%s (sched_switch), off CPU inside IPC calls", m);
 		break;
-	case PH_COPY:
-		snprintf(buf, len, "%s, %llu of %llu samples in IPC calls @ %u Hz", m,
-			 (unsigned long long)t->samples_copy, (unsigned long long)t->samples_ipc,
-			 rep->sample_hz);
-		break;
-	case PH_FAULT: {
-		uint64_t n[FT_COUNT] = {0}, samples = 0;
-
-		for (int a = 0; a < ACT_COUNT; a++) {
-			for (int f = 0; f < FT_COUNT; f++)
-				n[f] += t->faults[a][f];
-			samples += t->fault_samples[a];
-		}
-		snprintf(buf, len, "%s, %llu samples; %llu CoW + %llu first-touch faults (exact)",
-			 m, (unsigned long long)samples, (unsigned long long)n[FT_COW],
-			 (unsigned long long)n[FT_NOT_PRESENT]);
-		break;
-	}
-	case PH_COMPUTE:
-		snprintf(buf, len, "%s, %llu samples in user code outside serializers", m,
-			 (unsigned long long)(t->user_samples[ACT_POST_FORK] +
-					      t->user_samples[ACT_OTHER]));
-		break;
-	case PH_WAIT:
-		snprintf(buf, len, "%s (sched_switch), off CPU outside IPC calls", m);
-		break;
-	case PH_FORK:
+	case MS_FORK:
 		snprintf(buf, len, "%s, %llu forks + children's start latency", m,
 			 (unsigned long long)t->fork_calls);
 		break;
-	case PH_MMAP:
+	case MS_MMAP:
 		snprintf(buf, len, "%s, %llu shared map calls", m,
 			 (unsigned long long)t->mmap_calls);
+		break;
+	case MS_WAIT:
+		snprintf(buf, len, "%s (sched_switch), off CPU outside IPC calls", m);
+		break;
+	case MS_COMPUTE:
+		snprintf(buf, len, "%s, %llu samples @ %u Hz in user code outside serializers", m,
+			 (unsigned long long)(t->user_samples[ACT_POST_FORK] +
+					      t->user_samples[ACT_OTHER]),
+			 rep->sample_hz);
+		break;
+	case MS_FAULTS_ELSEWHERE:
+		samples = t->fault_samples[ACT_POST_FORK] + t->fault_samples[ACT_OTHER];
+		snprintf(buf, len, "%s, %llu samples @ %u Hz; %llu CoW + %llu first-touch (exact)",
+			 m, (unsigned long long)samples, rep->sample_hz,
+			 (unsigned long long)(t->faults[ACT_POST_FORK][FT_COW] +
+					      t->faults[ACT_OTHER][FT_COW]),
+			 (unsigned long long)(t->faults[ACT_POST_FORK][FT_NOT_PRESENT] +
+					      t->faults[ACT_OTHER][FT_NOT_PRESENT]));
 		break;
 	default:
 		snprintf(buf, len, "%s: thread time minus the above", m);
 	}
 }
 
+/* The activity whose page faults a split counts, or -1. */
+static int split_activity(int id)
+{
+	return id == MS_SERIALIZER     ? ACT_SERIALIZE
+	       : id == MS_DESERIALIZER ? ACT_DESERIALIZE
+	       : id == MS_IPC_ONCPU    ? ACT_IPC
+				       : -1;
+}
+
+static void split_detail(const struct report *rep, int id, const struct split *sp, char *buf,
+			 size_t len)
+{
+	const struct proc_row *t = &rep->totals;
+	const char *m = breakdown_method(rep, sp->phase);
+	int a = split_activity(id);
+	char sn[96];
+
+	if (sp->phase == PH_COPY) {
+		sample_note(rep, t->samples_copy, t->samples_ipc, sn, sizeof(sn));
+		snprintf(buf, len, "%s, %s", m, sp->e.exact ? "timed" : sn);
+	} else if (sp->phase == PH_FAULT && a >= 0) {
+		sample_note(rep, t->fault_samples[a], t->act_samples[a], sn, sizeof(sn));
+		snprintf(buf, len, "%s, %s; %llu CoW + %llu first-touch (exact)", m,
+			 sp->e.exact ? "timed" : sn, (unsigned long long)t->faults[a][FT_COW],
+			 (unsigned long long)t->faults[a][FT_NOT_PRESENT]);
+	} else {
+		snprintf(buf, len, "%s: the above less the splits beside it", m);
+	}
+}
+
+/* "~12.0 ms" for an estimate, "12.0 ms" for an exact amount */
+static const char *fmt_estimate(const struct estimate *e, char *buf, size_t len)
+{
+	char b[32];
+
+	snprintf(buf, len, "%s%s", e->exact ? "" : "~", fmt_ns(e->ns, b, sizeof(b)));
+	return buf;
+}
+
+/* "8.1 ms .. 40.3 ms": the 95% range of an estimate, "" when exact */
+static const char *fmt_range(const struct estimate *e, char *buf, size_t len)
+{
+	char lo[32], hi[32];
+
+	if (e->exact)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%s .. %s", fmt_ns(e->lo_ns, lo, sizeof(lo)),
+			 fmt_ns(e->hi_ns, hi, sizeof(hi)));
+	return buf;
+}
+
+/*
+ * What was measured exactly, each with the sampled splits of it beneath,
+ * then the sampled rest: the top level sums to the threads' time.
+ */
 static void write_phases(const struct report *rep, FILE *out)
 {
 	const struct proc_row *t = &rep->totals;
-	char tb[32], mb[128], esc[4 * sizeof(mb)], cb[32];
+	struct measured ms[MS_COUNT];
+	char tb[32], rb[80], mb[256], esc[4 * sizeof(mb)];
 
-	/* ±: 95% confidence from the sample counts, for sampled phases */
-	/* "±" is two bytes: one more column of width keeps the header aligned */
-	fprintf(out, "%-12s %10s %11s %7s  %s\n", "PHASE", "TIME", "±95%", "SHARE", "MEASURED BY");
-	for (int p = 0; p < PH_COUNT; p++) {
-		method_detail(rep, p, mb, sizeof(mb));
-		if (t->ci95_ns[p])
-			fmt_ns(t->ci95_ns[p], cb, sizeof(cb));
-		else
-			snprintf(cb, sizeof(cb), "-");
-		if (rep->methods[p] && !strcmp(rep->methods[p], "unavailable"))
-			fprintf(out, "%-12s %10s %10s %7s  %s\n", phase_names[p], "n/a", "", "",
-				printable(mb, esc, sizeof(esc)));
-		else
-			fprintf(out, "%-12s %10s %10s %6.1f%%  %s\n", phase_names[p],
-				fmt_ns(t->phase_ns[p], tb, sizeof(tb)), cb,
-				pct(t->phase_ns[p], t->thread_ns), printable(mb, esc, sizeof(esc)));
+	breakdown_of(t, ms);
+	fprintf(out, "%-28s %10s %7s  %-22s %s\n", "WHERE THE TIME WENT", "TIME", "SHARE",
+		"95% RANGE", "MEASURED BY (~: a sampled estimate)");
+	for (int i = 0; i < MS_COUNT; i++) {
+		const struct measured *m = &ms[i];
+
+		measured_detail(rep, i, mb, sizeof(mb));
+		if (!strcmp(breakdown_method(rep, measured_defs[i].phase), "unavailable")) {
+			fprintf(out, "%-28s %10s %7s  %-22s %s\n", measured_defs[i].label, "n/a",
+				"", "", printable(mb, esc, sizeof(esc)));
+			continue;
+		}
+		fprintf(out, "%-28s %10s %6.1f%%  %-22s %s\n", measured_defs[i].label,
+			fmt_estimate(&m->e, tb, sizeof(tb)), pct(m->e.ns, t->thread_ns),
+			fmt_range(&m->e, rb, sizeof(rb)), printable(mb, esc, sizeof(esc)));
+		if (!m->e.ns)
+			continue;
+		for (int k = 0; k < m->n_splits; k++) {
+			const struct split *sp = &m->splits[k];
+			char label[40];
+
+			snprintf(label, sizeof(label), "  of which %s", sp->label);
+			split_detail(rep, i, sp, mb, sizeof(mb));
+			fprintf(out, "%-28s %10s %6.1f%%  %-22s %s\n", label,
+				fmt_estimate(&sp->e, tb, sizeof(tb)), pct(sp->e.ns, m->e.ns),
+				fmt_range(&sp->e, rb, sizeof(rb)), printable(mb, esc, sizeof(esc)));
+		}
 	}
-	fprintf(out, "%-12s %10s %10s %6.1f%%  summed thread lifetimes\n", "total",
-		fmt_ns(t->thread_ns, tb, sizeof(tb)), "", 100.0);
+	fprintf(out, "%-28s %10s %6.1f%%  %-22s %s\n", "total",
+		fmt_ns(t->thread_ns, tb, sizeof(tb)), 100.0, "", "summed thread lifetimes");
+	fprintf(out, "(a split's share is of the line above it; the phase partition, with copy "
+		     "and faults cut out of the\n exact times, is in --format json and csv)\n");
 }
 
 static uint64_t ipc_time(const struct proc_row *r)
@@ -125,36 +189,58 @@ static int by_ipc_time(const void *a, const void *b)
 	return (x < y) - (x > y);
 }
 
+/* The process table's columns: the exact quantities, and copy, the one
+ * split the seeds ask about; "~" heads a sampled column. */
+static const struct {
+	const char *head;
+	int id;	   /* enum measured_id */
+	int split; /* index into its splits, -1: the quantity itself */
+} proc_cols[] = {
+    {"SERIALIZE", MS_SERIALIZER, -1},
+    {"DESERIAL", MS_DESERIALIZER, -1},
+    {"IPC-CPU", MS_IPC_ONCPU, -1},
+    {"~COPY", MS_IPC_ONCPU, 0},
+    {"BLOCKED", MS_BLOCKED, -1},
+    {"FORK", MS_FORK, -1},
+    {"MMAP", MS_MMAP, -1},
+    {"WAIT", MS_WAIT, -1},
+    {"~COMPUTE", MS_COMPUTE, -1},
+    {"~FAULTS*", MS_FAULTS_ELSEWHERE, -1},
+    {"~OTHER", MS_OTHER, -1},
+};
+#define N_PROC_COLS (sizeof(proc_cols) / sizeof(proc_cols[0]))
+
 static void write_procs(const struct report *rep, FILE *out)
 {
 	const struct proc_row **rows = calloc(rep->n_procs ? rep->n_procs : 1, sizeof(*rows));
-	char b[PH_COUNT + 3][32], comm[4 * IPCPROF_COMM_LEN];
+	char b[2][32], comm[4 * IPCPROF_COMM_LEN];
 
 	if (!rows)
 		return;
 	for (int i = 0; i < rep->n_procs; i++)
 		rows[i] = &rep->procs[i];
 	qsort(rows, rep->n_procs, sizeof(*rows), by_ipc_time);
-	fprintf(out, "\nPROCESSES (most IPC time first)\n");
+	fprintf(out, "\nPROCESSES (most IPC time first; IPC-CPU includes ~COPY; ~FAULTS*: page "
+		     "faults outside serializers and IPC calls)\n");
 	fprintf(out, "%7s %7s %-15s %9s", "PID", "PPID", "COMM", "WALL");
-	for (int p = 0; p < PH_COUNT; p++) {
-		char head[16];
-		int i;
-
-		for (i = 0; phase_names[p][i] && i < 9; i++)
-			head[i] = (char)(phase_names[p][i] - 32 * (phase_names[p][i] >= 'a'));
-		head[i] = '\0';
-		fprintf(out, " %9s", head);
-	}
+	for (size_t c = 0; c < N_PROC_COLS; c++)
+		fprintf(out, " %9s", proc_cols[c].head);
 	fprintf(out, " %10s %10s\n", "WRITTEN", "READ");
 	for (int i = 0; i < rep->n_procs && i < 20; i++) {
 		const struct proc_row *r = rows[i];
+		struct measured ms[MS_COUNT];
 
+		breakdown_of(r, ms);
 		fprintf(out, "%7u %7u %-15s %9s", r->pid, r->ppid,
 			printable(r->comm, comm, sizeof(comm)),
 			fmt_ns(r->wall_ns, b[0], sizeof(b[0])));
-		for (int p = 0; p < PH_COUNT; p++)
-			fprintf(out, " %9s", fmt_ns(r->phase_ns[p], b[p + 1], sizeof(b[0])));
+		for (size_t c = 0; c < N_PROC_COLS; c++) {
+			const struct measured *m = &ms[proc_cols[c].id];
+			const struct estimate *e =
+			    proc_cols[c].split < 0 ? &m->e : &m->splits[proc_cols[c].split].e;
+
+			fprintf(out, " %9s", fmt_ns(e->ns, b[0], sizeof(b[0])));
+		}
 		fprintf(out, " %10s %10s\n", fmt_bytes(r->bytes_written, b[0], sizeof(b[0])),
 			fmt_bytes(r->bytes_read, b[1], sizeof(b[1])));
 	}
@@ -261,8 +347,9 @@ static void write_sites(const struct report *rep, FILE *out)
 		fprintf(out, " (pid %u)%s\n", c->pid,
 			c->user_frame ? "" : ", no caller outside the IPC modules");
 		fprintf(out,
-			"      %s written, %s read in %llu IPC calls; serialize %s, deserialize "
-			"%s, syscall %s, blocked %s; page faults: %llu CoW, %llu first-touch\n",
+			"      %s written, %s read in %llu IPC calls; serializer %s, "
+			"deserializer %s, IPC on CPU %s, blocked %s (all exact); page faults: %llu "
+			"CoW, %llu first-touch\n",
 			fmt_bytes(c->s.bytes_written, b[0], sizeof(b[0])),
 			fmt_bytes(c->s.bytes_read, b[1], sizeof(b[1])),
 			(unsigned long long)c->s.ipc_calls,

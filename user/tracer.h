@@ -15,6 +15,8 @@
 struct tracer_opts {
 	bool follow;	    /* trace children too */
 	uint32_t sample_hz; /* perf-event sampling rate for the copy estimate */
+	/* per-thread sampling rate inside serializers and IPC calls (0: none) */
+	uint32_t thread_sample_hz;
 	bool verbose;
 	enum probe_mode probe_mode; /* fentry/kprobe/fallback choice */
 	bool timeline;		    /* stream per-call slices (--timeline) */

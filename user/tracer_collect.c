@@ -385,5 +385,6 @@ int tracer_collect(struct tracer *t, struct report *rep)
 	rep->lost_events = t->skel->bss->lost_events;
 	rep->map_full = t->skel->bss->map_full;
 	rep->sample_hz = t->opts.sample_hz;
+	rep->thread_sample_hz = t->opts.thread_sample_hz;
 	return 0;
 }

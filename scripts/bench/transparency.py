@@ -15,11 +15,13 @@ Sections (all by default; pick with --only):
   roundtrips a traced Python doing 300k small pickle round trips
 
 usage: scripts/bench/transparency.py [--pairs N] [--only SECTION ...]
-           [--workload SUBSTRING ...] [--baseline PATH]
+           [--workload SUBSTRING ...] [--baseline PATH] [--variant 'OPTIONS' ...]
        (root, after make; prints Markdown tables)
   --workload  only the workloads whose name contains one of these
   --baseline  another ipcprof binary (e.g. an older build) measured in the
               same interleaved rounds, as "ipcprof (baseline)"
+  --variant   ipcprof with these options too (e.g. '--thread-sample-hz 1000'),
+              in the same interleaved rounds, as "ipcprof OPTIONS"
 """
 import argparse
 import json
@@ -59,10 +61,12 @@ WORKLOADS = [
 FLOOD_SMALL = [FLOOD, "200000", "64"]
 
 
-def tools(baseline=None):
+def tools(baseline=None, variants=()):
     t = [("untraced", []), ("ipcprof", [IPCPROF, "run", "-o", "/dev/null", "--"])]
     if baseline:
         t.append(("ipcprof (baseline)", [baseline, "run", "-o", "/dev/null", "--"]))
+    for v in variants:
+        t.append((f"ipcprof {v}", [IPCPROF, "run", *v.split(), "-o", "/dev/null", "--"]))
     if shutil.which("strace"):
         t.append(("strace -f -c", ["strace", "-f", "-c", "-o", "/dev/null"]))
     if shutil.which("perf") and subprocess.run(["perf", "trace", "-s", "true"],
@@ -122,7 +126,7 @@ def full_flood(tname):
 
 
 def workloads(args):
-    ts = tools(args.baseline)
+    ts = tools(args.baseline, args.variant)
     names = [n for n, _ in ts]
     rows = []
     for wname, cmd in WORKLOADS:
@@ -234,6 +238,7 @@ def main():
     ap.add_argument("--only", nargs="*", choices=list(SECTIONS), default=list(SECTIONS))
     ap.add_argument("--workload", nargs="*", default=[])
     ap.add_argument("--baseline")
+    ap.add_argument("--variant", action="append", default=[])
     args = ap.parse_args()
     for s in args.only:
         SECTIONS[s](args)

@@ -118,10 +118,20 @@ class HtmlReport(BPFTestCase):
         for p in self.rep["processes"]:
             row = procs[p["pid"]]
             self.assertEqual(row["comm"], p["comm"])
-            for k in ("ppid", "wall_ns", "serialize_ns", "blocked_ns", "compute_ns",
-                      "bytes_written", "bytes_read", "ipc_calls", "faults_cow",
-                      "faults_first_touch"):
+            for k in ("ppid", "wall_ns", "bytes_written", "bytes_read", "ipc_calls",
+                      "faults_cow", "faults_first_touch"):
                 self.assertEqual(row[k], p[k], (p["pid"], k))
+            for k, e in p["breakdown"].items():
+                self.assertEqual(row[f"breakdown.{k}"], e["ns"], (p["pid"], k))
+            self.assertEqual(row["breakdown.ipc_oncpu.copy"],
+                             p["breakdown"]["ipc_oncpu"]["splits"]["copy"]["ns"])
+        # the hierarchy: every exact amount and split as the JSON has it
+        entries = {k: v for row in dom.tables["breakdown"] for k, v in row.items()}
+        for k, e in tot["breakdown"].items():
+            self.assertEqual(entries[k], e["ns"], k)
+            for s, se in e.get("splits", {}).items():
+                if e["ns"]:
+                    self.assertEqual(entries[f"{k}.{s}"], se["ns"], (k, s))
         chans = {r["name"]: r for r in dom.tables["channels"]}
         self.assertEqual(set(chans), {c["name"] for c in self.rep["channels"]})
         for c in self.rep["channels"]:

@@ -177,7 +177,8 @@ class Metrics(BPFTestCase):
         self.assertEqual(calls[json.dumps(both[0]["write"]["labels"], sort_keys=True)], CHUNKS)
         # counters only grow, scrape to scrape to the final file
         for name in ("ipcprof_ipc_bytes_total", "ipcprof_ipc_calls_total",
-                     "ipcprof_phase_seconds_total", "ipcprof_page_faults_total"):
+                     "ipcprof_phase_seconds_total", "ipcprof_page_faults_total",
+                     "ipcprof_measured_seconds_total"):
             a, b, c = by_labels(p0, name), by_labels(p1, name), by_labels(pf, name)
             for k, v in a.items():
                 if k in b:
@@ -186,7 +187,8 @@ class Metrics(BPFTestCase):
                 if k in c:
                     self.assertGreaterEqual(c[k], v, (name, k))
         # every family has HELP and TYPE (promtool checked the rest)
-        for fam in ("ipcprof_phase_seconds", "ipcprof_ipc_bytes", "ipcprof_ipc_calls",
+        for fam in ("ipcprof_phase_seconds", "ipcprof_measured_seconds", "ipcprof_ipc_bytes",
+                    "ipcprof_ipc_calls",
                     "ipcprof_page_faults", "ipcprof_lost_events"):
             self.assertIn(f"# TYPE {fam} counter", om)
             self.assertIn(f"# HELP {fam}_total ", final)
@@ -225,6 +227,15 @@ class Metrics(BPFTestCase):
             got = sum(s["value"] for s in samples(pf, "ipcprof_phase_seconds_total")
                       if s["labels"]["phase"] == ph)
             self.assertAlmostEqual(got, tot[f"{ph}_ns"] / 1e9, delta=1e-6 * len(rep["processes"]))
+        # the exact amounts, as the report's breakdown has them
+        for q, e in tot["breakdown"].items():
+            if q in ("compute", "faults_elsewhere", "other"):
+                continue
+            got = sum(s["value"] for s in samples(pf, "ipcprof_measured_seconds_total")
+                      if s["labels"]["quantity"] == q)
+            self.assertTrue(e["exact"], q)
+            self.assertAlmostEqual(got, e["ns"] / 1e9, delta=1e-6 * len(rep["processes"]))
+        self.assertGreater(tot["breakdown"]["ipc_oncpu"]["ns"], 0)
         faults = sum(s["value"] for s in samples(pf, "ipcprof_page_faults_total"))
         self.assertEqual(faults, sum(tot[k] for k in ("faults_cow", "faults_first_touch",
                                                       "faults_other")))

@@ -1,5 +1,6 @@
 """record / report / compare on real traces."""
 import json
+import re
 import os
 import subprocess
 import tempfile
@@ -72,9 +73,15 @@ class Svg(BPFTestCase):
             for p in rep["processes"]:
                 self.assertIn(f">{p['pid']} {p['comm']}</text>", text)
             self.assertIn(f"{rep['channels'][0]['name']} 2.00 MB", text)
-            for phase, method in rep["methods"].items():
-                if phase != "ipc_kernel":
-                    self.assertIn(f">{phase} ({method})</text>", text)
+            # the legend: one entry per top-level quantity of the breakdown,
+            # each with its method, the sampled ones marked "~"
+            legend = re.findall(r'<text x="\d+" y="\d+">(~?)([^<(]+) \(([^)]*)\)</text>', text)
+            breakdown = rep["totals"]["breakdown"]
+            self.assertEqual(len(legend), len(breakdown), legend)
+            self.assertEqual([m for _, _, m in legend],
+                             [e["method"] for e in breakdown.values()])
+            self.assertEqual([t == "~" for t, _, _ in legend],
+                             [not e["exact"] for e in breakdown.values()])
             # a real renderer must accept it
             subprocess.run(["rsvg-convert", "-o", png, svg], check=True)
             with open(png, "rb") as f:

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "breakdown.h"
 #include "report.h"
 
 /* sampled measurement, one sample per ms */
@@ -34,6 +35,10 @@ static struct proc_stats busy_proc(void)
 	s.ipc_oncpu_fam_ns[FAM_PIPE] = s.ipc_oncpu_ns;
 	s.samples_ipc_fam[FAM_PIPE] = 40;
 	s.samples_copy_fam[FAM_PIPE] = 10;
+	/* every ms of the timed activities sampled once */
+	s.act_samples[ACT_SERIALIZE] = 20;
+	s.act_samples[ACT_DESERIALIZE] = 10;
+	s.act_samples[ACT_IPC] = 40;
 	return s;
 }
 
@@ -123,9 +128,10 @@ static void test_faults_are_carved_out_of_activities(void **state)
 
 	(void)state;
 	s.wait_ns = 5000000;
-	/* 1000 Hz: one sample stands for 1 ms outside IPC syscalls */
-	s.fault_samples[ACT_SERIALIZE] = 5;    /* 5 ms of the 20 ms serializing */
-	s.fault_samples[ACT_DESERIALIZE] = 50; /* more than it lasted: capped */
+	/* inside timed activities a share of their samples, elsewhere one
+	 * sample stands for 1 ms (1000 Hz) */
+	s.fault_samples[ACT_SERIALIZE] = 5;    /* 5 of 20 samples: 5 ms of 20 ms */
+	s.fault_samples[ACT_DESERIALIZE] = 50; /* more than it had: capped */
 	s.fault_samples[ACT_IPC] = 8;	       /* 8 of 40 IPC samples: 1.6 ms */
 	s.fault_samples[ACT_OTHER] = 3;
 	s.faults[ACT_SERIALIZE][FT_COW] = 1200;
@@ -259,6 +265,96 @@ static void test_totals_add_up(void **state)
 	report_free(&rep);
 }
 
+/* The top level of the hierarchy partitions the threads' time; each split
+ * stays inside what it splits; exact amounts are exact. */
+static void check_breakdown(const struct proc_row *r)
+{
+	struct measured ms[MS_COUNT];
+	uint64_t sum = 0;
+
+	breakdown_of(r, ms);
+	for (int i = 0; i < MS_COUNT; i++) {
+		uint64_t parts = 0;
+
+		sum += ms[i].e.ns;
+		assert_true(ms[i].e.lo_ns <= ms[i].e.ns && ms[i].e.ns <= ms[i].e.hi_ns);
+		if (ms[i].e.exact)
+			assert_true(ms[i].e.lo_ns == ms[i].e.hi_ns);
+		for (int k = 0; k < ms[i].n_splits; k++) {
+			const struct estimate *e = &ms[i].splits[k].e;
+
+			parts += e->ns;
+			assert_true(e->lo_ns <= e->ns && e->ns <= e->hi_ns);
+			assert_true(e->hi_ns <= ms[i].e.hi_ns);
+		}
+		if (ms[i].n_splits)
+			assert_int_equal(parts, ms[i].e.ns);
+	}
+	assert_int_equal(sum, r->thread_ns);
+}
+
+/*
+ * What the seeds showed: every IPC sample in a copy routine or a fault and
+ * every serializer sample in a fault. The partition's syscall and serialize
+ * read 0; the hierarchy keeps the exact amounts, with the sampled shares
+ * beneath them and ranges no wider than those amounts.
+ */
+static void test_exact_amounts_stand_as_measured(void **state)
+{
+	struct proc_stats s = busy_proc();
+	struct proc_row r;
+	struct measured ms[MS_COUNT];
+
+	(void)state;
+	s.samples_copy = s.samples_copy_fam[FAM_PIPE] = 40; /* all 40 IPC samples */
+	s.fault_samples[ACT_SERIALIZE] = 20;		    /* all 20 serializer samples */
+	s.user_samples[ACT_OTHER] = 10;
+	proc_row_from_stats(&r, 7, &s, NULL, 0, &sampled_1khz);
+	assert_int_equal(r.phase_ns[PH_SYSCALL], 0);
+	assert_int_equal(r.phase_ns[PH_SERIALIZE], 0);
+	breakdown_of(&r, ms);
+	assert_true(ms[MS_IPC_ONCPU].e.exact);
+	assert_int_equal(ms[MS_IPC_ONCPU].e.ns, 8000000);
+	assert_true(ms[MS_SERIALIZER].e.exact);
+	assert_int_equal(ms[MS_SERIALIZER].e.ns, 20000000);
+	/* 40 of 40: the Wilson interval's lower end, 91.2% of 8 ms */
+	assert_false(ms[MS_IPC_ONCPU].splits[0].e.exact);
+	assert_int_equal(ms[MS_IPC_ONCPU].splits[0].e.hi_ns, 8000000);
+	assert_in_range(ms[MS_IPC_ONCPU].splits[0].e.lo_ns, 7290000, 7300000);
+	assert_false(ms[MS_COMPUTE].e.exact);
+	assert_true(ms[MS_BLOCKED].e.exact);
+	check_breakdown(&r);
+}
+
+/* Copies timed by precise probes: the copy split is exact, the rest too
+ * when faults are timed as well. */
+static void test_timed_splits_are_exact(void **state)
+{
+	struct measure m = {.sample_hz = 1000, .exact_copy = {true, true}, .exact_fault = true};
+	struct proc_stats s = busy_proc();
+	struct proc_row r;
+	struct measured ms[MS_COUNT];
+
+	(void)state;
+	s.copy_exact_fam_ns[FAM_PIPE] = 3000000;
+	s.fault_exact_ns[ACT_IPC] = 1000000;
+	s.fault_exact_ns[ACT_OTHER] = 2000000;
+	proc_row_from_stats(&r, 7, &s, NULL, 0, &m);
+	breakdown_of(&r, ms);
+	for (int k = 0; k < ms[MS_IPC_ONCPU].n_splits; k++)
+		assert_true(ms[MS_IPC_ONCPU].splits[k].e.exact);
+	assert_int_equal(ms[MS_IPC_ONCPU].splits[0].e.ns, 3000000);
+	assert_int_equal(ms[MS_IPC_ONCPU].splits[2].e.ns, 8000000 - 3000000 - 1000000);
+	assert_true(ms[MS_FAULTS_ELSEWHERE].e.exact);
+	check_breakdown(&r);
+	/* a pipe's copies not timed: sampled again */
+	m.exact_copy[FAM_PIPE] = false;
+	proc_row_from_stats(&r, 7, &s, NULL, 0, &m);
+	breakdown_of(&r, ms);
+	assert_false(ms[MS_IPC_ONCPU].splits[0].e.exact);
+	check_breakdown(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +368,8 @@ int main(void)
 	    cmocka_unit_test(test_channels_group_by_inode),
 	    cmocka_unit_test(test_socket_names_show_both_ends),
 	    cmocka_unit_test(test_totals_add_up),
+	    cmocka_unit_test(test_exact_amounts_stand_as_measured),
+	    cmocka_unit_test(test_timed_splits_are_exact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+/* The report's hierarchy: exact quantities with their sampled splits (breakdown.h). */
+#include "breakdown.h"
+
+const struct measured_def measured_defs[MS_COUNT] = {
+    [MS_SERIALIZER] = {"serializer", "serializer", PH_SERIALIZE},
+    [MS_DESERIALIZER] = {"deserializer", "deserializer", PH_DESERIALIZE},
+    [MS_IPC_ONCPU] = {"ipc_oncpu", "IPC calls on CPU", PH_SYSCALL},
+    [MS_BLOCKED] = {"blocked", "blocked in IPC calls", PH_BLOCKED},
+    [MS_FORK] = {"fork", "fork", PH_FORK},
+    [MS_MMAP] = {"mmap", "shared mmap", PH_MMAP},
+    [MS_WAIT] = {"wait", "wait", PH_WAIT},
+    [MS_COMPUTE] = {"compute", "compute", PH_COMPUTE},
+    [MS_FAULTS_ELSEWHERE] = {"faults_elsewhere", "page faults elsewhere", PH_FAULT},
+    [MS_OTHER] = {"other", "other", PH_OTHER},
+};
+
+/* A remainder's method: what is left of an exact amount once the sampled
+ * splits beside it are taken out. */
+#define PHASE_REMAINDER (-1)
+
+static struct estimate exact(uint64_t ns)
+{
+	return (struct estimate){.ns = ns, .lo_ns = ns, .hi_ns = ns, .exact = true};
+}
+
+/*
+ * A sampled amount with its 95% half-width, its range clamped to [floor,
+ * ceil]: an estimate of a part of an exactly measured whole can be neither
+ * negative nor more than that whole, and the interval says no more than
+ * that.
+ */
+static struct estimate sampled(uint64_t ns, uint64_t ci, uint64_t floor, uint64_t ceil)
+{
+	struct estimate e = {.ns = ns};
+
+	if (!ceil) /* a part of nothing: nothing to estimate */
+		return exact(0);
+	e.lo_ns = ns > ci ? ns - ci : 0;
+	e.hi_ns = ns > UINT64_MAX - ci ? UINT64_MAX : ns + ci;
+	if (e.lo_ns < floor)
+		e.lo_ns = floor;
+	if (e.hi_ns > ceil)
+		e.hi_ns = ceil;
+	if (e.lo_ns > e.ns)
+		e.lo_ns = e.ns;
+	if (e.hi_ns < e.ns)
+		e.hi_ns = e.ns;
+	return e;
+}
+
+static void add_split(struct measured *m, const char *name, const char *label, int phase,
+		      struct estimate e)
+{
+	if (m->n_splits < SPLITS_MAX)
+		m->splits[m->n_splits++] = (struct split){name, label, phase, e};
+}
+
+/*
+ * A serializer: its uprobes timed it exactly; page faults inside it are a
+ * sampled share of that time, and what is left is its own work. Serializer
+ * time sampled after its probes were removed (a hot serializer) makes the
+ * whole an estimate, never less than what was timed.
+ */
+static void serializer(struct measured *m, const struct proc_row *r, int phase, int act)
+{
+	uint64_t timed = r->activity_ns[act];
+	uint64_t whole = r->phase_ns[phase] + r->fault_ns[act];
+	struct estimate faults = r->faults_timed
+				     ? exact(r->fault_ns[act])
+				     : sampled(r->fault_ns[act], r->fault_ci95_ns[act], 0, timed);
+
+	m->e = whole > timed ? sampled(whole, r->ci95_ns[phase], timed, UINT64_MAX) : exact(timed);
+	add_split(m, "page_faults", "page faults", PH_FAULT, faults);
+	add_split(m, "own_work", whole > timed ? "its own work (partly sampled)" : "its own work",
+		  PHASE_REMAINDER,
+		  faults.exact && m->e.exact
+		      ? exact(r->phase_ns[phase])
+		      : sampled(r->phase_ns[phase], r->ci95_ns[phase], 0, m->e.hi_ns));
+}
+
+static void ipc_oncpu(struct measured *m, const struct proc_row *r)
+{
+	uint64_t whole = r->ipc_oncpu_ns;
+	struct estimate copy = r->copy_timed
+				   ? exact(r->phase_ns[PH_COPY])
+				   : sampled(r->phase_ns[PH_COPY], r->ci95_ns[PH_COPY], 0, whole);
+	struct estimate faults =
+	    r->faults_timed ? exact(r->fault_ns[ACT_IPC])
+			    : sampled(r->fault_ns[ACT_IPC], r->fault_ci95_ns[ACT_IPC], 0, whole);
+
+	m->e = exact(whole);
+	add_split(m, "copy", "copy routines", PH_COPY, copy);
+	add_split(m, "page_faults", "page faults", PH_FAULT, faults);
+	add_split(m, "rest", "rest of the calls", PHASE_REMAINDER,
+		  copy.exact && faults.exact
+		      ? exact(r->phase_ns[PH_SYSCALL])
+		      : sampled(r->phase_ns[PH_SYSCALL], r->ci95_ns[PH_SYSCALL], 0, whole));
+}
+
+void breakdown_of(const struct proc_row *r, struct measured out[MS_COUNT])
+{
+	uint64_t elsewhere = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER];
+
+	for (int i = 0; i < MS_COUNT; i++)
+		out[i] = (struct measured){0};
+	serializer(&out[MS_SERIALIZER], r, PH_SERIALIZE, ACT_SERIALIZE);
+	serializer(&out[MS_DESERIALIZER], r, PH_DESERIALIZE, ACT_DESERIALIZE);
+	ipc_oncpu(&out[MS_IPC_ONCPU], r);
+	out[MS_BLOCKED].e = exact(r->phase_ns[PH_BLOCKED]);
+	out[MS_FORK].e = exact(r->phase_ns[PH_FORK]);
+	out[MS_MMAP].e = exact(r->phase_ns[PH_MMAP]);
+	out[MS_WAIT].e = exact(r->phase_ns[PH_WAIT]);
+	out[MS_COMPUTE].e =
+	    sampled(r->phase_ns[PH_COMPUTE], r->ci95_ns[PH_COMPUTE], 0, r->thread_ns);
+	out[MS_FAULTS_ELSEWHERE].e =
+	    r->faults_timed ? exact(elsewhere)
+			    : sampled(elsewhere,
+				      ci95_combine((double)r->fault_ci95_ns[ACT_POST_FORK],
+						   (double)r->fault_ci95_ns[ACT_OTHER]),
+				      0, r->thread_ns);
+	out[MS_OTHER].e = sampled(r->phase_ns[PH_OTHER], r->ci95_ns[PH_OTHER], 0, r->thread_ns);
+}
+
+struct estimate breakdown_phase(const struct proc_row *r, int phase)
+{
+	struct measured ms[MS_COUNT];
+
+	breakdown_of(r, ms);
+	switch (phase) {
+	case PH_SERIALIZE:
+		return ms[MS_SERIALIZER].splits[1].e;
+	case PH_DESERIALIZE:
+		return ms[MS_DESERIALIZER].splits[1].e;
+	case PH_COPY:
+		return ms[MS_IPC_ONCPU].splits[0].e;
+	case PH_SYSCALL:
+		return ms[MS_IPC_ONCPU].splits[2].e;
+	case PH_COMPUTE:
+		return ms[MS_COMPUTE].e;
+	case PH_OTHER:
+		return ms[MS_OTHER].e;
+	case PH_FAULT:
+		return r->faults_timed
+			   ? exact(r->phase_ns[phase])
+			   : sampled(r->phase_ns[phase], r->ci95_ns[phase], 0, r->thread_ns);
+	default:
+		return exact(r->phase_ns[phase]);
+	}
+}
+
+const char *breakdown_method(const struct report *rep, int phase)
+{
+	if (phase == PHASE_REMAINDER)
+		return "derived";
+	return rep->methods[phase] ? rep->methods[phase] : "unavailable";
+}
