@@ -273,3 +273,23 @@ uint64_t proc_row_faults(const struct proc_row *r, int type)
 		n += r->faults[a][type];
 	return n;
 }
+
+/* sqrt(a^2 - b^2), 0 where b is the larger: undoes ci95_combine(x, b) */
+static double ci95_remove(double a, double b)
+{
+	return a > b ? sqrt(a * a - b * b) : 0;
+}
+
+void proc_row_fault_ci95_from_phases(struct proc_row *r)
+{
+	double ser = (double)r->ci95_ns[PH_SERIALIZE], deser = (double)r->ci95_ns[PH_DESERIALIZE];
+	double ipc = ci95_remove((double)r->ci95_ns[PH_SYSCALL], (double)r->ci95_ns[PH_COPY]);
+	double rest =
+	    ci95_remove(ci95_remove(ci95_remove((double)r->ci95_ns[PH_FAULT], ser), deser), ipc);
+
+	r->fault_ci95_ns[ACT_SERIALIZE] = (uint64_t)ser;
+	r->fault_ci95_ns[ACT_DESERIALIZE] = (uint64_t)deser;
+	r->fault_ci95_ns[ACT_IPC] = (uint64_t)ipc;
+	r->fault_ci95_ns[ACT_POST_FORK] = 0;
+	r->fault_ci95_ns[ACT_OTHER] = (uint64_t)rest;
+}

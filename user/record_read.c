@@ -139,6 +139,9 @@ static int proc_get(struct decoder *d, json_object *o)
 	memset(r, 0, sizeof(*r));
 	if ((rc = fields_get(d, o, r, proc_fields)))
 		return rc;
+	/* recorded before the fault time's intervals were, per activity */
+	if (!json_object_object_get_ex(o, "fault_ci95_ns", NULL))
+		proc_row_fault_ci95_from_phases(r);
 	if (json_object_object_get_ex(o, "comm", &comm)) {
 		const char *c = json_object_get_string(comm);
 		int len = json_object_get_string_len(comm);

@@ -183,6 +183,11 @@ double chan_rate(const struct channel *c);
 /* The 95% half-width of a sum of two independent estimates (quadrature). */
 uint64_t ci95_combine(double a, double b);
 
+/* For rows recorded before fault_ci95_ns: the faults' half-widths per
+ * activity, worked back from the phases' (ci95_ns), which were combined
+ * from them; what cannot be told apart goes to ACT_OTHER. */
+void proc_row_fault_ci95_from_phases(struct proc_row *r);
+
 /* A process's faults of one type (enum fault_type), whatever it was doing. */
 uint64_t proc_row_faults(const struct proc_row *r, int type);
 

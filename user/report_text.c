@@ -16,7 +16,9 @@ static double pct(uint64_t part, uint64_t whole)
 /* "k of n samples (99 Hz per CPU + 1000 Hz per thread)" */
 static void sample_note(const struct report *rep, uint64_t k, uint64_t n, char *buf, size_t len)
 {
-	if (rep->thread_sample_hz)
+	if (n < k) /* a recording older than the activities' sample counts */
+		snprintf(buf, len, "%llu samples @ %u Hz", (unsigned long long)k, rep->sample_hz);
+	else if (rep->thread_sample_hz)
 		snprintf(buf, len, "%llu of %llu samples (%u Hz per CPU + %u Hz per thread)",
 			 (unsigned long long)k, (unsigned long long)n, rep->sample_hz,
 			 rep->thread_sample_hz);

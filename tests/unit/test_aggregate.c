@@ -355,6 +355,34 @@ static void test_timed_splits_are_exact(void **state)
 	check_breakdown(&r);
 }
 
+/* Rows recorded before fault_ci95_ns get it back from the phases'. */
+static void test_fault_intervals_of_older_recordings(void **state)
+{
+	struct proc_stats s = busy_proc();
+	struct proc_row r;
+	uint64_t want[ACT_COUNT];
+
+	(void)state;
+	s.fault_samples[ACT_SERIALIZE] = 5;
+	s.fault_samples[ACT_IPC] = 8;
+	s.fault_samples[ACT_OTHER] = 3;
+	s.fault_samples[ACT_POST_FORK] = 2;
+	proc_row_from_stats(&r, 3, &s, NULL, 0, &sampled_1khz);
+	memcpy(want, r.fault_ci95_ns, sizeof(want));
+	memset(r.fault_ci95_ns, 0, sizeof(r.fault_ci95_ns));
+	proc_row_fault_ci95_from_phases(&r);
+	/* within the nanoseconds that truncating each combined half-width
+	 * to an integer loses */
+	for (int a = ACT_SERIALIZE; a <= ACT_IPC; a++) {
+		assert_true(want[a] > 1000000);
+		assert_in_range(r.fault_ci95_ns[a], want[a] - 8, want[a] + 8);
+	}
+	/* post-fork and other cannot be told apart: together, as other */
+	assert_in_range(r.fault_ci95_ns[ACT_OTHER],
+			ci95_combine((double)want[ACT_POST_FORK], (double)want[ACT_OTHER]) - 8,
+			ci95_combine((double)want[ACT_POST_FORK], (double)want[ACT_OTHER]) + 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +398,7 @@ int main(void)
 	    cmocka_unit_test(test_totals_add_up),
 	    cmocka_unit_test(test_exact_amounts_stand_as_measured),
 	    cmocka_unit_test(test_timed_splits_are_exact),
+	    cmocka_unit_test(test_fault_intervals_of_older_recordings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
