@@ -198,6 +198,7 @@ void report_finish(struct report *rep)
 		t->thread_ns += r->thread_ns;
 		t->copy_timed &= r->copy_timed;
 		t->faults_timed &= r->faults_timed;
+		t->ser_partial |= r->ser_partial;
 		for (int p = 0; p < PH_COUNT; p++) {
 			t->phase_ns[p] += r->phase_ns[p];
 			/* independent per process: add in quadrature */

@@ -2,6 +2,10 @@
 /* The report's hierarchy: exact quantities with their sampled splits (breakdown.h). */
 #include "breakdown.h"
 
+#include <string.h>
+
+#include "util.h"
+
 const struct measured_def measured_defs[MS_COUNT] = {
     [MS_SERIALIZER] = {"serializer", "serializer", PH_SERIALIZE},
     [MS_DESERIALIZER] = {"deserializer", "deserializer", PH_DESERIALIZE},
@@ -34,7 +38,7 @@ static struct estimate sampled(uint64_t ns, uint64_t ci, uint64_t floor, uint64_
 {
 	struct estimate e = {.ns = ns};
 
-	if (!ceil) /* a part of nothing: nothing to estimate */
+	if (!ceil && !ns) /* a part of nothing: nothing to estimate */
 		return exact(0);
 	e.lo_ns = ns > ci ? ns - ci : 0;
 	e.hi_ns = ns > UINT64_MAX - ci ? UINT64_MAX : ns + ci;
@@ -70,7 +74,20 @@ static void serializer(struct measured *m, const struct proc_row *r, int phase, 
 				     ? exact(r->fault_ns[act])
 				     : sampled(r->fault_ns[act], r->fault_ci95_ns[act], 0, timed);
 
-	m->e = whole > timed ? sampled(whole, r->ci95_ns[phase], timed, UINT64_MAX) : exact(timed);
+	if (whole < r->phase_ns[phase]) /* wrapped: only a crafted recording */
+		whole = UINT64_MAX;
+	m->timed_ns = timed;
+	if (r->ser_partial) /* probes gone, nothing sampled: a lower bound */
+		m->e = (struct estimate){.ns = whole,
+					 .lo_ns = whole,
+					 .hi_ns = whole > r->thread_ns ? whole : r->thread_ns};
+	else if (whole > timed) /* the sampled part's own half-width */
+		m->e = sampled(
+		    whole,
+		    u64_sat(ci95_remove((double)r->ci95_ns[phase], (double)r->fault_ci95_ns[act])),
+		    timed, UINT64_MAX);
+	else
+		m->e = exact(timed);
 	add_split(m, "page_faults", "page faults", PH_FAULT, faults);
 	add_split(m, "own_work", whole > timed ? "its own work (partly sampled)" : "its own work",
 		  PHASE_REMAINDER,
@@ -98,7 +115,19 @@ static void ipc_oncpu(struct measured *m, const struct proc_row *r)
 		      : sampled(r->phase_ns[PH_SYSCALL], r->ci95_ns[PH_SYSCALL], 0, whole));
 }
 
-void breakdown_of(const struct proc_row *r, struct measured out[MS_COUNT])
+/* Not measured at all (a serializer with no probe): no claim about it. */
+static void mark_unavailable(struct measured *m)
+{
+	m->e.exact = false;
+	m->e.unavailable = true;
+	for (int k = 0; k < m->n_splits; k++) {
+		m->splits[k].e.exact = false;
+		m->splits[k].e.unavailable = true;
+	}
+}
+
+void breakdown_of(const struct proc_row *r, const char *const *methods,
+		  struct measured out[MS_COUNT])
 {
 	uint64_t elsewhere = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER];
 
@@ -120,13 +149,20 @@ void breakdown_of(const struct proc_row *r, struct measured out[MS_COUNT])
 						   (double)r->fault_ci95_ns[ACT_OTHER]),
 				      0, r->thread_ns);
 	out[MS_OTHER].e = sampled(r->phase_ns[PH_OTHER], r->ci95_ns[PH_OTHER], 0, r->thread_ns);
+	for (int i = 0; i < MS_COUNT; i++) {
+		if (i != MS_SERIALIZER && i != MS_DESERIALIZER && out[i].e.exact)
+			out[i].timed_ns = out[i].e.ns;
+		if (methods && methods[measured_defs[i].phase] &&
+		    !strcmp(methods[measured_defs[i].phase], "unavailable"))
+			mark_unavailable(&out[i]);
+	}
 }
 
-struct estimate breakdown_phase(const struct proc_row *r, int phase)
+struct estimate breakdown_phase(const struct proc_row *r, const char *const *methods, int phase)
 {
 	struct measured ms[MS_COUNT];
 
-	breakdown_of(r, ms);
+	breakdown_of(r, methods, ms);
 	switch (phase) {
 	case PH_SERIALIZE:
 		return ms[MS_SERIALIZER].splits[1].e;

@@ -40,6 +40,7 @@ enum measured_id {
 struct estimate {
 	uint64_t ns, lo_ns, hi_ns;
 	bool exact;
+	bool unavailable; /* its method is "unavailable": not measured at all */
 };
 
 struct split {
@@ -51,6 +52,7 @@ struct split {
 
 struct measured {
 	struct estimate e;
+	uint64_t timed_ns; /* the part of it measured exactly (counters only grow) */
 	int n_splits;
 	struct split splits[SPLITS_MAX];
 };
@@ -63,13 +65,15 @@ struct measured_def {
 
 extern const struct measured_def measured_defs[MS_COUNT];
 
-/* One row's (or the totals') hierarchy. */
-void breakdown_of(const struct proc_row *r, struct measured out[MS_COUNT]);
+/* One row's (or the totals') hierarchy. methods: the report's (rep->methods),
+ * to mark what was not measured at all; NULL: no such marks. */
+void breakdown_of(const struct proc_row *r, const char *const *methods,
+		  struct measured out[MS_COUNT]);
 
 /* A phase of the partition (enum phase) with its 95% range clamped as the
  * hierarchy clamps it: syscall and copy within the IPC calls' exact time,
  * serialize within the serializer's, and so on. */
-struct estimate breakdown_phase(const struct proc_row *r, int phase);
+struct estimate breakdown_phase(const struct proc_row *r, const char *const *methods, int phase);
 
 /* The method of an entry as the report names it ("uprobe", "sampled", ...;
  * "derived" for a remainder). */

@@ -287,8 +287,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		c->sample_hz = (uint32_t)v;
 		break;
 	case OPT_THREAD_SAMPLE_HZ:
-		if (!parse_u64(arg, 0, 100000, &v))
-			die_usage(state, "--thread-sample-hz '%s': expected 0..100000", arg);
+		/* past ~10 kHz the ticks (~45 us each here) would be most of the CPU,
+		 * and perf would throttle them into uneven samples */
+		if (!parse_u64(arg, 0, 10000, &v))
+			die_usage(state, "--thread-sample-hz '%s': expected 0..10000", arg);
 		c->thread_sample_hz = (uint32_t)v;
 		break;
 	case OPT_USER:

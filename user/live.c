@@ -7,7 +7,7 @@
 
 static void view(const struct live *lv, const struct report *rep, FILE *out)
 {
-	char b[8][32];
+	char b[8][32], comm[4 * IPCPROF_COMM_LEN];
 
 	/* home the cursor and clear the screen, like top */
 	fprintf(out, "\033[H\033[2J");
@@ -19,7 +19,9 @@ static void view(const struct live *lv, const struct report *rep, FILE *out)
 	for (int i = 0; i < rep->n_procs && i < 15; i++) {
 		const struct proc_row *r = &rep->procs[i];
 
-		fprintf(out, "%7u %-15s %9s %9s %9s %9s %9s %10s %10s\n", r->pid, r->comm,
+		/* a name is the program's to choose: no escape sequences reach the terminal */
+		fprintf(out, "%7u %-15s %9s %9s %9s %9s %9s %10s %10s\n", r->pid,
+			printable(r->comm, comm, sizeof(comm)),
 			/* exact: the serializers' whole time, their faults included */
 			fmt_ns(r->activity_ns[ACT_SERIALIZE], b[0], sizeof(b[0])),
 			fmt_ns(r->activity_ns[ACT_DESERIALIZE], b[1], sizeof(b[1])),

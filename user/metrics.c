@@ -193,17 +193,20 @@ static struct owner *proc_owner(struct metrics *m, const struct proc_row *r, uns
 
 /*
  * The exactly measured quantities (those before MS_COMPUTE). A serializer
- * whose probes were removed mid-run is part sampled: its lower bound is the
- * part its probes timed, so that is what is exported.
+ * whose probes were removed mid-run is part sampled or unmeasured after
+ * that: the part its probes timed is what is exported (it only grows).
  */
-static int add_measured(struct metrics *m, const struct proc_row *r, bool mine, const char *comm)
+static int add_measured(struct metrics *m, const struct report *rep, const struct proc_row *r,
+			bool mine, const char *comm)
 {
 	struct measured ms[MS_COUNT];
 	char labels[160];
 	int rc = 0;
 
-	breakdown_of(r, ms);
+	breakdown_of(r, rep->methods, ms);
 	for (int i = 0; i < MS_COMPUTE && !rc; i++) {
+		if (ms[i].e.unavailable) /* no series for what was not measured */
+			continue;
 		if (mine)
 			snprintf(labels, sizeof(labels), "quantity=\"%s\",pid=\"%u\",comm=\"%s\"",
 				 measured_defs[i].name, r->pid, comm);
@@ -211,7 +214,7 @@ static int add_measured(struct metrics *m, const struct proc_row *r, bool mine, 
 			snprintf(labels, sizeof(labels),
 				 "quantity=\"%s\",pid=\"other\",comm=\"other\"",
 				 measured_defs[i].name);
-		rc = add(m, MF_MEASURED, labels, (double)ms[i].e.lo_ns / 1e9);
+		rc = add(m, MF_MEASURED, labels, (double)ms[i].timed_ns / 1e9);
 	}
 	return rc;
 }
@@ -246,7 +249,7 @@ static int add_procs(struct metrics *m, const struct report *rep)
 					 phase_names[p]);
 			rc = add(m, MF_PHASE, labels, (double)r->phase_ns[p] / 1e9);
 		}
-		rc = rc ? rc : add_measured(m, r, mine, comm);
+		rc = rc ? rc : add_measured(m, rep, r, mine, comm);
 	}
 	return rc ? rc : add(m, MF_PROCS, "", alive);
 }

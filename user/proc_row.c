@@ -171,20 +171,19 @@ static void copy_counters(struct proc_row *r, uint32_t pid, const struct proc_st
 static uint64_t timed_phases(struct proc_row *r, const struct proc_stats *s,
 			     const struct live_threads *live, const struct measure *m)
 {
-	uint64_t copy = 0, sum = 0, covered = 0;
+	uint64_t copy = 0, sum = 0;
 
 	/* Precise probes time the copies; otherwise the sampler says which
 	 * share of the (exact) on-CPU syscall time was copying. */
 	for (int f = 0; f < FAM_COUNT; f++) {
-		if (m->exact_copy[f]) {
+		if (m->exact_copy[f])
 			copy += s->copy_exact_fam_ns[f];
-			covered += s->ipc_oncpu_fam_ns[f];
-		} else
+		else
 			copy += share(s->ipc_oncpu_fam_ns[f], s->samples_copy_fam[f],
 				      s->samples_ipc_fam[f]);
 	}
 	copy = min_u64(copy, s->ipc_oncpu_ns - r->fault_ns[ACT_IPC]);
-	r->copy_timed = covered >= s->ipc_oncpu_ns;
+	r->copy_timed = proc_row_copy_timed(r, m);
 	/* kept side by side with exact copy times, to check the sampler */
 	r->copy_sampled_ns = share(s->ipc_oncpu_ns, s->samples_copy, s->samples_ipc);
 	r->phase_ns[PH_SERIALIZE] = s->serialize_ns - r->fault_ns[ACT_SERIALIZE];
@@ -219,18 +218,33 @@ static void add_sampled_serializer(struct proc_row *r, const struct proc_stats *
 
 /* Sampled time outside timed activities (faults, the program's own code,
  * a demoted serializer) comes out of what is left of the threads' time;
- * scaled down should sampling noise ever make it exceed that. */
+ * scaled down should sampling noise ever make it exceed that. Fault time
+ * that precise probes timed is not scaled: it leaves less room for the
+ * sampled rest instead. */
 static void sampled_phases(struct proc_row *r, const struct proc_stats *s, uint64_t sum,
-			   uint64_t period)
+			   uint64_t period, bool faults_timed)
 {
 	uint64_t ser_sampled = s->ser_ip_samples * period, rest, loose;
 
 	r->phase_ns[PH_COMPUTE] =
 	    (s->user_samples[ACT_POST_FORK] + s->user_samples[ACT_OTHER]) * period;
 	rest = r->thread_ns > sum ? r->thread_ns - sum : 0;
-	loose = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER] + r->phase_ns[PH_COMPUTE] +
-		ser_sampled;
-	if (loose > rest) {
+	if (faults_timed) {
+		uint64_t timed = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER];
+
+		rest = rest > timed ? rest - timed : 0;
+		loose = r->phase_ns[PH_COMPUTE] + ser_sampled;
+		if (loose > rest) {
+			uint64_t ser = share(rest, ser_sampled, loose);
+
+			r->phase_ns[PH_COMPUTE] = rest - ser;
+			ser_sampled = ser;
+		}
+	} else {
+		loose = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER] +
+			r->phase_ns[PH_COMPUTE] + ser_sampled;
+	}
+	if (!faults_timed && loose > rest) {
 		uint64_t pf = share(rest, r->fault_ns[ACT_POST_FORK], loose);
 		uint64_t other = share(rest, r->fault_ns[ACT_OTHER], loose);
 		uint64_t ser = share(rest, ser_sampled, loose);
@@ -261,7 +275,7 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	r->thread_ns = s->thread_ns + (live ? live->thread_ns : 0);
 	r->faults_timed = m->exact_fault;
 	estimate_faults(r, s, m);
-	sampled_phases(r, s, timed_phases(r, s, live, m), period);
+	sampled_phases(r, s, timed_phases(r, s, live, m), period, m->exact_fault);
 	estimate_ci95(r, s, m);
 }
 
@@ -274,8 +288,7 @@ uint64_t proc_row_faults(const struct proc_row *r, int type)
 	return n;
 }
 
-/* sqrt(a^2 - b^2), 0 where b is the larger: undoes ci95_combine(x, b) */
-static double ci95_remove(double a, double b)
+double ci95_remove(double a, double b)
 {
 	return a > b ? sqrt(a * a - b * b) : 0;
 }
@@ -292,4 +305,14 @@ void proc_row_fault_ci95_from_phases(struct proc_row *r)
 	r->fault_ci95_ns[ACT_IPC] = (uint64_t)ipc;
 	r->fault_ci95_ns[ACT_POST_FORK] = 0;
 	r->fault_ci95_ns[ACT_OTHER] = (uint64_t)rest;
+}
+
+bool proc_row_copy_timed(const struct proc_row *r, const struct measure *m)
+{
+	uint64_t covered = 0;
+
+	for (int f = 0; f < FAM_COUNT; f++)
+		if (m->exact_copy[f])
+			covered += r->ipc_oncpu_fam_ns[f];
+	return covered >= r->ipc_oncpu_ns;
 }

@@ -72,6 +72,7 @@ const struct field proc_fields[] = {
     ARRAY(struct proc_row, activity_ns, activity_names),
     SCALAR(struct proc_row, copy_timed),
     SCALAR(struct proc_row, faults_timed),
+    SCALAR(struct proc_row, ser_partial),
     END_FIELDS,
 };
 

@@ -139,9 +139,14 @@ static int proc_get(struct decoder *d, json_object *o)
 	memset(r, 0, sizeof(*r));
 	if ((rc = fields_get(d, o, r, proc_fields)))
 		return rc;
-	/* recorded before the fault time's intervals were, per activity */
+	/* recorded before the fault time's intervals were, per activity, and
+	 * before rows said how their splits were measured */
 	if (!json_object_object_get_ex(o, "fault_ci95_ns", NULL))
 		proc_row_fault_ci95_from_phases(r);
+	if (!json_object_object_get_ex(o, "faults_timed", NULL))
+		r->faults_timed = rep->measure.exact_fault;
+	if (!json_object_object_get_ex(o, "copy_timed", NULL))
+		r->copy_timed = proc_row_copy_timed(r, &rep->measure);
 	if (json_object_object_get_ex(o, "comm", &comm)) {
 		const char *c = json_object_get_string(comm);
 		int len = json_object_get_string_len(comm);

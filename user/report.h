@@ -38,6 +38,9 @@ struct proc_row {
 	/* how the splits of the exact times were measured: timed by precise
 	 * probes (all of the IPC calls' copies; all faults) or sampled */
 	bool copy_timed, faults_timed;
+	/* its serializer probes were removed with nothing to sample instead:
+	 * the serializer times are lower bounds */
+	bool ser_partial;
 	int32_t exit_code;
 	uint64_t start_ns, end_ns;
 	uint64_t wall_ns;   /* process lifetime within the trace */
@@ -182,6 +185,11 @@ double chan_rate(const struct channel *c);
 
 /* The 95% half-width of a sum of two independent estimates (quadrature). */
 uint64_t ci95_combine(double a, double b);
+/* Undoes it: the half-width x with ci95_combine(x, b) == a (0 if b >= a). */
+double ci95_remove(double a, double b);
+
+/* Were all of the row's IPC copies timed by precise probes (measure)? */
+bool proc_row_copy_timed(const struct proc_row *r, const struct measure *m);
 
 /* For rows recorded before fault_ci95_ns: the faults' half-widths per
  * activity, worked back from the phases' (ci95_ns), which were combined

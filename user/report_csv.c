@@ -28,7 +28,7 @@ static void breakdown_head(FILE *out)
 	struct measured ms[MS_COUNT];
 	struct proc_row none = {0};
 
-	breakdown_of(&none, ms); /* only the split names are read */
+	breakdown_of(&none, NULL, ms); /* only the split names are read */
 	for (int i = 0; i < MS_COUNT; i++) {
 		for (int e = 0; e < 3; e++)
 			fprintf(out, ",breakdown_%s_%s", measured_defs[i].name, ends[e]);
@@ -39,17 +39,22 @@ static void breakdown_head(FILE *out)
 	}
 }
 
+/* empty cells for what was not measured at all */
 static void estimate_cells(FILE *out, const struct estimate *e)
 {
+	if (e->unavailable) {
+		fputs(",,,", out);
+		return;
+	}
 	fprintf(out, ",%llu,%llu,%llu", (unsigned long long)e->ns, (unsigned long long)e->lo_ns,
 		(unsigned long long)e->hi_ns);
 }
 
-static void breakdown_cells(FILE *out, const struct proc_row *r)
+static void breakdown_cells(FILE *out, const struct report *rep, const struct proc_row *r)
 {
 	struct measured ms[MS_COUNT];
 
-	breakdown_of(r, ms);
+	breakdown_of(r, rep->methods, ms);
 	for (int i = 0; i < MS_COUNT; i++) {
 		estimate_cells(out, &ms[i].e);
 		for (int k = 0; k < ms[i].n_splits; k++)
@@ -88,7 +93,7 @@ int report_write_csv(const struct report *rep, FILE *out)
 			(unsigned long long)proc_row_faults(r, FT_NOT_PRESENT),
 			(unsigned long long)proc_row_faults(r, FT_OTHER),
 			(unsigned long long)r->faults_kernel);
-		breakdown_cells(out, r);
+		breakdown_cells(out, rep, r);
 		fputc('\n', out);
 	}
 	return ferror(out) ? -1 : 0;

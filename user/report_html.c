@@ -124,7 +124,9 @@ static void estimate_row(FILE *out, const char *field, const char *label, bool s
 		(unsigned long long)e->ns, e->exact ? "" : "~", fmt_ns(e->ns, b, sizeof(b)));
 	fprintf(out, "<td class=\"n\">%.1f%%</td>",
 		whole ? 100.0 * (double)e->ns / (double)whole : 0.0);
-	if (e->exact)
+	if (e->unavailable)
+		fputs("<td>not measured</td>", out);
+	else if (e->exact)
 		fputs("<td>exact</td>", out);
 	else
 		fprintf(out, "<td data-lo=\"%llu\" data-hi=\"%llu\">%s &ndash; %s</td>",
@@ -140,7 +142,7 @@ static void breakdown(const struct report *rep, FILE *out)
 	const struct proc_row *t = &rep->totals;
 	struct measured ms[MS_COUNT];
 
-	breakdown_of(t, ms);
+	breakdown_of(t, rep->methods, ms);
 	fputs("<h2>Where the time went</h2>\n<p class=\"meta\">Summed thread time of every traced "
 	      "process. Each amount its own hook measured stands as measured; beneath it, the "
 	      "sampled estimates of what it was made of (~, with their 95% range; a split's share "
@@ -180,7 +182,7 @@ static void phases(const struct report *rep, FILE *out)
 		double share =
 		    t->thread_ns ? 100.0 * (double)t->phase_ns[p] / (double)t->thread_ns : 0;
 
-		struct estimate e = breakdown_phase(t, p);
+		struct estimate e = breakdown_phase(t, rep->methods, p);
 		char b[32], lo[32], hi[32];
 
 		fprintf(out, "<tr data-phase=\"%s\"><td>%s</td>", phase_names[p], phase_names[p]);
@@ -202,17 +204,21 @@ static void phases(const struct report *rep, FILE *out)
 
 static void processes(const struct report *rep, FILE *out)
 {
+	struct measured tot[MS_COUNT];
+
 	fputs("<h2>Processes</h2>\n<p class=\"meta\">Exact amounts as above, ~: sampled; IPC calls "
 	      "on CPU include their copy routines.</p>\n"
 	      "<div class=\"scroll\"><table id=\"processes\"><tr><th>pid</th>"
 	      "<th>ppid</th><th>comm</th><th>wall</th>",
 	      out);
+	breakdown_of(&rep->totals, rep->methods, tot);
 	for (int i = 0; i < MS_COUNT; i++) {
-		fprintf(out, "<th>%s", i >= MS_COMPUTE ? "~" : "");
+		fprintf(out, "<th>%s", tot[i].e.exact || tot[i].e.unavailable ? "" : "~");
 		report_html_escape(out, measured_defs[i].label);
 		fputs("</th>", out);
 		if (i == MS_IPC_ONCPU)
-			fputs("<th>~copy routines</th>", out);
+			fprintf(out, "<th>%scopy routines</th>",
+				tot[i].splits[0].e.exact ? "" : "~");
 	}
 	fputs("<th>written</th><th>read</th><th>IPC calls</th><th>CoW faults</th>"
 	      "<th>first-touch faults</th></tr>\n",
@@ -232,7 +238,7 @@ static void processes(const struct report *rep, FILE *out)
 		num(out, "ppid", r->ppid, C_COUNT);
 		text_cell(out, "comm", r->comm);
 		num(out, "wall_ns", r->wall_ns, C_NS);
-		breakdown_of(r, ms);
+		breakdown_of(r, rep->methods, ms);
 		for (int k = 0; k < MS_COUNT; k++) {
 			snprintf(field, sizeof(field), "breakdown.%s", measured_defs[k].name);
 			num(out, field, ms[k].e.ns, C_NS);

@@ -84,6 +84,7 @@ static json_object *estimate_json(const struct estimate *e, const char *method)
 	add_u64(o, "lo_ns", e->lo_ns);
 	add_u64(o, "hi_ns", e->hi_ns);
 	json_object_object_add(o, "exact", json_object_new_boolean(e->exact));
+	json_object_object_add(o, "available", json_object_new_boolean(!e->unavailable));
 	if (method)
 		json_object_object_add(o, "method", json_object_new_string(method));
 	return o;
@@ -92,18 +93,20 @@ static json_object *estimate_json(const struct estimate *e, const char *method)
 /*
  * {"serializer": {"ns":..,"lo_ns":..,"hi_ns":..,"exact":true,"splits":
  * {"page_faults": {...}, "own_work": {...}}}, ...}: the exact quantities with
- * their sampled splits (breakdown.h). rep: name the methods (the totals).
+ * their sampled splits (breakdown.h); with_methods: name their methods too
+ * (the totals).
  */
-static json_object *breakdown_json(const struct proc_row *r, const struct report *rep)
+static json_object *breakdown_json(const struct proc_row *r, const struct report *rep,
+				   bool with_methods)
 {
 	json_object *o = json_object_new_object();
 	struct measured ms[MS_COUNT];
 
-	breakdown_of(r, ms);
+	breakdown_of(r, rep->methods, ms);
 	for (int i = 0; i < MS_COUNT; i++) {
 		const struct measured *m = &ms[i];
 		json_object *e = estimate_json(
-		    &m->e, rep ? breakdown_method(rep, measured_defs[i].phase) : NULL);
+		    &m->e, with_methods ? breakdown_method(rep, measured_defs[i].phase) : NULL);
 
 		if (m->n_splits) {
 			json_object *splits = json_object_new_object();
@@ -112,7 +115,8 @@ static json_object *breakdown_json(const struct proc_row *r, const struct report
 				json_object_object_add(
 				    splits, m->splits[k].name,
 				    estimate_json(&m->splits[k].e,
-						  rep ? breakdown_method(rep, m->splits[k].phase)
+						  with_methods
+						      ? breakdown_method(rep, m->splits[k].phase)
 						      : NULL));
 			json_object_object_add(e, "splits", splits);
 		}
@@ -160,7 +164,7 @@ static json_object *proc_json(const struct proc_row *r, const struct report *rep
 	add_u64(o, "faults_other", proc_row_faults(r, FT_OTHER));
 	add_u64(o, "faults_kernel", r->faults_kernel);
 	json_object_object_add(o, "faults_by_activity", faults_json(r));
-	json_object_object_add(o, "breakdown", breakdown_json(r, rep));
+	json_object_object_add(o, "breakdown", breakdown_json(r, rep, !with_identity));
 	return o;
 }
 
@@ -209,11 +213,12 @@ static json_object *chan_json(const struct channel *c)
 /* Each element on its own line, made and freed one at a time: a report of
  * 32768 processes would otherwise hold a json-c tree of ~1 GB. */
 static void write_array(FILE *out, const char *key, const void *rows, int n, size_t size,
-			json_object *(*to_json)(const void *), bool last)
+			json_object *(*to_json)(const void *, const struct report *),
+			const struct report *rep, bool last)
 {
 	fprintf(out, "  \"%s\": [", key);
 	for (int i = 0; i < n; i++) {
-		json_object *o = to_json((const char *)rows + (size_t)i * size);
+		json_object *o = to_json((const char *)rows + (size_t)i * size, rep);
 
 		fprintf(out, "%s\n    %s", i ? "," : "",
 			json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
@@ -223,24 +228,26 @@ static void write_array(FILE *out, const char *key, const void *rows, int n, siz
 	fprintf(out, "%s]%s\n", n ? "\n  " : "", last ? "" : ",");
 }
 
-static json_object *proc_row_json(const void *r)
+static json_object *proc_row_json(const void *r, const struct report *rep)
 {
-	return proc_json(r, NULL, true);
+	return proc_json(r, rep, true);
 }
 
-static json_object *channel_json(const void *c)
+static json_object *channel_json(const void *c, const struct report *rep)
 {
+	(void)rep;
 	return chan_json(c);
 }
 
 /* The fields of the call_sites[] rows are documented in the README. copy
  * and fault time are not attributed to call sites (null), only to
  * processes. */
-static json_object *site_json(const void *p)
+static json_object *site_json(const void *p, const struct report *rep)
 {
 	const struct call_site *c = p;
 	json_object *o = json_object_new_object();
 
+	(void)rep;
 	json_object_object_add(o, "file", json_object_new_string(c->file));
 	json_object_object_add(o, "line", json_object_new_int(c->line));
 	json_object_object_add(o, "function", json_object_new_string(c->function));
@@ -313,11 +320,11 @@ int report_write_json(const struct report *rep, FILE *out)
 	fprintf(out, "%.*s,\n", (int)(len ? len - 1 : 0), head);
 	json_object_put(root);
 	write_array(out, "processes", rep->procs, rep->n_procs, sizeof(*rep->procs), proc_row_json,
-		    false);
+		    rep, false);
 	write_array(out, "channels", rep->chans, rep->n_chans, sizeof(*rep->chans), channel_json,
-		    false);
+		    rep, false);
 	write_array(out, "call_sites", rep->sites, rep->n_sites, sizeof(*rep->sites), site_json,
-		    true);
+		    rep, true);
 	fprintf(out, "}\n");
 	return ferror(out) ? -1 : 0;
 }

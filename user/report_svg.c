@@ -71,6 +71,7 @@ int report_write_svg(const struct report *rep, FILE *out)
 	double y = 70;
 	int height = 150 + (n_procs + n_chans) * ROW_H + 60;
 	char label[96], total[32];
+	struct measured tot[MS_COUNT];
 
 	for (int i = 0; i < MS_COUNT; i++)
 		ms_idx[i] = i;
@@ -94,7 +95,7 @@ int report_write_svg(const struct report *rep, FILE *out)
 		uint64_t parts[MS_COUNT];
 		bool pale[MS_COUNT];
 
-		breakdown_of(r, ms);
+		breakdown_of(r, rep->methods, ms);
 		for (int k = 0; k < MS_COUNT; k++) {
 			parts[k] = ms[k].e.ns;
 			pale[k] = !ms[k].e.exact;
@@ -120,10 +121,11 @@ int report_write_svg(const struct report *rep, FILE *out)
 		    fmt_ns(c->oncpu_ns + c->blocked_ns, total, sizeof(total)));
 	}
 	y += 16;
-	/* sampled ones are pale and marked "~" (an estimate) */
+	/* estimates (in the totals) are pale and marked "~" */
+	breakdown_of(&rep->totals, rep->methods, tot);
 	for (int i = 0; i < MS_COUNT; i++) {
 		double x = 10 + (i % 4) * 236, ly = y + (i / 4) * 20;
-		bool sampled = i >= MS_COMPUTE;
+		bool sampled = !tot[i].e.exact && !tot[i].e.unavailable;
 
 		fprintf(out,
 			"<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"%s/>"

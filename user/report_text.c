@@ -140,14 +140,14 @@ static void write_phases(const struct report *rep, FILE *out)
 	struct measured ms[MS_COUNT];
 	char tb[32], rb[80], mb[256], esc[4 * sizeof(mb)];
 
-	breakdown_of(t, ms);
+	breakdown_of(t, rep->methods, ms);
 	fprintf(out, "%-28s %10s %7s  %-22s %s\n", "WHERE THE TIME WENT", "TIME", "SHARE",
 		"95% RANGE", "MEASURED BY (~: a sampled estimate)");
 	for (int i = 0; i < MS_COUNT; i++) {
 		const struct measured *m = &ms[i];
 
 		measured_detail(rep, i, mb, sizeof(mb));
-		if (!strcmp(breakdown_method(rep, measured_defs[i].phase), "unavailable")) {
+		if (m->e.unavailable) {
 			fprintf(out, "%-28s %10s %7s  %-22s %s\n", measured_defs[i].label, "n/a",
 				"", "", printable(mb, esc, sizeof(esc)));
 			continue;
@@ -192,7 +192,8 @@ static int by_ipc_time(const void *a, const void *b)
 }
 
 /* The process table's columns: the exact quantities, and copy, the one
- * split the seeds ask about; "~" heads a sampled column. */
+ * split the seeds ask about. A column is headed "~" when its total is an
+ * estimate, and each estimated cell carries "~" too. */
 static const struct {
 	const char *head;
 	int id;	   /* enum measured_id */
@@ -201,47 +202,63 @@ static const struct {
     {"SERIALIZE", MS_SERIALIZER, -1},
     {"DESERIAL", MS_DESERIALIZER, -1},
     {"IPC-CPU", MS_IPC_ONCPU, -1},
-    {"~COPY", MS_IPC_ONCPU, 0},
+    {"COPY", MS_IPC_ONCPU, 0},
     {"BLOCKED", MS_BLOCKED, -1},
     {"FORK", MS_FORK, -1},
     {"MMAP", MS_MMAP, -1},
     {"WAIT", MS_WAIT, -1},
-    {"~COMPUTE", MS_COMPUTE, -1},
-    {"~FAULTS*", MS_FAULTS_ELSEWHERE, -1},
-    {"~OTHER", MS_OTHER, -1},
+    {"COMPUTE", MS_COMPUTE, -1},
+    {"FAULTS*", MS_FAULTS_ELSEWHERE, -1},
+    {"OTHER", MS_OTHER, -1},
 };
 #define N_PROC_COLS (sizeof(proc_cols) / sizeof(proc_cols[0]))
+
+static const struct estimate *proc_col(const struct measured *ms, size_t c)
+{
+	const struct measured *m = &ms[proc_cols[c].id];
+
+	return proc_cols[c].split < 0 ? &m->e : &m->splits[proc_cols[c].split].e;
+}
 
 static void write_procs(const struct report *rep, FILE *out)
 {
 	const struct proc_row **rows = calloc(rep->n_procs ? rep->n_procs : 1, sizeof(*rows));
-	char b[2][32], comm[4 * IPCPROF_COMM_LEN];
+	char b[2][32], head[16], comm[4 * IPCPROF_COMM_LEN];
+	struct measured ms[MS_COUNT];
 
 	if (!rows)
 		return;
 	for (int i = 0; i < rep->n_procs; i++)
 		rows[i] = &rep->procs[i];
 	qsort(rows, rep->n_procs, sizeof(*rows), by_ipc_time);
-	fprintf(out, "\nPROCESSES (most IPC time first; IPC-CPU includes ~COPY; ~FAULTS*: page "
-		     "faults outside serializers and IPC calls)\n");
+	fprintf(out,
+		"\nPROCESSES (most IPC time first; ~: sampled; IPC-CPU includes COPY; FAULTS*: "
+		"page faults outside serializers and IPC calls)\n");
 	fprintf(out, "%7s %7s %-15s %9s", "PID", "PPID", "COMM", "WALL");
-	for (size_t c = 0; c < N_PROC_COLS; c++)
-		fprintf(out, " %9s", proc_cols[c].head);
+	breakdown_of(&rep->totals, rep->methods, ms);
+	for (size_t c = 0; c < N_PROC_COLS; c++) {
+		const struct estimate *e = proc_col(ms, c);
+
+		snprintf(head, sizeof(head), "%s%s", e->exact || e->unavailable ? "" : "~",
+			 proc_cols[c].head);
+		fprintf(out, " %9s", head);
+	}
 	fprintf(out, " %10s %10s\n", "WRITTEN", "READ");
 	for (int i = 0; i < rep->n_procs && i < 20; i++) {
 		const struct proc_row *r = rows[i];
-		struct measured ms[MS_COUNT];
 
-		breakdown_of(r, ms);
+		breakdown_of(r, rep->methods, ms);
 		fprintf(out, "%7u %7u %-15s %9s", r->pid, r->ppid,
 			printable(r->comm, comm, sizeof(comm)),
 			fmt_ns(r->wall_ns, b[0], sizeof(b[0])));
 		for (size_t c = 0; c < N_PROC_COLS; c++) {
-			const struct measured *m = &ms[proc_cols[c].id];
-			const struct estimate *e =
-			    proc_cols[c].split < 0 ? &m->e : &m->splits[proc_cols[c].split].e;
+			const struct estimate *e = proc_col(ms, c);
 
-			fprintf(out, " %9s", fmt_ns(e->ns, b[0], sizeof(b[0])));
+			if (e->unavailable)
+				snprintf(b[1], sizeof(b[1]), "n/a");
+			else
+				fmt_estimate(e, b[1], sizeof(b[1]));
+			fprintf(out, " %9s", b[1]);
 		}
 		fprintf(out, " %10s %10s\n", fmt_bytes(r->bytes_written, b[0], sizeof(b[0])),
 			fmt_bytes(r->bytes_read, b[1], sizeof(b[1])));

@@ -86,8 +86,10 @@ static void fill_syscall_table(volatile __u8 *kinds)
 
 /*
  * One cpu-clock event (pid, cpu as perf_event_open takes them) driving
- * `prog`. Its fd is kept until tracer_detach, which closing also frees the
- * copies the kernel made of an inherited event for children.
+ * `prog`. It is opened disabled and enabled by the attach, so that an event
+ * whose program could not be attached never ticks; its fd is kept until
+ * tracer_detach, whose close also frees the copies the kernel made of an
+ * inherited event for children.
  */
 static int open_sampler(struct tracer *t, struct perf_event_attr *attr, pid_t pid, int cpu,
 			struct bpf_program *prog)
@@ -99,17 +101,18 @@ static int open_sampler(struct tracer *t, struct perf_event_attr *attr, pid_t pi
 	if (!fds)
 		return -ENOMEM;
 	t->perf_fds = fds;
+	attr->disabled = 1;
 	fd = (int)syscall(__NR_perf_event_open, attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	t->perf_fds[t->n_perf++] = fd;
 	l = bpf_program__attach_perf_event(prog, fd);
-	if (!l)
-		return -errno;
-	rc = link_list_add(&t->links, l);
-	if (rc)
-		bpf_link__destroy(l);
-	return rc;
+	if (!l) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	t->perf_fds[t->n_perf++] = fd;
+	return link_list_add(&t->links, l); /* destroys l when it fails */
 }
 
 /* The per-CPU sampler: everything traced threads do, at --sample-hz. */
@@ -159,18 +162,29 @@ static void open_thread_samplers(struct tracer *t, pid_t pid, const struct pid_l
 	    .size = sizeof(attr),
 	    .sample_period = 1000000000ull / t->opts.thread_sample_hz,
 	    .inherit = 1,
+	    /* --no-follow: new threads only, not the children it does not trace */
+	    .inherit_thread = !t->opts.follow,
 	};
+	int failed = 0, first = 0;
 
 	for (size_t i = 0; i < tids->n; i++) {
 		int rc = open_sampler(t, &attr, tids->pids[i], -1, t->skel->progs.sample_task);
 
+		if (rc == -EINVAL && attr.inherit_thread) { /* before 5.13: children too */
+			attr.inherit_thread = 0;
+			rc = open_sampler(t, &attr, tids->pids[i], -1, t->skel->progs.sample_task);
+		}
 		/* a thread that exited since its list was read has nothing to sample */
-		if (rc && rc != -ESRCH)
-			tracer_warn(t,
-				    "per-thread sampler of pid %d thread %d: %s; its serializer "
-				    "and IPC shares rest on the per-CPU samples",
-				    pid, tids->pids[i], strerror(-rc));
+		if (rc && rc != -ESRCH && !failed++)
+			first = rc;
 	}
+	/* one note per process, however many threads (e.g. out of descriptors) */
+	if (failed)
+		tracer_warn(
+		    t,
+		    "per-thread sampler of pid %d: %d of %zu threads not sampled (%s); their "
+		    "serializer and IPC splits rest on the per-CPU samples",
+		    pid, failed, tids->n, strerror(-first));
 }
 
 /* The map's words are shared with the BPF side, which changes them with

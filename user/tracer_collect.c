@@ -275,6 +275,17 @@ static int live_threads(struct tracer *t, uint64_t end, struct live_proc **out)
 	return n;
 }
 
+/* Processes whose serializer probes were removed with no module to sample
+ * in: their serializer time after that is not measured, so what was timed
+ * is a lower bound (breakdown.c). */
+static void mark_unmeasured_serializers(const struct tracer *t, struct report *rep)
+{
+	for (int i = 0; i < t->n_demoted; i++)
+		for (int k = 0; k < rep->n_procs && !t->demoted[i].module; k++)
+			if (rep->procs[k].pid == (uint32_t)t->demoted[i].pid)
+				rep->procs[k].ser_partial = true;
+}
+
 /* One process's row: its kernel counters plus what only now settles. */
 static int add_proc(struct report *rep, __u32 pid, struct proc_stats ps, const struct live_proc *lp,
 		    int n_live)
@@ -386,5 +397,6 @@ int tracer_collect(struct tracer *t, struct report *rep)
 	rep->map_full = t->skel->bss->map_full;
 	rep->sample_hz = t->opts.sample_hz;
 	rep->thread_sample_hz = t->opts.thread_sample_hz;
+	mark_unmeasured_serializers(t, rep);
 	return 0;
 }

@@ -100,6 +100,37 @@ class SeedQueue(BPFTestCase):
                     self.check_text(text.stdout, rep)
 
 
+class NotMeasured(BPFTestCase):
+    """A program with no serializer to probe: its serializer time is not
+    measured, and no output may show it as a measured 0."""
+
+    def test_unavailable_is_not_an_exact_zero(self):
+        with tempfile.TemporaryDirectory() as d:
+            rec = os.path.join(d, "c.ipcp")
+            r = ipcprof("record", "-o", rec, "--", fixture("ipc_bytes"), "pipe", "100000", "4096")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            rep = json.loads(ipcprof("report", "--format", "json", rec).stdout)
+            self.assertEqual(rep["methods"]["serialize"], "unavailable")
+            for row in [rep["totals"]] + rep["processes"]:
+                e = row["breakdown"]["serializer"]
+                self.assertFalse(e["available"])
+                self.assertFalse(e["exact"])
+                self.assertTrue(row["breakdown"]["ipc_oncpu"]["available"])
+            csv = ipcprof("report", "--format", "csv", rec).stdout.splitlines()
+            head = csv[0].split(",")
+            for line in csv[1:]:
+                cells = dict(zip(head, line.split(",")))
+                self.assertEqual(cells["breakdown_serializer_ns"], "")
+                self.assertNotEqual(cells["breakdown_ipc_oncpu_ns"], "")
+            text = ipcprof("report", rec).stdout
+            self.assertRegex(text, r"\nserializer +n/a ")
+            procs = text[text.index("PROCESSES"):].splitlines()
+            self.assertIn(" SERIALIZE ", procs[1])  # no "~": it is no estimate either
+            for line in procs[2:2 + len(rep["processes"])]:
+                # after pid, ppid, comm and wall ("9.9 ms"): serializer, deserializer
+                self.assertEqual(line.split()[5:7], ["n/a", "n/a"], line)
+
+
 class ThreadSampler(BPFTestCase):
     """--thread-sample-hz: denser samples inside the timed activities only."""
 

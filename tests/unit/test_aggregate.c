@@ -272,7 +272,7 @@ static void check_breakdown(const struct proc_row *r)
 	struct measured ms[MS_COUNT];
 	uint64_t sum = 0;
 
-	breakdown_of(r, ms);
+	breakdown_of(r, NULL, ms);
 	for (int i = 0; i < MS_COUNT; i++) {
 		uint64_t parts = 0;
 
@@ -312,7 +312,7 @@ static void test_exact_amounts_stand_as_measured(void **state)
 	proc_row_from_stats(&r, 7, &s, NULL, 0, &sampled_1khz);
 	assert_int_equal(r.phase_ns[PH_SYSCALL], 0);
 	assert_int_equal(r.phase_ns[PH_SERIALIZE], 0);
-	breakdown_of(&r, ms);
+	breakdown_of(&r, NULL, ms);
 	assert_true(ms[MS_IPC_ONCPU].e.exact);
 	assert_int_equal(ms[MS_IPC_ONCPU].e.ns, 8000000);
 	assert_true(ms[MS_SERIALIZER].e.exact);
@@ -340,7 +340,7 @@ static void test_timed_splits_are_exact(void **state)
 	s.fault_exact_ns[ACT_IPC] = 1000000;
 	s.fault_exact_ns[ACT_OTHER] = 2000000;
 	proc_row_from_stats(&r, 7, &s, NULL, 0, &m);
-	breakdown_of(&r, ms);
+	breakdown_of(&r, NULL, ms);
 	for (int k = 0; k < ms[MS_IPC_ONCPU].n_splits; k++)
 		assert_true(ms[MS_IPC_ONCPU].splits[k].e.exact);
 	assert_int_equal(ms[MS_IPC_ONCPU].splits[0].e.ns, 3000000);
@@ -350,7 +350,7 @@ static void test_timed_splits_are_exact(void **state)
 	/* a pipe's copies not timed: sampled again */
 	m.exact_copy[FAM_PIPE] = false;
 	proc_row_from_stats(&r, 7, &s, NULL, 0, &m);
-	breakdown_of(&r, ms);
+	breakdown_of(&r, NULL, ms);
 	assert_false(ms[MS_IPC_ONCPU].splits[0].e.exact);
 	check_breakdown(&r);
 }
