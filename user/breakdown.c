@@ -61,10 +61,10 @@ static void add_split(struct measured *m, const char *name, const char *label, i
 }
 
 /*
- * A serializer: its uprobes timed it exactly; page faults inside it are a
- * sampled share of that time, and what is left is its own work. Serializer
- * time sampled after its probes were removed (a hot serializer) makes the
- * whole an estimate, never less than what was timed.
+ * A serializer (splits in the order of SPLIT_SER_*): its uprobes timed it exactly; page faults
+ * inside it are a sampled share of that time, and what is left is its own work. Serializer time
+ * sampled after its probes were removed (a hot serializer) makes the whole an estimate, never less
+ * than what was timed.
  */
 static void serializer(struct measured *m, const struct proc_row *r, int phase, int act)
 {
@@ -96,6 +96,7 @@ static void serializer(struct measured *m, const struct proc_row *r, int phase, 
 		      : sampled(r->phase_ns[phase], r->ci95_ns[phase], 0, m->e.hi_ns));
 }
 
+/* On CPU in IPC calls (splits in the order of SPLIT_IPC_*). */
 static void ipc_oncpu(struct measured *m, const struct proc_row *r)
 {
 	uint64_t whole = r->ipc_oncpu_ns;
@@ -165,13 +166,13 @@ struct estimate breakdown_phase(const struct proc_row *r, const char *const *met
 	breakdown_of(r, methods, ms);
 	switch (phase) {
 	case PH_SERIALIZE:
-		return ms[MS_SERIALIZER].splits[1].e;
+		return ms[MS_SERIALIZER].splits[SPLIT_SER_OWN].e;
 	case PH_DESERIALIZE:
-		return ms[MS_DESERIALIZER].splits[1].e;
+		return ms[MS_DESERIALIZER].splits[SPLIT_SER_OWN].e;
 	case PH_COPY:
-		return ms[MS_IPC_ONCPU].splits[0].e;
+		return ms[MS_IPC_ONCPU].splits[SPLIT_IPC_COPY].e;
 	case PH_SYSCALL:
-		return ms[MS_IPC_ONCPU].splits[2].e;
+		return ms[MS_IPC_ONCPU].splits[SPLIT_IPC_REST].e;
 	case PH_COMPUTE:
 		return ms[MS_COMPUTE].e;
 	case PH_OTHER:

@@ -34,6 +34,9 @@ enum measured_id {
 };
 
 #define SPLITS_MAX 3
+/* where each split stands in measured.splits[] */
+enum { SPLIT_SER_FAULTS, SPLIT_SER_OWN };		   /* of MS_(DE)SERIALIZER */
+enum { SPLIT_IPC_COPY, SPLIT_IPC_FAULTS, SPLIT_IPC_REST }; /* of MS_IPC_ONCPU */
 
 /* An amount and its 95% range, clamped to what contains it: lo_ns == ns ==
  * hi_ns where it was measured exactly. */

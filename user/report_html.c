@@ -218,7 +218,7 @@ static void processes(const struct report *rep, FILE *out)
 		fputs("</th>", out);
 		if (i == MS_IPC_ONCPU)
 			fprintf(out, "<th>%scopy routines</th>",
-				tot[i].splits[0].e.exact ? "" : "~");
+				tot[i].splits[SPLIT_IPC_COPY].e.exact ? "" : "~");
 	}
 	fputs("<th>written</th><th>read</th><th>IPC calls</th><th>CoW faults</th>"
 	      "<th>first-touch faults</th></tr>\n",
@@ -243,7 +243,8 @@ static void processes(const struct report *rep, FILE *out)
 			snprintf(field, sizeof(field), "breakdown.%s", measured_defs[k].name);
 			num(out, field, ms[k].e.ns, C_NS);
 			if (k == MS_IPC_ONCPU) /* its first split */
-				num(out, "breakdown.ipc_oncpu.copy", ms[k].splits[0].e.ns, C_NS);
+				num(out, "breakdown.ipc_oncpu.copy",
+				    ms[k].splits[SPLIT_IPC_COPY].e.ns, C_NS);
 		}
 		num(out, "bytes_written", r->bytes_written, C_BYTES);
 		num(out, "bytes_read", r->bytes_read, C_BYTES);

@@ -202,7 +202,7 @@ static const struct {
     {"SERIALIZE", MS_SERIALIZER, -1},
     {"DESERIAL", MS_DESERIALIZER, -1},
     {"IPC-CPU", MS_IPC_ONCPU, -1},
-    {"COPY", MS_IPC_ONCPU, 0},
+    {"COPY", MS_IPC_ONCPU, SPLIT_IPC_COPY},
     {"BLOCKED", MS_BLOCKED, -1},
     {"FORK", MS_FORK, -1},
     {"MMAP", MS_MMAP, -1},

@@ -318,9 +318,9 @@ static void test_exact_amounts_stand_as_measured(void **state)
 	assert_true(ms[MS_SERIALIZER].e.exact);
 	assert_int_equal(ms[MS_SERIALIZER].e.ns, 20000000);
 	/* 40 of 40: the Wilson interval's lower end, 91.2% of 8 ms */
-	assert_false(ms[MS_IPC_ONCPU].splits[0].e.exact);
-	assert_int_equal(ms[MS_IPC_ONCPU].splits[0].e.hi_ns, 8000000);
-	assert_in_range(ms[MS_IPC_ONCPU].splits[0].e.lo_ns, 7290000, 7300000);
+	assert_false(ms[MS_IPC_ONCPU].splits[SPLIT_IPC_COPY].e.exact);
+	assert_int_equal(ms[MS_IPC_ONCPU].splits[SPLIT_IPC_COPY].e.hi_ns, 8000000);
+	assert_in_range(ms[MS_IPC_ONCPU].splits[SPLIT_IPC_COPY].e.lo_ns, 7290000, 7300000);
 	assert_false(ms[MS_COMPUTE].e.exact);
 	assert_true(ms[MS_BLOCKED].e.exact);
 	check_breakdown(&r);
@@ -343,15 +343,15 @@ static void test_timed_splits_are_exact(void **state)
 	breakdown_of(&r, NULL, ms);
 	for (int k = 0; k < ms[MS_IPC_ONCPU].n_splits; k++)
 		assert_true(ms[MS_IPC_ONCPU].splits[k].e.exact);
-	assert_int_equal(ms[MS_IPC_ONCPU].splits[0].e.ns, 3000000);
-	assert_int_equal(ms[MS_IPC_ONCPU].splits[2].e.ns, 8000000 - 3000000 - 1000000);
+	assert_int_equal(ms[MS_IPC_ONCPU].splits[SPLIT_IPC_COPY].e.ns, 3000000);
+	assert_int_equal(ms[MS_IPC_ONCPU].splits[SPLIT_IPC_REST].e.ns, 8000000 - 3000000 - 1000000);
 	assert_true(ms[MS_FAULTS_ELSEWHERE].e.exact);
 	check_breakdown(&r);
 	/* a pipe's copies not timed: sampled again */
 	m.exact_copy[FAM_PIPE] = false;
 	proc_row_from_stats(&r, 7, &s, NULL, 0, &m);
 	breakdown_of(&r, NULL, ms);
-	assert_false(ms[MS_IPC_ONCPU].splits[0].e.exact);
+	assert_false(ms[MS_IPC_ONCPU].splits[SPLIT_IPC_COPY].e.exact);
 	check_breakdown(&r);
 }
 
