@@ -96,8 +96,9 @@ static const struct argp_option run_opts[] = {
     {"thread-sample-hz", OPT_THREAD_SAMPLE_HZ, "HZ", 0,
      "run/record/attach: also sample each traced thread at HZ while it runs, keeping the samples "
      "inside serializers and IPC calls: narrower copy and page-fault splits of their exact "
-     "times, for ~45 us of timer interrupt per tick of a running thread (0, the default: off; "
-     "1000 costs ~4% of the traced threads' CPU here, see docs/BENCHMARKS.md)",
+     "times, for ~45 us of timer interrupt per tick of a running thread and ~1 us per context "
+     "switch of a traced thread (0, the default: off; at 1000 a busy thread runs 5-7% slower "
+     "here, see docs/BENCHMARKS.md)",
      0},
     {"user", OPT_USER, "NAME", 0, "run: run CMD as NAME (default: the sudo caller)", 0},
     {"pid", 'p', "PID[,PID]", 0, "attach: processes to trace", 0},
