@@ -86,8 +86,8 @@ static void estimate_faults(struct proc_row *r, const struct proc_stats *s, cons
 			    min_u64(share(timed, s->fault_samples[a], s->act_samples[a]), timed);
 			if (timed)
 				r->fault_ci95_ns[a] =
-				    (uint64_t)((double)timed * share_halfwidth(s->fault_samples[a],
-									       s->act_samples[a]));
+				    u64_sat((double)timed * share_halfwidth(s->fault_samples[a],
+									    s->act_samples[a]));
 		} else {
 			r->fault_ns[a] = u64_sat((double)s->fault_samples[a] * period);
 			r->fault_ci95_ns[a] =
@@ -300,11 +300,12 @@ void proc_row_fault_ci95_from_phases(struct proc_row *r)
 	double rest =
 	    ci95_remove(ci95_remove(ci95_remove((double)r->ci95_ns[PH_FAULT], ser), deser), ipc);
 
-	r->fault_ci95_ns[ACT_SERIALIZE] = (uint64_t)ser;
-	r->fault_ci95_ns[ACT_DESERIALIZE] = (uint64_t)deser;
-	r->fault_ci95_ns[ACT_IPC] = (uint64_t)ipc;
+	/* u64_sat: a recorded UINT64_MAX comes back as 2^64, past the type */
+	r->fault_ci95_ns[ACT_SERIALIZE] = u64_sat(ser);
+	r->fault_ci95_ns[ACT_DESERIALIZE] = u64_sat(deser);
+	r->fault_ci95_ns[ACT_IPC] = u64_sat(ipc);
 	r->fault_ci95_ns[ACT_POST_FORK] = 0;
-	r->fault_ci95_ns[ACT_OTHER] = (uint64_t)rest;
+	r->fault_ci95_ns[ACT_OTHER] = u64_sat(rest);
 }
 
 bool proc_row_copy_timed(const struct proc_row *r, const struct measure *m)
