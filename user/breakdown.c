@@ -7,16 +7,16 @@
 #include "util.h"
 
 const struct measured_def measured_defs[MS_COUNT] = {
-    [MS_SERIALIZER] = {"serializer", "serializer", PH_SERIALIZE},
-    [MS_DESERIALIZER] = {"deserializer", "deserializer", PH_DESERIALIZE},
-    [MS_IPC_ONCPU] = {"ipc_oncpu", "IPC calls on CPU", PH_SYSCALL},
-    [MS_BLOCKED] = {"blocked", "blocked in IPC calls", PH_BLOCKED},
-    [MS_FORK] = {"fork", "fork", PH_FORK},
-    [MS_MMAP] = {"mmap", "shared mmap", PH_MMAP},
-    [MS_WAIT] = {"wait", "wait", PH_WAIT},
-    [MS_COMPUTE] = {"compute", "compute", PH_COMPUTE},
-    [MS_FAULTS_ELSEWHERE] = {"faults_elsewhere", "page faults elsewhere", PH_FAULT},
-    [MS_OTHER] = {"other", "other", PH_OTHER},
+    [MS_SERIALIZER] = {"serializer", "serializer", PH_SERIALIZE, ACT_SERIALIZE},
+    [MS_DESERIALIZER] = {"deserializer", "deserializer", PH_DESERIALIZE, ACT_DESERIALIZE},
+    [MS_IPC_ONCPU] = {"ipc_oncpu", "IPC calls on CPU", PH_SYSCALL, ACT_IPC},
+    [MS_BLOCKED] = {"blocked", "blocked in IPC calls", PH_BLOCKED, -1},
+    [MS_FORK] = {"fork", "fork", PH_FORK, -1},
+    [MS_MMAP] = {"mmap", "shared mmap", PH_MMAP, -1},
+    [MS_WAIT] = {"wait", "wait", PH_WAIT, -1},
+    [MS_COMPUTE] = {"compute", "compute", PH_COMPUTE, -1},
+    [MS_FAULTS_ELSEWHERE] = {"faults_elsewhere", "page faults elsewhere", PH_FAULT, -1},
+    [MS_OTHER] = {"other", "other", PH_OTHER, -1},
 };
 
 /* A remainder's method: what is left of an exact amount once the sampled
@@ -66,8 +66,9 @@ static void add_split(struct measured *m, const char *name, const char *label, i
  * sampled after its probes were removed (a hot serializer) makes the whole an estimate, never less
  * than what was timed.
  */
-static void serializer(struct measured *m, const struct proc_row *r, int phase, int act)
+static void serializer(struct measured *m, const struct proc_row *r, int id)
 {
+	int phase = measured_defs[id].phase, act = measured_defs[id].act;
 	uint64_t timed = r->activity_ns[act];
 	uint64_t whole = r->phase_ns[phase] + r->fault_ns[act];
 	struct estimate faults = r->faults_timed
@@ -134,8 +135,8 @@ void breakdown_of(const struct proc_row *r, const char *const *methods,
 
 	for (int i = 0; i < MS_COUNT; i++)
 		out[i] = (struct measured){0};
-	serializer(&out[MS_SERIALIZER], r, PH_SERIALIZE, ACT_SERIALIZE);
-	serializer(&out[MS_DESERIALIZER], r, PH_DESERIALIZE, ACT_DESERIALIZE);
+	serializer(&out[MS_SERIALIZER], r, MS_SERIALIZER);
+	serializer(&out[MS_DESERIALIZER], r, MS_DESERIALIZER);
 	ipc_oncpu(&out[MS_IPC_ONCPU], r);
 	out[MS_BLOCKED].e = exact(r->phase_ns[PH_BLOCKED]);
 	out[MS_FORK].e = exact(r->phase_ns[PH_FORK]);
@@ -159,31 +160,23 @@ void breakdown_of(const struct proc_row *r, const char *const *methods,
 	}
 }
 
-struct estimate breakdown_phase(const struct proc_row *r, const char *const *methods, int phase)
+void breakdown_phases(const struct proc_row *r, const char *const *methods,
+		      struct estimate out[PH_COUNT])
 {
 	struct measured ms[MS_COUNT];
 
 	breakdown_of(r, methods, ms);
-	switch (phase) {
-	case PH_SERIALIZE:
-		return ms[MS_SERIALIZER].splits[SPLIT_SER_OWN].e;
-	case PH_DESERIALIZE:
-		return ms[MS_DESERIALIZER].splits[SPLIT_SER_OWN].e;
-	case PH_COPY:
-		return ms[MS_IPC_ONCPU].splits[SPLIT_IPC_COPY].e;
-	case PH_SYSCALL:
-		return ms[MS_IPC_ONCPU].splits[SPLIT_IPC_REST].e;
-	case PH_COMPUTE:
-		return ms[MS_COMPUTE].e;
-	case PH_OTHER:
-		return ms[MS_OTHER].e;
-	case PH_FAULT:
-		return r->faults_timed
-			   ? exact(r->phase_ns[phase])
-			   : sampled(r->phase_ns[phase], r->ci95_ns[phase], 0, r->thread_ns);
-	default:
-		return exact(r->phase_ns[phase]);
-	}
+	for (int p = 0; p < PH_COUNT; p++)
+		out[p] = exact(r->phase_ns[p]);
+	out[PH_SERIALIZE] = ms[MS_SERIALIZER].splits[SPLIT_SER_OWN].e;
+	out[PH_DESERIALIZE] = ms[MS_DESERIALIZER].splits[SPLIT_SER_OWN].e;
+	out[PH_COPY] = ms[MS_IPC_ONCPU].splits[SPLIT_IPC_COPY].e;
+	out[PH_SYSCALL] = ms[MS_IPC_ONCPU].splits[SPLIT_IPC_REST].e;
+	out[PH_COMPUTE] = ms[MS_COMPUTE].e;
+	out[PH_OTHER] = ms[MS_OTHER].e;
+	if (!r->faults_timed)
+		out[PH_FAULT] =
+		    sampled(r->phase_ns[PH_FAULT], r->ci95_ns[PH_FAULT], 0, r->thread_ns);
 }
 
 const char *breakdown_method(const struct report *rep, int phase)

@@ -64,6 +64,7 @@ struct measured_def {
 	const char *name;  /* JSON key and CSV column stem */
 	const char *label; /* text */
 	int phase;	   /* whose method names it (enum phase) */
+	int act;	   /* the activity whose faults its page_faults split holds, or -1 */
 };
 
 extern const struct measured_def measured_defs[MS_COUNT];
@@ -73,10 +74,11 @@ extern const struct measured_def measured_defs[MS_COUNT];
 void breakdown_of(const struct proc_row *r, const char *const *methods,
 		  struct measured out[MS_COUNT]);
 
-/* A phase of the partition (enum phase) with its 95% range clamped as the
- * hierarchy clamps it: syscall and copy within the IPC calls' exact time,
- * serialize within the serializer's, and so on. */
-struct estimate breakdown_phase(const struct proc_row *r, const char *const *methods, int phase);
+/* The phases of the partition (enum phase) with their 95% ranges clamped as
+ * the hierarchy clamps them: syscall and copy within the IPC calls' exact
+ * time, serialize within the serializer's, and so on. */
+void breakdown_phases(const struct proc_row *r, const char *const *methods,
+		      struct estimate out[PH_COUNT]);
 
 /* The method of an entry as the report names it ("uprobe", "sampled", ...;
  * "derived" for a remainder). */

@@ -222,36 +222,26 @@ static void add_sampled_serializer(struct proc_row *r, const struct proc_stats *
  * that precise probes timed is not scaled: it leaves less room for the
  * sampled rest instead. */
 static void sampled_phases(struct proc_row *r, const struct proc_stats *s, uint64_t sum,
-			   uint64_t period, bool faults_timed)
+			   uint64_t period)
 {
 	uint64_t ser_sampled = s->ser_ip_samples * period, rest, loose;
+	uint64_t elsewhere = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER];
+	/* sampled faults elsewhere are scaled with the rest; timed ones only take their room */
+	uint64_t timed = r->faults_timed ? elsewhere : 0, scaled = elsewhere - timed;
 
 	r->phase_ns[PH_COMPUTE] =
 	    (s->user_samples[ACT_POST_FORK] + s->user_samples[ACT_OTHER]) * period;
-	rest = r->thread_ns > sum ? r->thread_ns - sum : 0;
-	if (faults_timed) {
-		uint64_t timed = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER];
-
-		rest = rest > timed ? rest - timed : 0;
-		loose = r->phase_ns[PH_COMPUTE] + ser_sampled;
-		if (loose > rest) {
-			uint64_t ser = share(rest, ser_sampled, loose);
-
-			r->phase_ns[PH_COMPUTE] = rest - ser;
-			ser_sampled = ser;
-		}
-	} else {
-		loose = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER] +
-			r->phase_ns[PH_COMPUTE] + ser_sampled;
-	}
-	if (!faults_timed && loose > rest) {
-		uint64_t pf = share(rest, r->fault_ns[ACT_POST_FORK], loose);
-		uint64_t other = share(rest, r->fault_ns[ACT_OTHER], loose);
+	rest = r->thread_ns > sum + timed ? r->thread_ns - sum - timed : 0;
+	loose = scaled + r->phase_ns[PH_COMPUTE] + ser_sampled;
+	if (loose > rest) {
 		uint64_t ser = share(rest, ser_sampled, loose);
 
-		r->phase_ns[PH_COMPUTE] = rest - pf - other - ser;
-		r->fault_ns[ACT_POST_FORK] = pf;
-		r->fault_ns[ACT_OTHER] = other;
+		if (scaled) {
+			r->fault_ns[ACT_POST_FORK] = share(rest, r->fault_ns[ACT_POST_FORK], loose);
+			r->fault_ns[ACT_OTHER] = share(rest, r->fault_ns[ACT_OTHER], loose);
+			scaled = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER];
+		}
+		r->phase_ns[PH_COMPUTE] = rest - scaled - ser;
 		ser_sampled = ser;
 	}
 	sum += r->phase_ns[PH_COMPUTE] + ser_sampled;
@@ -275,7 +265,7 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	r->thread_ns = s->thread_ns + (live ? live->thread_ns : 0);
 	r->faults_timed = m->exact_fault;
 	estimate_faults(r, s, m);
-	sampled_phases(r, s, timed_phases(r, s, live, m), period, m->exact_fault);
+	sampled_phases(r, s, timed_phases(r, s, live, m), period);
 	estimate_ci95(r, s, m);
 }
 

@@ -171,6 +171,7 @@ static void breakdown(const struct report *rep, FILE *out)
 static void phases(const struct report *rep, FILE *out)
 {
 	const struct proc_row *t = &rep->totals;
+	struct estimate est[PH_COUNT];
 
 	fputs("<h2>The same time as a partition</h2>\n<p class=\"meta\">Copy and page faults cut "
 	      "out of the exact times above: what a sampled share leaves of an exact time is an "
@@ -178,11 +179,11 @@ static void phases(const struct report *rep, FILE *out)
 	      "<div class=\"scroll\"><table id=\"phases\"><tr><th>phase</th><th>time</th>"
 	      "<th>share</th><th>method</th></tr>\n",
 	      out);
+	breakdown_phases(t, rep->methods, est);
 	for (int p = 0; p < PH_COUNT; p++) {
 		double share =
 		    t->thread_ns ? 100.0 * (double)t->phase_ns[p] / (double)t->thread_ns : 0;
-
-		struct estimate e = breakdown_phase(t, rep->methods, p);
+		const struct estimate e = est[p];
 		char b[32], lo[32], hi[32];
 
 		fprintf(out, "<tr data-phase=\"%s\"><td>%s</td>", phase_names[p], phase_names[p]);

@@ -78,21 +78,12 @@ static void measured_detail(const struct report *rep, int id, char *buf, size_t 
 	}
 }
 
-/* The activity whose page faults a split counts, or -1. */
-static int split_activity(int id)
-{
-	return id == MS_SERIALIZER     ? ACT_SERIALIZE
-	       : id == MS_DESERIALIZER ? ACT_DESERIALIZE
-	       : id == MS_IPC_ONCPU    ? ACT_IPC
-				       : -1;
-}
-
 static void split_detail(const struct report *rep, int id, const struct split *sp, char *buf,
 			 size_t len)
 {
 	const struct proc_row *t = &rep->totals;
 	const char *m = breakdown_method(rep, sp->phase);
-	int a = split_activity(id);
+	int a = measured_defs[id].act;
 	char sn[96];
 
 	if (sp->phase == PH_COPY) {

@@ -3,9 +3,8 @@ beneath them stay inside what they split, in every output."""
 import json
 import os
 import re
-import tempfile
-
 import subprocess
+import tempfile
 
 from helpers import BPFTestCase, IPCPROF, PYTHON, SEED, fixture, run_traced
 
