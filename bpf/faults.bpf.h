@@ -5,11 +5,12 @@
 
 #include "current.bpf.h"
 #include "pyframes.bpf.h"
+#include "shared.bpf.h"
 #include "timeline.bpf.h"
 
 /* Every page fault of every task passes here: one lookup, no atomics (but
  * for a fault inside a Python call site's call). */
-static __always_inline int count_fault(unsigned long error_code, bool kernel)
+static __always_inline int count_fault(__u64 address, unsigned long error_code, bool kernel)
 {
 	struct thread_state *t = current_thread();
 	__u32 act, type, site;
@@ -17,6 +18,10 @@ static __always_inline int count_fault(unsigned long error_code, bool kernel)
 	if (!t)
 		return 0;
 	act = activity(t);
+	/* outside a timed activity, a fault on a shared segment is that
+	 * segment's (its first touch here), not the process's own */
+	if (seg_fault(t, address, error_code) && act >= ACT_POST_FORK)
+		act = ACT_SHARED;
 	/* bit 0: the page was present (protection fault); bit 1: a write */
 	if (!(error_code & 1))
 		type = FT_NOT_PRESENT;
@@ -47,13 +52,13 @@ static __always_inline int count_fault(unsigned long error_code, bool kernel)
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(fault_user, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
-	return count_fault(error_code, false);
+	return count_fault(address, error_code, false);
 }
 
 SEC("tp_btf/page_fault_kernel")
 int BPF_PROG(fault_kernel, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
-	return count_fault(error_code, true);
+	return count_fault(address, error_code, true);
 }
 #endif /* __TARGET_ARCH_x86 */
 

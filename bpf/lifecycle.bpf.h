@@ -5,6 +5,7 @@
 
 #include "current.bpf.h"
 #include "pyframes.bpf.h"
+#include "shared.bpf.h"
 #include "timeline.bpf.h"
 
 static __always_inline __u64 *gate_of(__u32 tgid)
@@ -174,6 +175,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 		pp = bpf_map_lookup_elem(&py_procs, &parent_tgid);
 		if (pp)
 			bpf_map_update_elem(&py_procs, &tgid, pp, BPF_ANY);
+		seg_fork(parent_tgid, tgid);
 		ts->first_run_ns = now;
 		ts->proc_flags = PROC_FORKED;
 		ts->proc_start_ns = now;
@@ -228,6 +230,7 @@ int BPF_PROG(handle_exec, struct task_struct *p)
 	bpf_probe_read_kernel_str(ps->comm, sizeof(ps->comm), p->comm);
 	/* a new image: userspace looks for an interpreter in it again */
 	bpf_map_delete_elem(&py_procs, &tgid);
+	bpf_map_delete_elem(&seg_ranges, &tgid); /* a new address space */
 	hold_current(EV_EXEC, tgid, ps->comm, stop_on_exec);
 	return 0;
 }
@@ -276,6 +279,7 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 			ps->exit_code = p->exit_code;
 			bpf_probe_read_kernel_str(ps->comm, sizeof(ps->comm), p->comm);
 			bpf_map_delete_elem(&traced, &tgid);
+			bpf_map_delete_elem(&seg_ranges, &tgid);
 			tgid_mark(tgid, false);
 			free_gate(tgid);
 			flush_fault_rate(tgid);

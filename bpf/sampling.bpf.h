@@ -130,8 +130,18 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, bool timed_on
 	/* the innermost known frame decides */
 	bpf_loop(STACK_DEPTH, classify_frame, &c, 0);
 	if (c.cls == CODE_FAULT) {
-		/* a fault taken while copying is fault time, not copy */
-		__sync_fetch_and_add(&ps->fault_samples[act], 1);
+		/* a fault taken while copying is fault time, not copy; one on
+		 * a shared segment (seg_fault() saw it begin) is the segment's */
+		if (t->fault_seg.tgid) {
+			struct seg_stats *s = bpf_map_lookup_elem(&segs, &t->fault_seg);
+
+			if (act >= ACT_POST_FORK)
+				act = ACT_SHARED;
+			if (s && !timed_only)
+				__sync_fetch_and_add(&s->fault_samples, 1);
+		}
+		if (act < ACT_COUNT)
+			__sync_fetch_and_add(&ps->fault_samples[act], 1);
 	} else if (c.cls == CODE_COPY && act == ACT_IPC) {
 		__sync_fetch_and_add(&ps->samples_copy, 1);
 		__sync_fetch_and_add(&ps->samples_copy_fam[ipc_family(t) & 1], 1);

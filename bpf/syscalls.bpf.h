@@ -8,6 +8,7 @@
 #include "fdkind.bpf.h"
 #include "lifecycle.bpf.h"
 #include "pyframes.bpf.h"
+#include "shared.bpf.h"
 #include "timeline.bpf.h"
 
 static __always_inline struct thread_state *begin_syscall(struct thread_state *t, __u8 cls)
@@ -23,6 +24,7 @@ static __always_inline struct thread_state *begin_syscall(struct thread_state *t
 	t->copy_acc = 0;
 	t->kfn_depth = 0;
 	t->kfn_acc = 0;
+	t->msg_pass = 0;
 	return t;
 }
 
@@ -108,6 +110,8 @@ static __always_inline void account_channel(struct thread_state *t, __u32 tgid, 
 		__sync_fetch_and_add(&cs->bytes, ret);
 		__sync_fetch_and_add(&cs->size_hist[log2_slot(ret) & (IPCPROF_HIST_SLOTS - 1)], 1);
 	}
+	if (t->msg_pass)
+		__sync_fetch_and_add(&cs->fds_passed, t->msg_pass);
 	__sync_fetch_and_add(&cs->latency_hist[log2_slot(dur) & (IPCPROF_HIST_SLOTS - 1)], 1);
 }
 
@@ -211,14 +215,18 @@ static __always_inline void account_fork_mmap(struct thread_state *t, struct pro
 			__sync_fetch_and_add(&ps->fork_ns, dur);
 		}
 		break;
-	case SYS_MMAP:
+	case SYS_MMAP: { /* and shmat (arg1 0: its length is the segment's) */
+		__u64 len;
+
 		if (failed)
 			break;
+		len = seg_mapped(tgid, (__u64)ret, t->arg1, dur, true);
 		__sync_fetch_and_add(&ps->mmap_calls, 1);
-		__sync_fetch_and_add(&ps->mmap_bytes, t->arg1);
+		__sync_fetch_and_add(&ps->mmap_bytes, len);
 		__sync_fetch_and_add(&ps->mmap_ns, dur);
-		add_shm(tgid, (__u64)ret, t->arg1);
+		add_shm(tgid, (__u64)ret, len);
 		break;
+	}
 	case SYS_MUNMAP:
 	case SYS_MREMAP: {
 		struct shm_key k = {.tgid = tgid, .addr = t->arg0};
@@ -228,8 +236,13 @@ static __always_inline void account_fork_mmap(struct thread_state *t, struct pro
 		__sync_fetch_and_add(&ps->mmap_calls, 1);
 		__sync_fetch_and_add(&ps->unmap_ns, dur);
 		bpf_map_delete_elem(&shm, &k);
-		if (t->sys_class == SYS_MREMAP)
+		if (t->sys_class == SYS_MREMAP) {
+			seg_range_remove(tgid, t->arg0, 0);
+			seg_mapped(tgid, (__u64)ret, t->arg1, dur, false);
 			add_shm(tgid, (__u64)ret, t->arg1);
+		} else {
+			seg_range_remove(tgid, t->arg0, t->arg1);
+		}
 		break;
 	}
 	}
@@ -268,6 +281,8 @@ static __always_inline int sys_exit(long ret)
 	if (off > dur)
 		off = dur;
 	if (t->sys_class == SYS_IPC) {
+		if (t->msg_pass)
+			t->msg_pass = ret >= 0 ? count_passed(t, chan_ino(t), tgid) : 0;
 		ret = account_ipc(t, tgid, ret, dur, off);
 		account_site(t, ret, dur, off); /* keeps ipc_site for the timeline */
 	} else {
@@ -343,16 +358,30 @@ static __always_inline int clone3_enter(struct pt_regs *regs)
 	return fork_syscall_enter(flags);
 }
 
-/* mmap(addr, len, prot, flags, fd, off): only shared mappings are IPC. */
-static __always_inline int mmap_syscall_enter(struct pt_regs *regs)
+/* sendmsg/recvmsg(fd, msg, flags): as write/read, and on a unix socket
+ * the SCM_RIGHTS descriptors its control messages carry. */
+static __always_inline int msg_enter(struct pt_regs *regs, __u8 dir)
 {
-	struct thread_state *t;
+	struct thread_state *t = ipc_enter((int)PT_REGS_PARM1_SYSCALL(regs), dir);
 
-	if (!(PT_REGS_PARM4_SYSCALL(regs) & MAP_SHARED))
-		return 0;
-	t = begin_syscall(current_thread(), SYS_MMAP);
-	if (t)
-		t->arg1 = PT_REGS_PARM2_SYSCALL(regs);
+	if (t && (t->ep.kind == IPC_UNIX_STREAM || t->ep.kind == IPC_UNIX_DGRAM)) {
+		t->msg_pass = 1;
+		t->arg0 = PT_REGS_PARM2_SYSCALL(regs);
+	}
+	return 0;
+}
+
+/* A shared mapping in the making: mmap(addr, len, prot, flags, fd, off)
+ * with MAP_SHARED (len) or shmat(id, addr, flags) (len 0: the segment's). */
+static __always_inline int map_enter(__u64 len)
+{
+	struct thread_state *t = begin_syscall(current_thread(), SYS_MMAP);
+
+	if (t) {
+		t->arg1 = len;
+		/* MAP_POPULATE moves the RSS counter too: not a fault's */
+		t->fault_seg.tgid = 0;
+	}
 	return 0;
 }
 
@@ -407,10 +436,21 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 		return clone3_enter(regs);
 	case SK_FORK:
 		return fork_syscall_enter(0);
+	case SK_SENDMSG:
+		return msg_enter(regs, DIR_WRITE);
+	case SK_RECVMSG:
+		return msg_enter(regs, DIR_READ);
 	case SK_MMAP:
-		return mmap_syscall_enter(regs);
-	case SK_MUNMAP:
+		if (!(PT_REGS_PARM4_SYSCALL(regs) & MAP_SHARED))
+			return 0;
+		return map_enter(PT_REGS_PARM2_SYSCALL(regs));
+	case SK_SHMAT:
+		return map_enter(0);
+	case SK_SHMDT: /* shmdt(addr): the mapping that starts there */
 		return unmap_enter(SYS_MUNMAP, PT_REGS_PARM1_SYSCALL(regs), 0);
+	case SK_MUNMAP:
+		return unmap_enter(SYS_MUNMAP, PT_REGS_PARM1_SYSCALL(regs),
+				   PT_REGS_PARM2_SYSCALL(regs));
 	case SK_MREMAP: /* mremap(old_addr, old_len, new_len, flags, new_addr) */
 		return unmap_enter(SYS_MREMAP, PT_REGS_PARM1_SYSCALL(regs),
 				   PT_REGS_PARM3_SYSCALL(regs));

@@ -37,6 +37,10 @@ enum sys_kind {
 	SK_MMAP,
 	SK_MUNMAP,
 	SK_MREMAP,
+	SK_SENDMSG, /* sendmsg/recvmsg: as SK_WRITE/SK_READ, and SCM_RIGHTS */
+	SK_RECVMSG,
+	SK_SHMAT, /* SysV shared memory: shmat(id, addr, flags) maps it */
+	SK_SHMDT,
 	SK_COUNT,
 };
 
@@ -67,7 +71,10 @@ enum activity {
 	ACT_IPC = 2,	   /* inside an IPC syscall: kernel-mode faults while copying */
 	ACT_POST_FORK = 3, /* a forked child's first post_fork_ns: copy-on-write */
 	ACT_OTHER = 4,
-	ACT_COUNT = 5,
+	/* a fault on a shared mapping outside the activities above: the
+	 * first touch of a segment another process fills or reads */
+	ACT_SHARED = 5,
+	ACT_COUNT = 6,
 };
 
 /* x86 page-fault error code bits -> kind of fault. */
@@ -179,6 +186,74 @@ struct shm_key {
 	__u64 addr;
 };
 
+/*
+ * Shared segments (bpf/shared.bpf.h): each shared object a traced process
+ * maps, named by the object itself (its inode: a memfd, a file in /dev/shm,
+ * a SysV segment and a MAP_SHARED|MAP_ANONYMOUS mapping are all files of
+ * the kernel's shmem), seen per process.
+ */
+#define IPCPROF_SEG_RANGES 16 /* shared mappings tracked per process at once */
+#define IPCPROF_SEG_NAME   32
+
+/* Fault kinds on a shared mapping, from the x86 error code. */
+enum seg_fault {
+	SF_READ = 0,  /* a read of a page not yet mapped here */
+	SF_WRITE = 1, /* a write to a page not yet mapped here */
+	SF_WP = 2,    /* a write to a page mapped read-only (write-protect) */
+	SF_COUNT = 3,
+};
+
+#define SEG_SHMEM     0x1 /* backed by shmem (tmpfs, memfd, SysV, shared anonymous) */
+#define SEG_INHERITED 0x2 /* faulted on without mapping it here: inherited over fork */
+#define SEG_MAPPED    0x4 /* mapped by this process while traced */
+#define SEG_TOUCH_EXACT 0x8 /* pages_touched from the RSS counter (else: faults) */
+
+/* One shared mapping of one process: the fault path's lookup table. */
+struct seg_range {
+	__u64 start, end; /* [start, end), 0 when the slot is free */
+	__u64 ino;
+	__u32 dev;
+	__u8 shmem; /* which RSS counter its pages land in */
+	__u8 pad[3];
+};
+
+struct seg_ranges {
+	struct seg_range r[IPCPROF_SEG_RANGES];
+};
+
+struct seg_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 tgid;
+};
+
+struct seg_stats {
+	__u64 size;	    /* the object's size when last mapped */
+	__u64 bytes_mapped; /* lengths of its mappings here, summed */
+	__u64 maps;	    /* mmap/shmat calls that mapped it */
+	__u64 map_ns;	    /* time in those calls */
+	/* pages brought into this process's page tables, fault-around
+	 * included (from the RSS counter the faults moved) */
+	__u64 pages_touched;
+	__u64 faults[SF_COUNT];
+	__u64 fault_samples; /* per-CPU samples in fault handling on it */
+	__u64 first_ns;	     /* first mapped or touched here */
+	__u64 last_ns;	     /* last fault here */
+	__u32 flags;	     /* SEG_* */
+	__u32 pad;
+	char name[IPCPROF_SEG_NAME]; /* the file's name: "memfd:x", "SYSV...", "dev/zero" */
+};
+
+/* A descriptor carried over a channel with SCM_RIGHTS: what it was. */
+struct pass_key {
+	__u64 ino; /* the passed file's inode */
+	__u64 chan_ino; /* the channel (as in struct chan_key) */
+	__u32 dev;
+	__u32 tgid; /* the end that sent or received it */
+	__u8 dir;
+	__u8 pad[7];
+};
+
 /* A channel as seen by one process in one direction. */
 struct chan_key {
 	__u64 ino; /* pipe/FIFO inode; for sockets the *sending* end's inode */
@@ -198,6 +273,7 @@ struct chan_stats {
 	__u64 peer_ino;				/* sockets: the receiving end's inode, else 0 */
 	__u64 first_ns;				/* start of the first call */
 	__u64 last_ns;				/* end of the last call */
+	__u64 fds_passed;			/* descriptors carried (SCM_RIGHTS) */
 	__u64 size_hist[IPCPROF_HIST_SLOTS];	/* log2 of bytes per call */
 	__u64 latency_hist[IPCPROF_HIST_SLOTS]; /* log2 of ns per call */
 };
@@ -304,6 +380,12 @@ struct thread_state {
 	 * that follow it (until the thread's next serializer call) */
 	__u32 handoff_site;
 	__u32 pad4;
+	/* the page fault in progress is on a shared segment (bpf/shared.bpf.h):
+	 * its key and the RSS counter's value before it */
+	struct seg_key fault_seg;
+	__s64 fault_rss;
+	__u32 fault_member; /* enum mm counter the fault's pages land in */
+	__u32 msg_pass;	    /* sendmsg/recvmsg in flight: look for SCM_RIGHTS */
 };
 
 /*

@@ -19,7 +19,7 @@ const char *const phase_fields[PH_COUNT] = {
     "fork_ns",	    "mmap_ns",	      "wait_ns",    "compute_ns", "other_ns",
 };
 const char *const activity_names[ACT_COUNT] = {
-    "serialize", "deserialize", "ipc", "post_fork", "other",
+    "serialize", "deserialize", "ipc", "post_fork", "other", "shared",
 };
 
 /* Room for one more element in arr (n used): grow_array() in place. */
@@ -87,6 +87,7 @@ void chan_stats_merge(struct chan_stats *into, const struct chan_stats *s)
 	into->bytes += s->bytes;
 	into->oncpu_ns += s->oncpu_ns;
 	into->blocked_ns += s->blocked_ns;
+	into->fds_passed += s->fds_passed;
 	if (s->peer_ino)
 		into->peer_ino = s->peer_ino;
 	if (s->first_ns && (!into->first_ns || s->first_ns < into->first_ns))
@@ -112,6 +113,10 @@ void channel_account(struct channel *c, const struct chan_end *e)
 	}
 	c->oncpu_ns += s->oncpu_ns;
 	c->blocked_ns += s->blocked_ns;
+	if (e->dir == DIR_WRITE)
+		c->fds_sent += s->fds_passed;
+	else
+		c->fds_received += s->fds_passed;
 	if (s->first_ns && (!c->first_ns || s->first_ns < c->first_ns))
 		c->first_ns = s->first_ns;
 	if (s->last_ns > c->last_ns)
@@ -251,6 +256,8 @@ void report_free(struct report *rep)
 	free(rep->probes);
 	free(rep->sites);
 	free(rep->site_pos);
+	free(rep->seg_uses);
+	free(rep->fd_passes);
 	for (int i = 0; i < rep->n_owned; i++)
 		free(rep->owned[i]);
 	free(rep->owned);

@@ -113,6 +113,7 @@ const struct field end_fields[] = {
     NAMED("peer_ino", struct chan_end, s.peer_ino),
     NAMED("first_ns", struct chan_end, s.first_ns),
     NAMED("last_ns", struct chan_end, s.last_ns),
+    NAMED("fds_passed", struct chan_end, s.fds_passed),
     NAMED_ARRAY("size_hist", struct chan_end, s.size_hist),
     NAMED_ARRAY("latency_hist", struct chan_end, s.latency_hist),
     END_FIELDS,

@@ -88,6 +88,48 @@ struct channel {
 	uint64_t bytes_written, bytes_read, write_calls, read_calls;
 	uint64_t oncpu_ns, blocked_ns;
 	uint64_t first_ns, last_ns; /* span of all calls on it */
+	/* descriptors carried (SCM_RIGHTS) as the sending and the receiving
+	 * ends counted them */
+	uint64_t fds_sent, fds_received;
+};
+
+/* Descriptors a channel carried: as sent, or as received where no sender
+ * was traced. */
+static inline uint64_t channel_fds_passed(const struct channel *c)
+{
+	return c->fds_sent ? c->fds_sent : c->fds_received;
+}
+
+/* What a shared segment is, as far as its file tells (user/segments.c). */
+enum seg_kind {
+	SEGK_FILE = 0,	/* a MAP_SHARED file elsewhere */
+	SEGK_POSIX = 1, /* shm_open(): a file in /dev/shm */
+	SEGK_MEMFD = 2,
+	SEGK_SYSV = 3,
+	SEGK_ANON = 4, /* MAP_SHARED|MAP_ANONYMOUS, shared with children over fork */
+	SEGK_COUNT = 5,
+};
+
+extern const char *const seg_kind_names[SEGK_COUNT];
+
+/* One process's use of one shared segment (bpf/shared.bpf.h's segs). */
+struct seg_use {
+	uint64_t ino;
+	uint32_t dev;
+	uint32_t pid;
+	uint8_t kind; /* enum seg_kind */
+	uint64_t bytes_touched; /* pages brought into its page tables, in bytes */
+	struct seg_stats s;
+};
+
+/* Descriptors of one file passed over one channel by one end (SCM_RIGHTS). */
+struct fd_pass {
+	uint64_t ino; /* the file passed */
+	uint32_t dev;
+	uint32_t pid;
+	uint64_t chan_ino; /* the channel, named as struct channel is */
+	uint8_t dir;	   /* DIR_WRITE: sent, DIR_READ: received */
+	uint64_t count;
 };
 
 /* How the counters were measured: which precise probes fed them. */
@@ -144,6 +186,10 @@ struct report {
 	int n_notes;
 	struct call_site *sites; /* most IPC time first */
 	int n_sites;
+	struct seg_use *seg_uses; /* shared segments, per process */
+	int n_seg_uses;
+	struct fd_pass *fd_passes;
+	int n_fd_passes;
 	/* the kernel's site index -> position in sites[] (-1: none); for
 	 * naming timeline slices, live traces only (not recorded) */
 	int32_t *site_pos;

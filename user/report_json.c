@@ -3,6 +3,7 @@
 #include <json.h>
 #include <string.h>
 
+#include "segments.h"
 #include "breakdown.h"
 #include "findings.h"
 #include "report.h"
@@ -187,6 +188,7 @@ static json_object *chan_json(const struct channel *c)
 	add_u64(o, "blocked_ns", c->blocked_ns);
 	add_u64(o, "span_ns", c->last_ns > c->first_ns ? c->last_ns - c->first_ns : 0);
 	add_u64(o, "bytes_per_s", u64_sat(chan_rate(c)));
+	add_u64(o, "fds_passed", channel_fds_passed(c));
 	for (int i = 0; i < c->n_ends; i++) {
 		const struct chan_end *e = &c->ends[i];
 		json_object *eo = json_object_new_object();
@@ -198,6 +200,7 @@ static json_object *chan_json(const struct channel *c)
 		add_u64(eo, "bytes", e->s.bytes);
 		add_u64(eo, "oncpu_ns", e->s.oncpu_ns);
 		add_u64(eo, "blocked_ns", e->s.blocked_ns);
+		add_u64(eo, "fds_passed", e->s.fds_passed);
 		json_object_object_add(eo, "size_log2_hist", hist_json(e->s.size_hist));
 		json_object_object_add(eo, "latency_log2_hist", hist_json(e->s.latency_hist));
 		json_object_array_add(ends, eo);
@@ -239,6 +242,74 @@ static json_object *channel_json(const void *c, const struct report *rep)
 	return chan_json(c);
 }
 
+/* One process's use of a shared segment. */
+static json_object *seg_use_json(const struct report *rep, const struct seg_use *u)
+{
+	json_object *o = json_object_new_object();
+	uint64_t ci = 0, ns = seg_use_fault_ns(rep, u, &ci);
+
+	add_u64(o, "pid", u->pid);
+	json_object_object_add(o, "inherited",
+			       json_object_new_boolean(!!(u->s.flags & SEG_INHERITED)));
+	add_u64(o, "maps", u->s.maps);
+	add_u64(o, "bytes_mapped", u->s.bytes_mapped);
+	add_u64(o, "bytes_touched", u->bytes_touched);
+	json_object_object_add(o, "touched_exact",
+			       json_object_new_boolean(!!(u->s.flags & SEG_TOUCH_EXACT)));
+	add_u64(o, "faults_read", u->s.faults[SF_READ]);
+	add_u64(o, "faults_write", u->s.faults[SF_WRITE]);
+	/* a write to a page mapped read-only: copy-on-write for a private
+	 * mapping, write-notify for these shared ones */
+	add_u64(o, "faults_cow", u->s.faults[SF_WP]);
+	add_u64(o, "fault_samples", u->s.fault_samples);
+	add_u64(o, "fault_ns", ns);
+	add_u64(o, "fault_ci95_ns", ci);
+	add_u64(o, "map_ns", u->s.map_ns);
+	add_u64(o, "first_ns", u->s.first_ns);
+	return o;
+}
+
+static json_object *segment_json(const void *p, const struct report *rep)
+{
+	const struct segment *g = p;
+	json_object *o = json_object_new_object(), *uses = json_object_new_array();
+	json_object *via = json_object_new_array();
+
+	json_object_object_add(o, "name", json_object_new_string(g->name));
+	json_object_object_add(o, "kind",
+			       json_object_new_string(seg_kind_names[g->kind % SEGK_COUNT]));
+	add_u64(o, "dev", g->dev);
+	add_u64(o, "ino", g->ino);
+	add_u64(o, "size", g->size);
+	add_u64(o, "creator_pid", g->creator_pid);
+	add_u64(o, "bytes_touched", g->bytes_touched);
+	add_u64(o, "bytes_mapped", g->bytes_mapped);
+	add_u64(o, "faults", g->faults);
+	add_u64(o, "fault_ns", g->fault_ns);
+	add_u64(o, "fault_ci95_ns", g->fault_ci95_ns);
+	json_object_object_add(o, "touched_exact", json_object_new_boolean(g->touched_exact));
+	for (int i = 0; i < g->n_uses; i++)
+		json_object_array_add(uses, seg_use_json(rep, g->uses[i]));
+	json_object_object_add(o, "processes", uses);
+	for (int i = 0; i < g->n_routes; i++) {
+		const struct seg_route *r = &g->routes[i];
+		json_object *ro = json_object_new_object();
+		char name[48];
+
+		snprintf(name, sizeof(name), "socket:[%llu]", (unsigned long long)r->chan_ino);
+		json_object_object_add(ro, "channel", json_object_new_string(name));
+		add_u64(ro, "channel_ino", r->chan_ino);
+		if (r->from_pid)
+			add_u64(ro, "from_pid", r->from_pid);
+		if (r->to_pid)
+			add_u64(ro, "to_pid", r->to_pid);
+		add_u64(ro, "fds", seg_route_fds(r));
+		json_object_array_add(via, ro);
+	}
+	json_object_object_add(o, "passed_via", via);
+	return o;
+}
+
 /* The fields of the call_sites[] rows are documented in the README. copy
  * and fault time are not attributed to call sites (null), only to
  * processes. */
@@ -275,8 +346,10 @@ int report_write_json(const struct report *rep, FILE *out)
 	json_object *root = json_object_new_object();
 	json_object *methods = json_object_new_object();
 	json_object *probes = json_object_new_array(), *notes = json_object_new_array();
+	struct segment *segs = NULL;
 	const char *head;
 	size_t len;
+	int n_segs;
 
 	json_object_object_add(root, "tool", json_object_new_string("ipcprof"));
 	json_object_object_add(root, "version", json_object_new_string(IPCPROF_VERSION));
@@ -323,6 +396,10 @@ int report_write_json(const struct report *rep, FILE *out)
 		    rep, false);
 	write_array(out, "channels", rep->chans, rep->n_chans, sizeof(*rep->chans), channel_json,
 		    rep, false);
+	n_segs = segments_build(rep, &segs);
+	write_array(out, "shared_memory", segs, n_segs > 0 ? n_segs : 0, sizeof(*segs),
+		    segment_json, rep, false);
+	segments_free(segs, n_segs > 0 ? n_segs : 0);
 	write_array(out, "call_sites", rep->sites, rep->n_sites, sizeof(*rep->sites), site_json,
 		    rep, true);
 	fprintf(out, "}\n");

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_text.h"
 #include "breakdown.h"
 #include "findings.h"
 #include "report.h"
@@ -296,6 +297,9 @@ static void write_chans(const struct report *rep, FILE *out)
 			(unsigned long long)c->write_calls,
 			fmt_bytes(c->bytes_read, b2, sizeof(b2)), (unsigned long long)c->read_calls,
 			fmt_ns(c->blocked_ns, b3, sizeof(b3)));
+		if (channel_fds_passed(c))
+			fprintf(out, "  %28s %llu descriptors passed (SCM_RIGHTS)\n", "",
+				(unsigned long long)channel_fds_passed(c));
 		if (c->last_ns > c->first_ns && c->bytes_written >= 4096)
 			fprintf(out, "  %28s %s in %s = %s (single pipe here: %s, memcpy: %s)\n",
 				"",
@@ -313,7 +317,7 @@ static void write_chans(const struct report *rep, FILE *out)
 static void write_faults(const struct report *rep, FILE *out)
 {
 	static const char *const label[ACT_COUNT] = {
-	    "serialize", "deserialize", "IPC syscalls", "post-fork", "other",
+	    "serialize", "deserialize", "IPC syscalls", "post-fork", "other", "shared memory",
 	};
 	const struct proc_row *t = &rep->totals;
 	char b1[32], b2[32];
@@ -409,6 +413,7 @@ int report_write_text(const struct report *rep, FILE *out)
 	write_procs(rep, out);
 	write_faults(rep, out);
 	write_chans(rep, out);
+	report_text_segments(rep, out);
 	write_sites(rep, out);
 	if (rep->n_probes) {
 		fprintf(out, "\nSERIALIZER PROBES\n");

@@ -14,6 +14,7 @@
 #include "callsites.h"
 #include "map_read.h"
 #include "procfs.h"
+#include "segments.h"
 #include "tracer_priv.h"
 #include "util.h"
 
@@ -385,6 +386,15 @@ int tracer_collect(struct tracer *t, struct report *rep)
 	free(vals);
 	if (rc)
 		return rc;
+	rc = segments_collect(bpf_map__fd(t->skel->maps.segs), bpf_map__fd(t->skel->maps.passes),
+			      rep);
+	if (rc)
+		return rc;
+	if (t->skel->bss->seg_ranges_full)
+		tracer_warn(t,
+			    "%llu shared mappings found no room (%d tracked per process at once): "
+			    "faults on them count as other",
+			    (unsigned long long)t->skel->bss->seg_ranges_full, IPCPROF_SEG_RANGES);
 	rc = callsites_collect(bpf_map__fd(t->skel->maps.py_stacks),
 			       bpf_map__fd(t->skel->maps.sites),
 			       bpf_map__fd(t->skel->maps.py_codes), rep);

@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0-only)
+/*
+ * Shared memory: the IPC that never crosses a read or a write. Each shared
+ * object a traced process maps (a memfd, a file in /dev/shm, a SysV
+ * segment, a MAP_SHARED|MAP_ANONYMOUS mapping, any MAP_SHARED file) is a
+ * segment named by its inode; per process and segment `segs` counts what
+ * was mapped, the faults on it and the pages those faults brought in.
+ * Descriptors carried with SCM_RIGHTS are counted on their channel, and
+ * what each was goes into `passes`, so a segment can be followed from the
+ * process that made it, over a socket, to the one that mapped it.
+ */
+#ifndef __IPCPROF_SHARED_BPF_H__
+#define __IPCPROF_SHARED_BPF_H__
+
+#include "current.bpf.h"
+#include "fdkind.bpf.h"
+
+#define VM_SHARED   0x8
+#define VM_MAYSHARE 0x80
+#define TMPFS_MAGIC 0x01021994
+#define SOL_SOCKET  1
+#define SCM_RIGHTS  1
+
+#define MAX_SEGS	 16384
+#define MAX_PASSES	 8192
+#define SEG_MAX_CPUS	 256 /* CPUs whose RSS counter share is read */
+#define PASS_MAX_CMSGS	 4   /* control messages read per sendmsg/recvmsg */
+#define PASS_MAX_RESOLVE 8   /* descriptors per message whose file is named */
+
+/*
+ * Pages brought in are read from the RSS counter the fault moved: a read
+ * fault on a file or shmem mapping maps up to fault_around_bytes of pages
+ * that are already in the page cache, a write fault on shmem may map a
+ * whole large folio, so counting faults is not counting bytes. Since 6.2
+ * the counters are per-CPU (struct percpu_counter). Their BTF carries no
+ * __percpu tag, so bpf_per_cpu_ptr() refuses them, and the per-CPU offsets
+ * (__per_cpu_offset, this_cpu_off) are not in kallsyms without
+ * CONFIG_KALLSYMS_ALL, so a typed ksym cannot name them either. A per-CPU
+ * array of our own tells them: its raw per-CPU pointer (struct bpf_array's
+ * pptrs[0]) plus CPU n's offset is where bpf_map_lookup_percpu_elem() finds
+ * CPU n's value. Older kernels (struct mm_rss_stat, whose per-task cache
+ * moves without this tracepoint) count one page per not-present fault
+ * instead, and the segment says so (SEG_TOUCH_EXACT unset). The layout test
+ * is a constant at load, so the verifier drops the other path (and with it
+ * a relocation that cannot resolve there).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} cpu_offsets SEC(".maps");
+
+static __always_inline bool seg_rss_exact(void)
+{
+	return bpf_core_field_size(struct mm_struct, rss_stat) ==
+	       4 * bpf_core_type_size(struct percpu_counter);
+}
+
+/* A pointer as a number: the verifier allows no arithmetic between a map's
+ * address, a map value's and a kernel address read as a number. */
+static __always_inline __u64 addr_of(const void *p)
+{
+	__u64 a = 0;
+
+	bpf_probe_read_kernel(&a, sizeof(a), &p);
+	return a;
+}
+
+/* Per process: its shared mappings, for the fault path (no VMA walk). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct seg_ranges);
+} seg_ranges SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, MAX_SEGS);
+	__type(key, struct seg_key);
+	__type(value, struct seg_stats);
+} segs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, MAX_PASSES);
+	__type(key, struct pass_key);
+	__type(value, __u64);
+} passes SEC(".maps");
+
+/* Scratch for a new segs entry and a process's range table. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct seg_ranges);
+} zero_ranges SEC(".maps");
+
+__u64 seg_ranges_full = 0; /* shared mappings beyond IPCPROF_SEG_RANGES per process */
+
+/* What bpf_find_vma found at an address: a shared file mapping or not. */
+struct seg_found {
+	__u64 start, end, size;
+	struct seg_key k;
+	bool shared;
+	bool shmem;
+	char name[IPCPROF_SEG_NAME];
+};
+
+static long seg_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct seg_found *f = data;
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+	struct inode *inode;
+
+	/* a read-only shared mapping of a file opened read-only (shmat with
+	 * SHM_RDONLY) keeps only VM_MAYSHARE */
+	if (!file || !(BPF_CORE_READ(vma, vm_flags) & (VM_SHARED | VM_MAYSHARE)))
+		return 0;
+	inode = BPF_CORE_READ(file, f_inode);
+	f->start = BPF_CORE_READ(vma, vm_start);
+	f->end = BPF_CORE_READ(vma, vm_end);
+	f->k.ino = BPF_CORE_READ(inode, i_ino);
+	f->k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	f->size = BPF_CORE_READ(inode, i_size);
+	f->shmem = BPF_CORE_READ(inode, i_sb, s_magic) == TMPFS_MAGIC;
+	bpf_probe_read_kernel_str(f->name, sizeof(f->name),
+				  BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	f->shared = true;
+	return 0;
+}
+
+/* The process's entry for a segment, made on first sight. */
+static __always_inline struct seg_stats *seg_of(const struct seg_key *k, __u32 flags, __u64 now)
+{
+	struct seg_stats *s = bpf_map_lookup_elem(&segs, k);
+	struct seg_stats z = {};
+
+	if (s)
+		return s;
+	z.first_ns = now;
+	z.flags = flags;
+	bpf_map_update_elem(&segs, k, &z, BPF_NOEXIST);
+	s = bpf_map_lookup_elem(&segs, k);
+	if (!s)
+		__sync_fetch_and_add(&map_full, 1);
+	return s;
+}
+
+/* A free slot of the process's range table gets [start, end). Two threads
+ * mapping at once race for a slot by compare-and-swap on its start. */
+static __always_inline void seg_range_add(__u32 tgid, const struct seg_found *f)
+{
+	struct seg_ranges *rs = bpf_map_lookup_elem(&seg_ranges, &tgid);
+	__u32 zero = 0;
+
+	if (!rs) {
+		struct seg_ranges *z = bpf_map_lookup_elem(&zero_ranges, &zero);
+
+		if (!z)
+			return;
+		bpf_map_update_elem(&seg_ranges, &tgid, z, BPF_NOEXIST);
+		rs = bpf_map_lookup_elem(&seg_ranges, &tgid);
+		if (!rs) {
+			__sync_fetch_and_add(&map_full, 1);
+			return;
+		}
+	}
+	/* what was mapped there before is gone (munmap of a mapping this
+	 * process inherited is not seen: it was never in `shm`) */
+	for (int i = 0; i < IPCPROF_SEG_RANGES; i++) {
+		struct seg_range *r = &rs->r[i];
+
+		if (r->start && r->start < f->end && r->end > f->start)
+			r->start = 0;
+	}
+	for (int i = 0; i < IPCPROF_SEG_RANGES; i++) {
+		struct seg_range *r = &rs->r[i];
+
+		if (r->start || __sync_val_compare_and_swap(&r->start, 0, f->start))
+			continue;
+		r->end = f->end;
+		r->ino = f->k.ino;
+		r->dev = f->k.dev;
+		r->shmem = f->shmem;
+		return;
+	}
+	__sync_fetch_and_add(&seg_ranges_full, 1);
+}
+
+/* munmap(addr, len) or shmdt(addr) (len 0: the mapping starting there). */
+static __always_inline void seg_range_remove(__u32 tgid, __u64 addr, __u64 len)
+{
+	struct seg_ranges *rs = bpf_map_lookup_elem(&seg_ranges, &tgid);
+	__u64 end = len ? addr + len : 0;
+
+	if (!rs)
+		return;
+	for (int i = 0; i < IPCPROF_SEG_RANGES; i++) {
+		struct seg_range *r = &rs->r[i];
+
+		if (!r->start)
+			continue;
+		if (!len) {
+			if (r->start == addr)
+				r->start = 0;
+		} else if (addr <= r->start && end >= r->end) {
+			r->start = 0;
+		} else if (addr <= r->start && end > r->start) {
+			r->start = end; /* its head unmapped */
+		} else if (addr < r->end && end >= r->end) {
+			r->end = addr; /* its tail unmapped */
+		}
+	}
+}
+
+/*
+ * A successful mmap(MAP_SHARED), shmat or mremap: which object the new
+ * mapping at `addr` shows, from its VMA (a MAP_SHARED|MAP_ANONYMOUS or
+ * SysV mapping has no descriptor to name it by). `counted`: a new mapping
+ * (mremap only moves one). From the syscall's exit, where interrupts are
+ * on: bpf_find_vma() then unlocks at once, no irq_work.
+ */
+static __always_inline __u64 seg_mapped(__u32 tgid, __u64 addr, __u64 len, __u64 dur,
+					 bool counted)
+{
+	struct seg_found f = {};
+	struct seg_stats *s;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (bpf_find_vma(bpf_get_current_task_btf(), addr, seg_vma_cb, &f, 0) || !f.shared)
+		return len;
+	f.k.tgid = tgid;
+	seg_range_add(tgid, &f);
+	if (!len)
+		len = f.end - f.start;
+	if (!counted)
+		return len;
+	s = seg_of(&f.k, SEG_MAPPED, now);
+	if (!s)
+		return len;
+	__sync_fetch_and_or(&s->flags, SEG_MAPPED | (f.shmem ? SEG_SHMEM : 0));
+	s->size = f.size;
+	__sync_fetch_and_add(&s->maps, 1);
+	__sync_fetch_and_add(&s->bytes_mapped, len);
+	__sync_fetch_and_add(&s->map_ns, dur);
+	if (!s->name[0])
+		__builtin_memcpy(s->name, f.name, sizeof(s->name));
+	return len;
+}
+
+/* The value of an mm's RSS counter: the central count and each CPU's share. */
+static __always_inline __s64 rss_read(struct mm_struct *mm, bool shmem)
+{
+	struct percpu_counter *pc;
+	__u64 base = 0;
+	__s32 *counters;
+	__u32 zero = 0;
+	__s64 sum;
+
+	if (!seg_rss_exact() || !mm)
+		return 0;
+	pc = shmem ? __builtin_preserve_access_index(&mm->rss_stat[MM_SHMEMPAGES])
+		   : __builtin_preserve_access_index(&mm->rss_stat[MM_FILEPAGES]);
+	sum = BPF_CORE_READ(pc, count);
+	counters = BPF_CORE_READ(pc, counters);
+	bpf_probe_read_kernel(&base, sizeof(base),
+			      (void *)(addr_of(&cpu_offsets) +
+				       bpf_core_field_offset(struct bpf_array, pptrs)));
+	for (__u32 cpu = 0; cpu < SEG_MAX_CPUS; cpu++) {
+		void *mine = bpf_map_lookup_percpu_elem(&cpu_offsets, &zero, cpu);
+		__s32 v = 0;
+
+		if (!mine) /* past the last possible CPU */
+			break;
+		bpf_probe_read_kernel(&v, sizeof(v),
+				      (void *)((__u64)counters + addr_of(mine) - base));
+		sum += v;
+	}
+	return sum;
+}
+
+/*
+ * A page fault of a traced thread at `address`: on one of its process's
+ * shared mappings? Then count it on the segment and remember the segment
+ * and its RSS counter, so that the counter's move during this fault
+ * (handle_rss_stat) can say how many pages it brought in. Returns whether
+ * it was on a shared mapping.
+ */
+static __always_inline bool seg_fault(struct thread_state *t, __u64 address,
+				      unsigned long error_code)
+{
+	struct seg_ranges *rs = bpf_map_lookup_elem(&seg_ranges, &t->tgid);
+	struct seg_range *hit = NULL;
+	struct seg_stats *s;
+	__u32 kind;
+	__u64 now;
+
+	t->fault_seg.tgid = 0;
+	if (!rs)
+		return false;
+	for (int i = 0; i < IPCPROF_SEG_RANGES; i++) {
+		struct seg_range *r = &rs->r[i];
+
+		if (r->start && address >= r->start && address < r->end) {
+			hit = r;
+			break;
+		}
+	}
+	if (!hit)
+		return false;
+	t->fault_seg.ino = hit->ino;
+	t->fault_seg.dev = hit->dev;
+	t->fault_seg.tgid = t->tgid;
+	now = bpf_ktime_get_ns();
+	/* not mapped here while traced: inherited over fork (or mapped
+	 * before an attach) */
+	s = seg_of(&t->fault_seg, SEG_INHERITED | (hit->shmem ? SEG_SHMEM : 0), now);
+	if (!s) {
+		t->fault_seg.tgid = 0;
+		return true;
+	}
+	/* bit 1 of the error code: a write; bit 0: the page was present */
+	kind = !(error_code & 2) ? SF_READ : (error_code & 1) ? SF_WP : SF_WRITE;
+	if (kind < SF_COUNT)
+		__sync_fetch_and_add(&s->faults[kind], 1);
+	s->last_ns = now;
+	t->fault_member = hit->shmem;
+	if (seg_rss_exact()) {
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		t->fault_rss = rss_read(task->mm, hit->shmem);
+		if (!(s->flags & SEG_TOUCH_EXACT))
+			__sync_fetch_and_or(&s->flags, SEG_TOUCH_EXACT);
+	} else if (kind != SF_WP) {
+		__sync_fetch_and_add(&s->pages_touched, 1);
+	}
+	return true;
+}
+
+/*
+ * The mm's RSS counter moved (add_mm_counter and friends): inside a fault
+ * on a shared segment, that is the pages the fault mapped, fault-around
+ * included. Every mm counter change on the machine passes here: leave at
+ * the first test for all others.
+ */
+SEC("tp_btf/rss_stat")
+int BPF_PROG(handle_rss_stat, struct mm_struct *mm, int member)
+{
+	struct task_struct *task;
+	struct thread_state *t;
+	struct seg_stats *s;
+	__s64 now, delta;
+
+	if (!seg_rss_exact() || (member != MM_FILEPAGES && member != MM_SHMEMPAGES))
+		return 0;
+	t = current_thread();
+	if (!t || !t->fault_seg.tgid || (member == MM_SHMEMPAGES) != !!t->fault_member)
+		return 0;
+	task = bpf_get_current_task_btf();
+	if (task->mm != mm)
+		return 0;
+	now = rss_read(mm, t->fault_member);
+	delta = now - t->fault_rss;
+	t->fault_rss = now;
+	if (delta <= 0)
+		return 0;
+	s = bpf_map_lookup_elem(&segs, &t->fault_seg);
+	if (s)
+		__sync_fetch_and_add(&s->pages_touched, delta);
+	return 0;
+}
+
+/* Count what a sendmsg/recvmsg carried in SCM_RIGHTS control messages,
+ * naming each passed file (the sender's descriptors before the call, the
+ * receiver's new ones after it). Returns the number of descriptors. */
+static __always_inline __u64 count_passed(struct thread_state *t, __u64 chan, __u32 tgid)
+{
+	struct user_msghdr *msg = (struct user_msghdr *)t->arg0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 ctl = 0, ctl_len = 0, off = 0, total = 0;
+
+	bpf_probe_read_user(&ctl, sizeof(ctl), &msg->msg_control);
+	bpf_probe_read_user(&ctl_len, sizeof(ctl_len), &msg->msg_controllen);
+	if (!ctl || ctl_len < 16)
+		return 0;
+	for (int m = 0; m < PASS_MAX_CMSGS; m++) {
+		struct {
+			__u64 len;
+			__s32 level;
+			__s32 type;
+		} h = {};
+		__u64 n;
+
+		if (off + sizeof(h) > ctl_len ||
+		    bpf_probe_read_user(&h, sizeof(h), (void *)(ctl + off)) || h.len < sizeof(h))
+			break;
+		if (h.level == SOL_SOCKET && h.type == SCM_RIGHTS) {
+			n = (h.len - sizeof(h)) / sizeof(__s32);
+			total += n;
+			for (int i = 0; i < PASS_MAX_RESOLVE; i++) {
+				struct pass_key pk = {};
+				struct ipc_endpoint ep;
+				struct file *file;
+				__s32 fd = -1;
+				__u64 one = 1, *cnt;
+
+				if (i >= n)
+					break;
+				bpf_probe_read_user(&fd, sizeof(fd),
+						    (void *)(ctl + off + sizeof(h) + i * 4));
+				file = task_fd_to_file(task, fd);
+				if (!file)
+					continue;
+				file_classify(file, BPF_CORE_READ(file, f_inode), &ep);
+				pk.ino = ep.ino;
+				pk.dev = ep.dev;
+				pk.chan_ino = chan;
+				pk.tgid = tgid;
+				pk.dir = t->dir;
+				cnt = bpf_map_lookup_elem(&passes, &pk);
+				if (cnt)
+					__sync_fetch_and_add(cnt, 1);
+				else if (bpf_map_update_elem(&passes, &pk, &one, BPF_NOEXIST))
+					__sync_fetch_and_add(&map_full, 1);
+			}
+		}
+		off += (h.len + 7) & ~7ull; /* CMSG_ALIGN */
+	}
+	return total;
+}
+
+/* A new process shares its parent's shared mappings (MAP_SHARED survives
+ * fork): it starts with a copy of the parent's table. */
+static __always_inline void seg_fork(__u32 parent_tgid, __u32 tgid)
+{
+	struct seg_ranges *rs = bpf_map_lookup_elem(&seg_ranges, &parent_tgid);
+
+	if (rs && bpf_map_update_elem(&seg_ranges, &tgid, rs, BPF_ANY))
+		__sync_fetch_and_add(&map_full, 1);
+}
+
+#endif /* __IPCPROF_SHARED_BPF_H__ */

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+/* Shared segments from the kernel's maps to the report's view (segments.h). */
+#include "segments.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "map_read.h"
+#include "util.h"
+
+const char *const seg_kind_names[SEGK_COUNT] = {
+    [SEGK_FILE] = "file",   [SEGK_POSIX] = "posix", [SEGK_MEMFD] = "memfd",
+    [SEGK_SYSV] = "sysv",   [SEGK_ANON] = "anonymous",
+};
+
+/* The kernel names a shmem file after how it was made: memfd_create()
+ * "memfd:NAME", shmget() "SYSV<key>", a shared anonymous mapping
+ * "dev/zero" (shmem_zero_setup); shm_open() makes a plain file in the
+ * tmpfs mounted on /dev/shm. */
+enum seg_kind seg_kind_of(const char *name, uint32_t dev, uint32_t flags, uint32_t devshm_dev)
+{
+	if (!(flags & SEG_SHMEM))
+		return SEGK_FILE;
+	if (!strncmp(name, "memfd:", 6))
+		return SEGK_MEMFD;
+	if (!strncmp(name, "SYSV", 4))
+		return SEGK_SYSV;
+	if (!strcmp(name, "dev/zero"))
+		return SEGK_ANON;
+	return devshm_dev && dev == devshm_dev ? SEGK_POSIX : SEGK_FILE;
+}
+
+/* The kernel's dev_t (major << 20 | minor) of the filesystem on /dev/shm. */
+static uint32_t devshm_dev(void)
+{
+	struct stat st;
+
+	if (stat("/dev/shm", &st))
+		return 0;
+	return (uint32_t)(major(st.st_dev) << 20 | minor(st.st_dev));
+}
+
+static int collect_uses(int fd, struct report *rep)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint32_t shm_dev = devshm_dev();
+	void *keys = NULL, *vals = NULL;
+	int n = map_read_all(fd, sizeof(struct seg_key), sizeof(struct seg_stats), 1u << 20, &keys,
+			     &vals);
+
+	if (n <= 0)
+		return n;
+	rep->seg_uses = calloc((size_t)n, sizeof(*rep->seg_uses));
+	if (!rep->seg_uses) {
+		n = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct seg_key *k = (const struct seg_key *)keys + i;
+		struct seg_use *u = &rep->seg_uses[i];
+
+		u->ino = k->ino;
+		u->dev = k->dev;
+		u->pid = k->tgid;
+		u->s = ((const struct seg_stats *)vals)[i];
+		u->s.name[sizeof(u->s.name) - 1] = '\0';
+		u->kind = (uint8_t)seg_kind_of(u->s.name, u->dev, u->s.flags, shm_dev);
+		u->bytes_touched = u->s.pages_touched * page;
+	}
+	rep->n_seg_uses = n;
+	n = 0;
+out:
+	free(keys);
+	free(vals);
+	return n;
+}
+
+static int collect_passes(int fd, struct report *rep)
+{
+	void *keys = NULL, *vals = NULL;
+	int n = map_read_all(fd, sizeof(struct pass_key), sizeof(__u64), 1u << 20, &keys, &vals);
+
+	if (n <= 0)
+		return n;
+	rep->fd_passes = calloc((size_t)n, sizeof(*rep->fd_passes));
+	if (!rep->fd_passes) {
+		n = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct pass_key *k = (const struct pass_key *)keys + i;
+		struct fd_pass *p = &rep->fd_passes[i];
+
+		p->ino = k->ino;
+		p->dev = k->dev;
+		p->pid = k->tgid;
+		p->chan_ino = k->chan_ino;
+		p->dir = k->dir;
+		p->count = ((const __u64 *)vals)[i];
+	}
+	rep->n_fd_passes = n;
+	n = 0;
+out:
+	free(keys);
+	free(vals);
+	return n;
+}
+
+int segments_collect(int segs_fd, int passes_fd, struct report *rep)
+{
+	int rc = collect_uses(segs_fd, rep);
+
+	return rc ? rc : collect_passes(passes_fd, rep);
+}
+
+uint64_t seg_use_fault_ns(const struct report *rep, const struct seg_use *u, uint64_t *ci95)
+{
+	double period = rep->sample_hz ? 1e9 / rep->sample_hz : 0;
+	uint64_t k = u->s.fault_samples;
+
+	/* a Poisson count: 1.96 sqrt(k), 3 periods when nothing was seen */
+	if (ci95)
+		*ci95 = u->s.faults[SF_READ] + u->s.faults[SF_WRITE] + u->s.faults[SF_WP]
+			    ? u64_sat((k ? 1.96 * sqrt((double)k) : 3.0) * period)
+			    : 0;
+	return u64_sat((double)k * period);
+}
+
+uint64_t segments_bytes_touched(const struct report *rep)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < rep->n_seg_uses; i++)
+		n += rep->seg_uses[i].bytes_touched;
+	return n;
+}
+
+static int cmp_use(const void *a, const void *b)
+{
+	const struct seg_use *x = *(const struct seg_use *const *)a;
+	const struct seg_use *y = *(const struct seg_use *const *)b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	/* who mapped it before who inherited it, then by time */
+	if ((x->s.flags & SEG_MAPPED) != (y->s.flags & SEG_MAPPED))
+		return x->s.flags & SEG_MAPPED ? -1 : 1;
+	return (x->s.first_ns > y->s.first_ns) - (x->s.first_ns < y->s.first_ns);
+}
+
+static int cmp_segment(const void *a, const void *b)
+{
+	const struct segment *x = a, *y = b;
+
+	if (x->bytes_touched != y->bytes_touched)
+		return x->bytes_touched > y->bytes_touched ? -1 : 1;
+	return (x->ino > y->ino) - (x->ino < y->ino);
+}
+
+/* The channels that carried the segment's descriptor, joining both ends. */
+static int add_routes(const struct report *rep, struct segment *g)
+{
+	for (int i = 0; i < rep->n_fd_passes; i++) {
+		const struct fd_pass *p = &rep->fd_passes[i];
+		struct seg_route *r = NULL;
+
+		if (p->ino != g->ino || p->dev != g->dev)
+			continue;
+		for (int j = 0; j < g->n_routes; j++)
+			if (g->routes[j].chan_ino == p->chan_ino)
+				r = &g->routes[j];
+		if (!r) {
+			void *tmp = grow_array(g->routes, (size_t)g->n_routes, sizeof(*g->routes));
+
+			if (!tmp)
+				return -ENOMEM;
+			g->routes = tmp;
+			r = &g->routes[g->n_routes++];
+			memset(r, 0, sizeof(*r));
+			r->chan_ino = p->chan_ino;
+		}
+		if (p->dir == DIR_WRITE) {
+			r->from_pid = p->pid;
+			r->sent += p->count;
+		} else {
+			r->to_pid = p->pid;
+			r->received += p->count;
+		}
+	}
+	return 0;
+}
+
+static void add_use(const struct report *rep, struct segment *g, const struct seg_use *u)
+{
+	uint64_t ci = 0, ns = seg_use_fault_ns(rep, u, &ci);
+
+	g->bytes_touched += u->bytes_touched;
+	g->bytes_mapped += u->s.bytes_mapped;
+	g->faults += u->s.faults[SF_READ] + u->s.faults[SF_WRITE] + u->s.faults[SF_WP];
+	g->fault_ns += ns;
+	g->fault_ci95_ns = ci95_combine((double)g->fault_ci95_ns, (double)ci);
+	if (u->s.size > g->size)
+		g->size = u->s.size;
+	if (!(u->s.flags & SEG_TOUCH_EXACT) && u->s.faults[SF_READ] + u->s.faults[SF_WRITE])
+		g->touched_exact = false;
+}
+
+int segments_build(const struct report *rep, struct segment **out)
+{
+	const struct seg_use **by = NULL;
+	struct segment *v = NULL;
+	int n = 0, rc = 0;
+
+	*out = NULL;
+	if (!rep->n_seg_uses)
+		return 0;
+	by = malloc((size_t)rep->n_seg_uses * sizeof(*by));
+	v = calloc((size_t)rep->n_seg_uses, sizeof(*v));
+	if (!by || !v) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (int i = 0; i < rep->n_seg_uses; i++)
+		by[i] = &rep->seg_uses[i];
+	qsort(by, (size_t)rep->n_seg_uses, sizeof(*by), cmp_use);
+	for (int i = 0; i < rep->n_seg_uses;) {
+		struct segment *g = &v[n++];
+		int j = i;
+
+		while (j < rep->n_seg_uses && by[j]->ino == by[i]->ino && by[j]->dev == by[i]->dev)
+			j++;
+		g->ino = by[i]->ino;
+		g->dev = by[i]->dev;
+		g->kind = by[i]->kind;
+		g->name = by[i]->s.name;
+		g->creator_pid = by[i]->pid;
+		g->touched_exact = true;
+		g->uses = malloc((size_t)(j - i) * sizeof(*g->uses));
+		if (!g->uses) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		for (int k = i; k < j; k++) {
+			g->uses[g->n_uses++] = by[k];
+			add_use(rep, g, by[k]);
+		}
+		rc = add_routes(rep, g);
+		if (rc)
+			goto fail;
+		i = j;
+	}
+	qsort(v, (size_t)n, sizeof(*v), cmp_segment);
+	free(by);
+	*out = v;
+	return n;
+fail:
+	free(by);
+	segments_free(v, n);
+	return rc;
+}
+
+void segments_free(struct segment *v, int n)
+{
+	for (int i = 0; v && i < n; i++) {
+		free(v[i].uses);
+		free(v[i].routes);
+	}
+	free(v);
+}
