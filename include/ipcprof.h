@@ -192,7 +192,7 @@ struct shm_key {
  * a SysV segment and a MAP_SHARED|MAP_ANONYMOUS mapping are all files of
  * the kernel's shmem), seen per process.
  */
-#define IPCPROF_SEG_RANGES 16 /* shared mappings tracked per process at once */
+#define IPCPROF_SEG_RANGES 64 /* shared mappings tracked per process at once */
 #define IPCPROF_SEG_NAME   32
 
 /* Fault kinds on a shared mapping, from the x86 error code. */

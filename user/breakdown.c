@@ -117,6 +117,21 @@ static void ipc_oncpu(struct measured *m, const struct proc_row *r)
 		      : sampled(r->phase_ns[PH_SYSCALL], r->ci95_ns[PH_SYSCALL], 0, whole));
 }
 
+/* Faults outside the timed activities: on shared memory (first touches of
+ * segments, in the order of SPLIT_ELSEWHERE_*) and the rest. */
+static void faults_elsewhere(struct measured *m, const struct proc_row *r)
+{
+	uint64_t shared = r->fault_ns[ACT_SHARED], rest = m->e.ns - shared;
+	uint64_t rest_ci = ci95_combine((double)r->fault_ci95_ns[ACT_POST_FORK],
+					(double)r->fault_ci95_ns[ACT_OTHER]);
+
+	add_split(m, "shared_memory", "on shared memory", PH_FAULT,
+		  r->faults_timed ? exact(shared)
+				  : sampled(shared, r->fault_ci95_ns[ACT_SHARED], 0, m->e.hi_ns));
+	add_split(m, "rest", "elsewhere", PH_FAULT,
+		  r->faults_timed ? exact(rest) : sampled(rest, rest_ci, 0, m->e.hi_ns));
+}
+
 /* Not measured at all (a serializer with no probe): no claim about it. */
 static void mark_unavailable(struct measured *m)
 {
@@ -131,7 +146,7 @@ static void mark_unavailable(struct measured *m)
 void breakdown_of(const struct proc_row *r, const char *const *methods,
 		  struct measured out[MS_COUNT])
 {
-	uint64_t elsewhere = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER];
+	uint64_t elsewhere = proc_row_elsewhere_ns(r);
 
 	for (int i = 0; i < MS_COUNT; i++)
 		out[i] = (struct measured){0};
@@ -146,10 +161,8 @@ void breakdown_of(const struct proc_row *r, const char *const *methods,
 	    sampled(r->phase_ns[PH_COMPUTE], r->ci95_ns[PH_COMPUTE], 0, r->thread_ns);
 	out[MS_FAULTS_ELSEWHERE].e =
 	    r->faults_timed ? exact(elsewhere)
-			    : sampled(elsewhere,
-				      ci95_combine((double)r->fault_ci95_ns[ACT_POST_FORK],
-						   (double)r->fault_ci95_ns[ACT_OTHER]),
-				      0, r->thread_ns);
+			    : sampled(elsewhere, proc_row_elsewhere_ci95(r), 0, r->thread_ns);
+	faults_elsewhere(&out[MS_FAULTS_ELSEWHERE], r);
 	out[MS_OTHER].e = sampled(r->phase_ns[PH_OTHER], r->ci95_ns[PH_OTHER], 0, r->thread_ns);
 	for (int i = 0; i < MS_COUNT; i++) {
 		if (i != MS_SERIALIZER && i != MS_DESERIALIZER && out[i].e.exact)

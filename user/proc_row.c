@@ -88,6 +88,11 @@ static void estimate_faults(struct proc_row *r, const struct proc_stats *s, cons
 				r->fault_ci95_ns[a] =
 				    u64_sat((double)timed * share_halfwidth(s->fault_samples[a],
 									    s->act_samples[a]));
+		} else if (a == ACT_SHARED && !s->fault_samples[a] && !s->faults[a][FT_COW] &&
+			   !s->faults[a][FT_NOT_PRESENT] && !s->faults[a][FT_OTHER]) {
+			/* no fault on a shared mapping at all (the counts are
+			 * exact): nothing to estimate, nor to be unsure of */
+			r->fault_ns[a] = 0;
 		} else {
 			r->fault_ns[a] = u64_sat((double)s->fault_samples[a] * period);
 			r->fault_ci95_ns[a] =
@@ -130,9 +135,7 @@ static void estimate_ci95(struct proc_row *r, const struct proc_stats *s, const 
 		r->ci95_ns[PH_FAULT] =
 		    ci95_combine((double)r->ci95_ns[PH_FAULT], (double)r->fault_ci95_ns[a]);
 	r->ci95_ns[PH_COMPUTE] = (uint64_t)compute;
-	r->ci95_ns[PH_OTHER] =
-	    ci95_combine(ci95_combine(compute, (double)r->fault_ci95_ns[ACT_POST_FORK]),
-			 (double)r->fault_ci95_ns[ACT_OTHER]);
+	r->ci95_ns[PH_OTHER] = ci95_combine(compute, (double)proc_row_elsewhere_ci95(r));
 }
 
 /* What is copied as it is: identity, counts, samples. */
@@ -225,7 +228,7 @@ static void sampled_phases(struct proc_row *r, const struct proc_stats *s, uint6
 			   uint64_t period)
 {
 	uint64_t ser_sampled = s->ser_ip_samples * period, rest, loose;
-	uint64_t elsewhere = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER];
+	uint64_t elsewhere = proc_row_elsewhere_ns(r);
 	/* sampled faults elsewhere are scaled with the rest; timed ones only take their room */
 	uint64_t timed = r->faults_timed ? elsewhere : 0, scaled = elsewhere - timed;
 
@@ -237,9 +240,9 @@ static void sampled_phases(struct proc_row *r, const struct proc_stats *s, uint6
 		uint64_t ser = share(rest, ser_sampled, loose);
 
 		if (scaled) {
-			r->fault_ns[ACT_POST_FORK] = share(rest, r->fault_ns[ACT_POST_FORK], loose);
-			r->fault_ns[ACT_OTHER] = share(rest, r->fault_ns[ACT_OTHER], loose);
-			scaled = r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER];
+			for (int a = ACT_POST_FORK; a < ACT_COUNT; a++)
+				r->fault_ns[a] = share(rest, r->fault_ns[a], loose);
+			scaled = proc_row_elsewhere_ns(r);
 		}
 		r->phase_ns[PH_COMPUTE] = rest - scaled - ser;
 		ser_sampled = ser;
@@ -249,7 +252,7 @@ static void sampled_phases(struct proc_row *r, const struct proc_stats *s, uint6
 		add_sampled_serializer(r, s, ser_sampled);
 	for (int a = 0; a < ACT_COUNT; a++)
 		r->phase_ns[PH_FAULT] += r->fault_ns[a];
-	sum += r->fault_ns[ACT_POST_FORK] + r->fault_ns[ACT_OTHER];
+	sum += proc_row_elsewhere_ns(r);
 	r->phase_ns[PH_OTHER] = r->thread_ns > sum ? r->thread_ns - sum : 0;
 }
 
@@ -267,6 +270,24 @@ void proc_row_from_stats(struct proc_row *r, uint32_t pid, const struct proc_sta
 	estimate_faults(r, s, m);
 	sampled_phases(r, s, timed_phases(r, s, live, m), period);
 	estimate_ci95(r, s, m);
+}
+
+uint64_t proc_row_elsewhere_ns(const struct proc_row *r)
+{
+	uint64_t ns = 0;
+
+	for (int a = ACT_POST_FORK; a < ACT_COUNT; a++)
+		ns += r->fault_ns[a];
+	return ns;
+}
+
+uint64_t proc_row_elsewhere_ci95(const struct proc_row *r)
+{
+	uint64_t ci = 0;
+
+	for (int a = ACT_POST_FORK; a < ACT_COUNT; a++)
+		ci = ci95_combine((double)ci, (double)r->fault_ci95_ns[a]);
+	return ci;
 }
 
 uint64_t proc_row_faults(const struct proc_row *r, int type)
@@ -296,6 +317,7 @@ void proc_row_fault_ci95_from_phases(struct proc_row *r)
 	r->fault_ci95_ns[ACT_IPC] = u64_sat(ipc);
 	r->fault_ci95_ns[ACT_POST_FORK] = 0;
 	r->fault_ci95_ns[ACT_OTHER] = u64_sat(rest);
+	r->fault_ci95_ns[ACT_SHARED] = 0;
 }
 
 bool proc_row_copy_timed(const struct proc_row *r, const struct measure *m)

@@ -119,6 +119,37 @@ const struct field end_fields[] = {
     END_FIELDS,
 };
 
+static const char *const seg_fault_keys[SF_COUNT] = {"read", "write", "wp"};
+
+const struct field seg_use_fields[] = {
+    SCALAR(struct seg_use, ino),
+    SCALAR(struct seg_use, dev),
+    SCALAR(struct seg_use, pid),
+    ENUM(struct seg_use, kind, SEGK_COUNT - 1),
+    SCALAR(struct seg_use, bytes_touched),
+    NAMED("size", struct seg_use, s.size),
+    NAMED("bytes_mapped", struct seg_use, s.bytes_mapped),
+    NAMED("maps", struct seg_use, s.maps),
+    NAMED("map_ns", struct seg_use, s.map_ns),
+    NAMED("pages_touched", struct seg_use, s.pages_touched),
+    {"faults", offsetof(struct seg_use, s.faults), T_U64, SF_COUNT, 0, seg_fault_keys, NULL, 0},
+    NAMED("fault_samples", struct seg_use, s.fault_samples),
+    NAMED("first_ns", struct seg_use, s.first_ns),
+    NAMED("last_ns", struct seg_use, s.last_ns),
+    NAMED("flags", struct seg_use, s.flags),
+    END_FIELDS,
+};
+
+const struct field fd_pass_fields[] = {
+    SCALAR(struct fd_pass, ino),
+    SCALAR(struct fd_pass, dev),
+    SCALAR(struct fd_pass, pid),
+    SCALAR(struct fd_pass, chan_ino),
+    ENUM(struct fd_pass, dir, DIR_WRITE),
+    SCALAR(struct fd_pass, count),
+    END_FIELDS,
+};
+
 static size_t type_size(enum ftype t)
 {
 	switch (t) {

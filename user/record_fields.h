@@ -26,6 +26,8 @@
 #define MAX_ENDS   65536 /* over all channels */
 #define MAX_NOTES  1024	 /* notes, and probes */
 #define MAX_SITES  65536 /* Python call sites */
+#define MAX_SEG_USES 65536 /* shared segments, per process */
+#define MAX_FD_PASSES 65536
 #define JSON_DEPTH 8
 
 #define RECORD_FORMAT_NAME "ipcprof-recording"
@@ -80,7 +82,7 @@ struct field {
 	}
 
 extern const struct field measure_fields[], report_fields[], proc_fields[], channel_fields[],
-    end_fields[], site_fields[];
+    end_fields[], site_fields[], seg_use_fields[], fd_pass_fields[];
 
 /* Add base's fields to object o. */
 void fields_to_json(json_object *o, const void *base, const struct field *fields);

@@ -240,16 +240,61 @@ static int site_get(struct decoder *d, json_object *o)
 	return 0;
 }
 
+/* One process's use of a shared segment, or one descriptor hand-off. */
+static int seg_use_get(struct decoder *d, json_object *o)
+{
+	struct report *rep = d->rep;
+	struct seg_use *v;
+	int rc;
+
+	if (rep->n_seg_uses >= MAX_SEG_USES)
+		return bad(d, "more than %d segment uses", MAX_SEG_USES);
+	v = grow_array(rep->seg_uses, rep->n_seg_uses, sizeof(*rep->seg_uses));
+	if (!v)
+		return -ENOMEM;
+	rep->seg_uses = v;
+	v = &rep->seg_uses[rep->n_seg_uses];
+	memset(v, 0, sizeof(*v));
+	if ((rc = fields_get(d, o, v, seg_use_fields)) ||
+	    (rc = fixed_str_get(d, o, "name", v->s.name, sizeof(v->s.name))))
+		return rc;
+	rep->n_seg_uses++;
+	return 0;
+}
+
+static int fd_pass_get(struct decoder *d, json_object *o)
+{
+	struct report *rep = d->rep;
+	struct fd_pass *v;
+	int rc;
+
+	if (rep->n_fd_passes >= MAX_FD_PASSES)
+		return bad(d, "more than %d descriptor hand-offs", MAX_FD_PASSES);
+	v = grow_array(rep->fd_passes, rep->n_fd_passes, sizeof(*rep->fd_passes));
+	if (!v)
+		return -ENOMEM;
+	rep->fd_passes = v;
+	v = &rep->fd_passes[rep->n_fd_passes];
+	memset(v, 0, sizeof(*v));
+	if ((rc = fields_get(d, o, v, fd_pass_fields)))
+		return rc;
+	rep->n_fd_passes++;
+	return 0;
+}
+
 static int done_get(struct decoder *d, json_object *o)
 {
+	/* counts absent from older recordings stay UINT32_MAX: not checked */
 	struct {
-		uint32_t procs, channels, ends, sites;
-	} want = {.sites = UINT32_MAX}; /* absent from recordings before call sites */
+		uint32_t procs, channels, ends, sites, seg_uses, fd_passes;
+	} want = {.sites = UINT32_MAX, .seg_uses = UINT32_MAX, .fd_passes = UINT32_MAX};
 	static const struct field done_fields[] = {
 	    NAMED("procs", typeof(want), procs),
 	    NAMED("channels", typeof(want), channels),
 	    NAMED("ends", typeof(want), ends),
 	    NAMED("sites", typeof(want), sites),
+	    NAMED("segment_uses", typeof(want), seg_uses),
+	    NAMED("fd_passes", typeof(want), fd_passes),
 	    END_FIELDS,
 	};
 	int rc = fields_get(d, o, &want, done_fields);
@@ -258,7 +303,9 @@ static int done_get(struct decoder *d, json_object *o)
 		return rc;
 	if (want.procs != (uint32_t)d->rep->n_procs || want.channels != (uint32_t)d->rep->n_chans ||
 	    want.ends != (uint32_t)d->n_ends ||
-	    (want.sites != UINT32_MAX && want.sites != (uint32_t)d->rep->n_sites))
+	    (want.sites != UINT32_MAX && want.sites != (uint32_t)d->rep->n_sites) ||
+	    (want.seg_uses != UINT32_MAX && want.seg_uses != (uint32_t)d->rep->n_seg_uses) ||
+	    (want.fd_passes != UINT32_MAX && want.fd_passes != (uint32_t)d->rep->n_fd_passes))
 		return bad(d, "counts disagree with the records");
 	d->done = true;
 	return 0;
@@ -317,7 +364,8 @@ static int decode_line(struct decoder *d, const char *line, size_t len)
 	} else if (!json_object_is_type(v, json_type_object)) {
 		/* a record kind this version does not know may be anything */
 		if (!strcmp(key, "proc") || !strcmp(key, "channel") || !strcmp(key, "end") ||
-		    !strcmp(key, "site") || !strcmp(key, "done") || !strcmp(key, "recording"))
+		    !strcmp(key, "site") || !strcmp(key, "done") || !strcmp(key, "recording") ||
+		    !strcmp(key, "segment_use") || !strcmp(key, "fd_pass"))
 			rc = bad(d, "%s is not an object", key);
 	} else if (!strcmp(key, "proc")) {
 		rc = proc_get(d, v);
@@ -327,6 +375,10 @@ static int decode_line(struct decoder *d, const char *line, size_t len)
 		rc = end_get(d, v);
 	} else if (!strcmp(key, "site")) {
 		rc = site_get(d, v);
+	} else if (!strcmp(key, "segment_use")) {
+		rc = seg_use_get(d, v);
+	} else if (!strcmp(key, "fd_pass")) {
+		rc = fd_pass_get(d, v);
 	} else if (!strcmp(key, "done")) {
 		rc = done_get(d, v);
 	} else if (!strcmp(key, "recording")) {

@@ -132,6 +132,22 @@ static void encode(const struct report *rep, struct gz_out *g)
 		fields_to_json(o, &rep->sites[i], site_fields);
 		put_line(g, "site", o);
 	}
+	for (int i = 0; i < rep->n_seg_uses; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name",
+				       str_json(rep->seg_uses[i].s.name, IPCPROF_SEG_NAME - 1));
+		fields_to_json(o, &rep->seg_uses[i], seg_use_fields);
+		put_line(g, "segment_use", o);
+	}
+	for (int i = 0; i < rep->n_fd_passes; i++) {
+		json_object *o = json_object_new_object();
+
+		fields_to_json(o, &rep->fd_passes[i], fd_pass_fields);
+		put_line(g, "fd_pass", o);
+	}
+	json_object_object_add(done, "segment_uses", json_object_new_int(rep->n_seg_uses));
+	json_object_object_add(done, "fd_passes", json_object_new_int(rep->n_fd_passes));
 	json_object_object_add(done, "sites", json_object_new_int(rep->n_sites));
 	json_object_object_add(done, "procs", json_object_new_int(rep->n_procs));
 	json_object_object_add(done, "channels", json_object_new_int(rep->n_chans));
@@ -146,7 +162,8 @@ static bool within_caps(const struct report *rep)
 	for (int i = 0; i < rep->n_chans; i++)
 		n_ends += rep->chans[i].n_ends;
 	return rep->n_procs <= MAX_PROCS && rep->n_chans <= MAX_CHANS && n_ends <= MAX_ENDS &&
-	       rep->n_notes <= MAX_NOTES && rep->n_probes <= MAX_NOTES && rep->n_sites <= MAX_SITES;
+	       rep->n_notes <= MAX_NOTES && rep->n_probes <= MAX_NOTES && rep->n_sites <= MAX_SITES &&
+	       rep->n_seg_uses <= MAX_SEG_USES && rep->n_fd_passes <= MAX_FD_PASSES;
 }
 
 int record_write(const struct report *rep, FILE *f, const char *path, char *err, size_t errlen)

@@ -242,6 +242,11 @@ bool proc_row_copy_timed(const struct proc_row *r, const struct measure *m);
  * from them; what cannot be told apart goes to ACT_OTHER. */
 void proc_row_fault_ci95_from_phases(struct proc_row *r);
 
+/* Fault time outside the timed activities (after a fork, on shared
+ * memory, elsewhere) and its 95% half-width. */
+uint64_t proc_row_elsewhere_ns(const struct proc_row *r);
+uint64_t proc_row_elsewhere_ci95(const struct proc_row *r);
+
 /* A process's faults of one type (enum fault_type), whatever it was doing. */
 uint64_t proc_row_faults(const struct proc_row *r, int type);
 

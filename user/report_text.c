@@ -28,13 +28,29 @@ static void sample_note(const struct report *rep, uint64_t k, uint64_t n, char *
 			 (unsigned long long)n, rep->sample_hz);
 }
 
+/* Sampled fault time of the activities [from, to): its samples and the
+ * exact counts of the faults. */
+static void fault_counts(const struct report *rep, const char *m, int from, int to, char *buf,
+			 size_t len)
+{
+	const struct proc_row *t = &rep->totals;
+	uint64_t samples = 0, cow = 0, first = 0;
+
+	for (int a = from; a < to; a++) {
+		samples += t->fault_samples[a];
+		cow += t->faults[a][FT_COW];
+		first += t->faults[a][FT_NOT_PRESENT];
+	}
+	snprintf(buf, len, "%s, %llu samples @ %u Hz; %llu CoW + %llu first-touch (exact)", m,
+		 (unsigned long long)samples, rep->sample_hz, (unsigned long long)cow,
+		 (unsigned long long)first);
+}
+
 /* How a top-level quantity was measured, with its counts. */
 static void measured_detail(const struct report *rep, int id, char *buf, size_t len)
 {
 	const struct proc_row *t = &rep->totals;
 	const char *m = breakdown_method(rep, measured_defs[id].phase);
-	uint64_t samples;
-
 	switch (id) {
 	case MS_SERIALIZER:
 	case MS_DESERIALIZER:
@@ -66,13 +82,7 @@ static void measured_detail(const struct report *rep, int id, char *buf, size_t 
 			 rep->sample_hz);
 		break;
 	case MS_FAULTS_ELSEWHERE:
-		samples = t->fault_samples[ACT_POST_FORK] + t->fault_samples[ACT_OTHER];
-		snprintf(buf, len, "%s, %llu samples @ %u Hz; %llu CoW + %llu first-touch (exact)",
-			 m, (unsigned long long)samples, rep->sample_hz,
-			 (unsigned long long)(t->faults[ACT_POST_FORK][FT_COW] +
-					      t->faults[ACT_OTHER][FT_COW]),
-			 (unsigned long long)(t->faults[ACT_POST_FORK][FT_NOT_PRESENT] +
-					      t->faults[ACT_OTHER][FT_NOT_PRESENT]));
+		fault_counts(rep, m, ACT_POST_FORK, ACT_COUNT, buf, len);
 		break;
 	default:
 		snprintf(buf, len, "%s: thread time minus the above", m);
@@ -90,6 +100,12 @@ static void split_detail(const struct report *rep, int id, const struct split *s
 	if (sp->phase == PH_COPY) {
 		sample_note(rep, t->samples_copy, t->samples_ipc, sn, sizeof(sn));
 		snprintf(buf, len, "%s, %s", m, sp->e.exact ? "timed" : sn);
+	} else if (id == MS_FAULTS_ELSEWHERE) {
+		bool shared = !strcmp(sp->name, "shared_memory");
+
+		/* ACT_SHARED is the last activity: the rest is the two before */
+		fault_counts(rep, m, shared ? ACT_SHARED : ACT_POST_FORK,
+			     shared ? ACT_COUNT : ACT_SHARED, buf, len);
 	} else if (sp->phase == PH_FAULT && a >= 0) {
 		sample_note(rep, t->fault_samples[a], t->act_samples[a], sn, sizeof(sn));
 		snprintf(buf, len, "%s, %s; %llu CoW + %llu first-touch (exact)", m,

@@ -91,8 +91,10 @@ struct tracer {
  */
 #define REAP_EVERY_NS 1000000000ull
 #define REAP_AT_EXITS 128
-/* exited processes are folded out of the maps this often */
-#define FOLD_EVERY_NS 250000000ull
+/* exited processes are folded out of the maps this often: a fork loop
+ * here starts ~13,000 processes a second (churn, stdout to a file), and
+ * 250 ms of them overflowed the 4096 channel ends the kernel side holds */
+#define FOLD_EVERY_NS 100000000ull
 
 /* tracer_uprobes.c */
 int tracer_attach_probes(struct tracer *t, pid_t pid);

@@ -26,13 +26,19 @@ class Findings(BPFTestCase):
                                ser["cow"] / (ser["cow"] + ser["first_touch"] + ser["other"]),
                                places=9)
         self.assertIn(f"{ser['cow']} copy-on-write", got["cow-while-pickling"]["text"])
-        # the busiest channel, far below one pipe's rate
+        # the busiest channel against one pipe's rate: 0.11..0.25 of it on
+        # one machine, ~0.08 on another, so the rule's threshold (0.10) is
+        # checked against the report's own numbers, both ways
         busiest = max(r["channels"], key=lambda c: c["bytes_written"])
         if r["pipe_bytes_per_s"]:
-            self.assertIn("channel-below-pipe", got, r["findings"])
-            self.assertIn(busiest["name"], got["channel-below-pipe"]["text"])
-            self.assertAlmostEqual(got["channel-below-pipe"]["value"],
-                                   busiest["bytes_per_s"] / r["pipe_bytes_per_s"], places=2)
+            ratio = busiest["bytes_per_s"] / r["pipe_bytes_per_s"]
+            if ratio >= 0.105:
+                self.assertNotIn("channel-below-pipe", got, r["findings"])
+            elif ratio < 0.095:
+                self.assertIn("channel-below-pipe", got, r["findings"])
+            if "channel-below-pipe" in got:
+                self.assertIn(busiest["name"], got["channel-below-pipe"]["text"])
+                self.assertAlmostEqual(got["channel-below-pipe"]["value"], ratio, places=2)
         self.assertNotIn("small-messages", got)
 
     def test_inherit_seed_has_no_transfer_findings(self):

@@ -377,7 +377,8 @@ static void test_fault_intervals_of_older_recordings(void **state)
 		assert_true(want[a] > 1000000);
 		assert_in_range(r.fault_ci95_ns[a], want[a] - 8, want[a] + 8);
 	}
-	/* post-fork and other cannot be told apart: together, as other */
+	/* post-fork, shared and other cannot be told apart: together, as other */
+	assert_int_equal(want[ACT_SHARED], 0); /* no fault on shared memory: exactly none */
 	assert_in_range(r.fault_ci95_ns[ACT_OTHER],
 			ci95_combine((double)want[ACT_POST_FORK], (double)want[ACT_OTHER]) - 8,
 			ci95_combine((double)want[ACT_POST_FORK], (double)want[ACT_OTHER]) + 8);
