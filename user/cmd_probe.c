@@ -4,8 +4,10 @@
  * each phase would be measured on this kernel, and why alternatives were
  * rejected. --format json is what tests derive their expectations from.
  */
+#include <bpf/btf.h>
 #include <json.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/utsname.h>
 
 #include "cmd.h"
@@ -57,6 +59,56 @@ static json_object *slots_json(const struct probe_plan *plan, enum probe_group g
 	return a;
 }
 
+/*
+ * How bytes touched in shared segments are counted on this kernel, as
+ * bpf/shared.bpf.h decides it: from the mm's RSS counters where they are
+ * per-CPU counters (mm_struct.rss_stat an array of struct percpu_counter,
+ * 6.2 on), pages moved by each fault, fault-around included ("rss");
+ * otherwise one page per not-present fault ("faults").
+ */
+/* The type of member `name` of struct `t`, looked for in its anonymous
+ * structs and unions too (mm_struct keeps its fields in one). */
+static const struct btf_type *member_type(const struct btf *btf, const struct btf_type *t,
+					  const char *name, int depth)
+{
+	const struct btf_member *m = btf_members(t);
+
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		const struct btf_type *mt = btf__type_by_id(btf, m->type);
+		const struct btf_type *found;
+
+		if (!mt)
+			continue;
+		if (!m->name_off && btf_is_composite(mt) && depth < 4) {
+			found = member_type(btf, mt, name, depth + 1);
+			if (found)
+				return found;
+		} else if (!strcmp(btf__name_by_offset(btf, m->name_off), name)) {
+			return mt;
+		}
+	}
+	return NULL;
+}
+
+static const char *shared_touch_method(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t, *el;
+	const char *how = "faults";
+	int id;
+
+	if (!btf)
+		return how;
+	id = btf__find_by_name_kind(btf, "mm_struct", BTF_KIND_STRUCT);
+	t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	t = t ? member_type(btf, t, "rss_stat", 0) : NULL;
+	el = t && btf_is_array(t) ? btf__type_by_id(btf, btf_array(t)->type) : NULL;
+	if (el && !strcmp(btf__name_by_offset(btf, el->name_off), "percpu_counter"))
+		how = "rss";
+	btf__free(btf);
+	return how;
+}
+
 /* The report's "methods" keys, as a trace on this kernel would fill them. */
 static json_object *methods_json(const struct probe_plan *plan)
 {
@@ -98,6 +150,7 @@ static int probe_json(const struct probe_plan *plan, const char *release, uint32
 		json_object_object_add(groups, group_names[g], slots_json(plan, g));
 	json_object_object_add(root, "functions", groups);
 	json_object_object_add(root, "sample_hz", json_object_new_uint64(hz));
+	json_object_object_add(root, "shared_touched", json_object_new_string(shared_touch_method()));
 	rc = printf("%s\n", json_object_to_json_string_ext(
 				root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
@@ -128,8 +181,12 @@ int cmd_probe(struct cli *c)
 	probe_plan_print(tracer_probe_plan(t), stdout);
 	printf("\nsyscall, blocked, wait: tracepoint (tp_btf/sys_enter, sys_exit, "
 	       "sched_switch)\nserialize, deserialize: uprobe (per process, at "
-	       "exec)\ncompute: sampled (cpu-clock @ %u Hz)\n",
-	       c->sample_hz);
+	       "exec)\ncompute: sampled (cpu-clock @ %u Hz)\n"
+	       "shared memory bytes touched: %s\n",
+	       c->sample_hz,
+	       !strcmp(shared_touch_method(), "rss")
+		   ? "exact (the RSS counters each fault moved, fault-around included)"
+		   : "one page per not-present fault (no per-CPU RSS counters here)");
 cleanup:
 	tracer_close(t);
 	ser_plan_free(&plan);
