@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "segments.h"
 #include "util.h"
 
 struct rule {
@@ -148,6 +149,74 @@ static bool blocked_on_peer(const struct report *rep, const struct rule *r, stru
 	return true;
 }
 
+/* What crossed in shared segments rather than through channels: bytes the
+ * processes that did not make a segment touched in it. */
+struct shared_sums {
+	uint64_t read, makers_ns, readers_ns;
+	int segments;
+};
+
+static void shared_sums(const struct report *rep, struct shared_sums *s)
+{
+	struct segment *v;
+	int n = segments_build(rep, &v);
+
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < n; i++) {
+		uint64_t read = 0;
+
+		for (int u = 0; u < v[i].n_uses; u++) {
+			const struct seg_use *use = v[i].uses[u];
+			uint64_t ns = seg_use_fault_ns(rep, use, NULL);
+
+			if (use->pid == v[i].creator_pid) {
+				s->makers_ns += ns;
+			} else {
+				read += use->bytes_touched;
+				s->readers_ns += ns;
+			}
+		}
+		s->read += read;
+		s->segments += read > 0;
+	}
+	segments_free(v, n > 0 ? n : 0);
+}
+
+/* Most of the data crossed in shared memory: say so, and what it cost. */
+static bool shared_memory_carries(const struct report *rep, const struct rule *r,
+				  struct finding *f)
+{
+	uint64_t chan_bytes = 0, fds = 0, handoff_ns = 0;
+	struct shared_sums s;
+	char a[32], b[32], c[32], d[32], e[32];
+
+	shared_sums(rep, &s);
+	for (int i = 0; i < rep->n_chans; i++) {
+		const struct channel *ch = &rep->chans[i];
+
+		chan_bytes += ch->bytes_written > ch->bytes_read ? ch->bytes_written : ch->bytes_read;
+		if (channel_fds_passed(ch)) {
+			fds += channel_fds_passed(ch);
+			handoff_ns += ch->oncpu_ns + ch->blocked_ns;
+		}
+	}
+	if ((double)s.read < r->min_amount)
+		return false;
+	f->value = (double)s.read / (double)(s.read + chan_bytes);
+	if (f->value < r->threshold)
+		return false;
+	snprintf(f->text, sizeof(f->text),
+		 "%s went through %d shared segment%s (bytes touched by the processes that did not "
+		 "make them) and %s through channels: the cost is first-touch faults by the makers "
+		 "(~%s, sampled) and by the readers (~%s, sampled), and %llu descriptor hand-off%s "
+		 "(%s in their channels' calls)",
+		 fmt_bytes(s.read, a, sizeof(a)), s.segments, s.segments == 1 ? "" : "s",
+		 fmt_bytes(chan_bytes, b, sizeof(b)), fmt_ns(s.makers_ns, c, sizeof(c)),
+		 fmt_ns(s.readers_ns, d, sizeof(d)), (unsigned long long)fds, fds == 1 ? "" : "s",
+		 fmt_ns(handoff_ns, e, sizeof(e)));
+	return true;
+}
+
 /* The rules, in the order their findings are printed. */
 static const struct rule rules[] = {
     /* share of pickling in the transfers' CPU; at least 10 ms of it */
@@ -160,6 +229,8 @@ static const struct rule rules[] = {
     {"small-messages", 1024, 10000, small_messages},
     /* one process's blocked share of its time; at least 100 ms */
     {"blocked-on-peer", 0.5, 100e6, blocked_on_peer},
+    /* share of shared memory in the bytes that crossed; at least 1 MB */
+    {"shared-memory-carries", 0.5, 1e6, shared_memory_carries},
 };
 
 int findings_derive(const struct report *rep, struct finding *out, int max)

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "segments.h"
 #include "metrics.h"
 
 #include <errno.h>
@@ -10,7 +11,18 @@
 #include "hindex.h"
 #include "util.h"
 
-enum family { MF_PHASE, MF_MEASURED, MF_BYTES, MF_CALLS, MF_FAULTS, MF_LOST, MF_PROCS, MF_COUNT };
+enum family {
+	MF_PHASE,
+	MF_MEASURED,
+	MF_BYTES,
+	MF_CALLS,
+	MF_FAULTS,
+	MF_SHARED,
+	MF_FDS,
+	MF_LOST,
+	MF_PROCS,
+	MF_COUNT
+};
 
 static const struct {
 	const char *name; /* the family, as OpenMetrics names it */
@@ -32,6 +44,11 @@ static const struct {
     [MF_CALLS] = {"ipcprof_ipc_calls", NULL, true, true, "IPC syscalls, per channel end"},
     [MF_FAULTS] = {"ipcprof_page_faults", NULL, true, true,
 		   "Page faults of traced processes, by kind and by what the thread was doing"},
+    [MF_SHARED] = {"ipcprof_shared_touched_bytes", "bytes", true, true,
+		   "Bytes of shared segments brought into traced processes' page tables, by "
+		   "segment kind and by whether the process made the segment or only used it"},
+    [MF_FDS] = {"ipcprof_fds_passed", NULL, true, true,
+		"Descriptors carried over unix sockets (SCM_RIGHTS), by channel kind"},
     [MF_LOST] = {"ipcprof_lost_events", NULL, true, true,
 		 "Records the kernel side could not deliver or store (the report is incomplete "
 		 "by these)"},
@@ -308,6 +325,38 @@ static int add_ends(struct metrics *m, const struct report *rep)
 	return rc;
 }
 
+/* Shared memory by segment kind and role: a bounded set of series, however
+ * many segments come and go (a DataLoader makes one per batch). */
+static int add_shared(struct metrics *m, const struct report *rep)
+{
+	uint64_t touched[SEGK_COUNT][2] = {{0}}, fds[IPC_UNIX_DGRAM + 1] = {0};
+	struct segment *v;
+	char labels[96];
+	int n = segments_build(rep, &v), rc = 0;
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		for (int u = 0; u < v[i].n_uses; u++)
+			touched[v[i].kind % SEGK_COUNT][v[i].uses[u]->pid != v[i].creator_pid] +=
+			    v[i].uses[u]->bytes_touched;
+	segments_free(v, n);
+	for (int i = 0; i < rep->n_chans; i++)
+		if (rep->chans[i].kind <= IPC_UNIX_DGRAM)
+			fds[rep->chans[i].kind] += channel_fds_passed(&rep->chans[i]);
+	for (int k = 0; k < SEGK_COUNT && !rc; k++)
+		for (int r = 0; r < 2 && !rc; r++) {
+			snprintf(labels, sizeof(labels), "kind=\"%s\",role=\"%s\"", seg_kind_names[k],
+				 r ? "user" : "maker");
+			rc = add(m, MF_SHARED, labels, (double)touched[k][r]);
+		}
+	for (int k = IPC_UNIX_STREAM; k <= IPC_UNIX_DGRAM && !rc; k++) {
+		snprintf(labels, sizeof(labels), "kind=\"%s\"", chan_kind_name(k));
+		rc = add(m, MF_FDS, labels, (double)fds[k]);
+	}
+	return rc;
+}
+
 static int add_totals(struct metrics *m, const struct report *rep)
 {
 	static const char *const kinds[FT_COUNT] = {
@@ -321,6 +370,8 @@ static int add_totals(struct metrics *m, const struct report *rep)
 				 activity_names[a]);
 			rc = add(m, MF_FAULTS, labels, (double)rep->totals.faults[a][k]);
 		}
+	if (!rc)
+		rc = add_shared(m, rep);
 	if (!rc)
 		rc = add(m, MF_LOST, "reason=\"ring_buffer\"", (double)rep->lost_events);
 	if (!rc)

@@ -14,6 +14,7 @@
 #include "breakdown.h"
 #include "findings.h"
 #include "report.h"
+#include "segments.h"
 #include "util.h"
 
 #define HTML_SITES 50 /* call-site rows shown, most IPC time first */
@@ -265,7 +266,7 @@ static void channels(const struct report *rep, FILE *out)
 		return;
 	fputs("<h2>Channels</h2>\n<div class=\"scroll\"><table id=\"channels\"><tr><th>channel</th>"
 	      "<th>kind</th><th>written</th><th>read</th><th>writes</th><th>reads</th>"
-	      "<th>on CPU</th><th>blocked</th><th>rate</th></tr>\n",
+	      "<th>on CPU</th><th>blocked</th><th>descriptors</th><th>rate</th></tr>\n",
 	      out);
 	for (int i = 0; i < rep->n_chans; i++) {
 		const struct channel *c = &rep->chans[i];
@@ -282,10 +283,67 @@ static void channels(const struct report *rep, FILE *out)
 		num(out, "read_calls", c->read_calls, C_COUNT);
 		num(out, "oncpu_ns", c->oncpu_ns, C_NS);
 		num(out, "blocked_ns", c->blocked_ns, C_NS);
+		num(out, "fds_passed", channel_fds_passed(c), C_COUNT);
 		fprintf(out, "<td class=\"n\">%s</td></tr>\n",
 			fmt_rate(chan_rate(c), b, sizeof(b)));
 	}
 	fputs("</table></div>\n", out);
+}
+
+/* One row per process and segment, the segment's own cells on its first. */
+static void segment_rows(const struct report *rep, const struct segment *g, FILE *out)
+{
+	char route[160];
+
+	for (int u = 0; u < g->n_uses; u++) {
+		const struct seg_use *s = g->uses[u];
+		uint64_t ci = 0, ns = seg_use_fault_ns(rep, s, &ci);
+
+		fprintf(out, "<tr data-ino=\"%llu\" data-pid=\"%u\">", (unsigned long long)g->ino,
+			s->pid);
+		text_cell(out, "name", u ? "" : g->name);
+		text_cell(out, "kind", u ? "" : seg_kind_names[g->kind % SEGK_COUNT]);
+		if (u)
+			text_cell(out, "size", "");
+		else
+			num(out, "size", g->size, C_BYTES);
+		num(out, "pid", s->pid, C_COUNT);
+		text_cell(out, "role", s->pid == g->creator_pid && (s->s.flags & SEG_MAPPED) ? "first"
+				       : (s->s.flags & SEG_INHERITED)			  ? "inherited"
+											  : "");
+		num(out, "bytes_mapped", s->s.bytes_mapped, C_BYTES);
+		num(out, "bytes_touched", s->bytes_touched, C_BYTES);
+		num(out, "faults_read", s->s.faults[SF_READ], C_COUNT);
+		num(out, "faults_write", s->s.faults[SF_WRITE], C_COUNT);
+		num(out, "fault_ns", ns, C_NS);
+		route[0] = '\0';
+		if (!u && g->n_routes)
+			snprintf(route, sizeof(route), "socket:[%llu] %u -> %u (%llu)",
+				 (unsigned long long)g->routes[0].chan_ino, g->routes[0].from_pid,
+				 g->routes[0].to_pid, (unsigned long long)seg_route_fds(&g->routes[0]));
+		text_cell(out, "passed_via", route);
+		fputs("</tr>\n", out);
+	}
+}
+
+#define HTML_SEGMENTS 100
+static void shared_memory(const struct report *rep, FILE *out)
+{
+	struct segment *v;
+	int n = segments_build(rep, &v);
+
+	if (n <= 0)
+		return;
+	fputs("<h2>Shared memory</h2>\n<p class=\"meta\">Each shared segment, most bytes touched "
+	      "first: bytes and faults exact, fault time sampled (~).</p>\n<div class=\"scroll\">"
+	      "<table id=\"shared_memory\"><tr><th>segment</th><th>kind</th><th>size</th>"
+	      "<th>pid</th><th></th><th>mapped</th><th>touched</th><th>read faults</th>"
+	      "<th>write faults</th><th>~fault time</th><th>passed via</th></tr>\n",
+	      out);
+	for (int i = 0; i < n && i < HTML_SEGMENTS; i++)
+		segment_rows(rep, &v[i], out);
+	fputs("</table></div>\n", out);
+	segments_free(v, n);
 }
 
 static void call_sites(const struct report *rep, FILE *out)
@@ -355,6 +413,7 @@ int report_write_html(const struct report *rep, FILE *out)
 	fputs("</div>\n", out);
 	processes(rep, out);
 	channels(rep, out);
+	shared_memory(rep, out);
 	call_sites(rep, out);
 	fputs("</body></html>\n", out);
 	return ferror(out) ? -1 : 0;

@@ -294,15 +294,58 @@ static void write_ends(const struct report *rep, const struct channel *c, int di
 		fprintf(out, "untraced");
 }
 
+/*
+ * A connection made only to hand descriptors over (multiprocessing's
+ * resource sharer makes one per shared segment): a few bytes of its own
+ * beside them. Shown together, so that a hundred of them do not bury the
+ * channels that carry data.
+ */
+#define HANDOFF_MAX_BYTES 4096
+static bool is_handoff(const struct channel *c)
+{
+	return channel_fds_passed(c) && c->bytes_written < HANDOFF_MAX_BYTES &&
+	       c->bytes_read < HANDOFF_MAX_BYTES;
+}
+
+static void write_handoffs(const struct report *rep, int n, FILE *out)
+{
+	uint64_t fds = 0, bytes = 0, blocked = 0, oncpu = 0;
+	char b1[32], b2[32], b3[32];
+
+	for (int i = 0; i < rep->n_chans; i++) {
+		const struct channel *c = &rep->chans[i];
+
+		if (!is_handoff(c))
+			continue;
+		fds += channel_fds_passed(c);
+		bytes += c->bytes_written > c->bytes_read ? c->bytes_written : c->bytes_read;
+		blocked += c->blocked_ns;
+		oncpu += c->oncpu_ns;
+	}
+	fprintf(out,
+		"  %d descriptor hand-off connection%s (each under %d B of its own): %llu "
+		"descriptors, %s, on CPU %s, blocked %s (each in --format json)\n",
+		n, n == 1 ? "" : "s", HANDOFF_MAX_BYTES, (unsigned long long)fds,
+		fmt_bytes(bytes, b1, sizeof(b1)), fmt_ns(oncpu, b2, sizeof(b2)),
+		fmt_ns(blocked, b3, sizeof(b3)));
+}
+
 static void write_chans(const struct report *rep, FILE *out)
 {
 	char name[64], b1[32], b2[32], b3[32], b4[32], b5[32];
+	int shown = 0, handoffs = 0;
 
 	fprintf(out, "\nCHANNELS (most bytes first)\n");
 	if (!rep->n_chans)
 		fprintf(out, "  none: no pipe, FIFO or unix socket I/O by traced processes\n");
-	for (int i = 0; i < rep->n_chans && i < 20; i++) {
+	for (int i = 0; i < rep->n_chans; i++)
+		handoffs += is_handoff(&rep->chans[i]);
+	for (int i = 0; i < rep->n_chans && shown < 20; i++) {
 		const struct channel *c = &rep->chans[i];
+
+		if (handoffs > 1 && is_handoff(c))
+			continue;
+		shown++;
 
 		fprintf(out, "  %-28s ", chan_name(c, name, sizeof(name)));
 		write_ends(rep, c, DIR_WRITE, out);
@@ -326,8 +369,13 @@ static void write_chans(const struct report *rep, FILE *out)
 				fmt_rate(rep->pipe_bps, b4, sizeof(b4)),
 				fmt_rate(rep->memcpy_bps, b5, sizeof(b5)));
 	}
-	if (rep->n_chans > 20)
-		fprintf(out, "  ... %d more channels (see --format json)\n", rep->n_chans - 20);
+	if (handoffs > 1)
+		write_handoffs(rep, handoffs, out);
+	else
+		handoffs = 0;
+	if (rep->n_chans - handoffs > shown)
+		fprintf(out, "  ... %d more channels (see --format json)\n",
+			rep->n_chans - handoffs - shown);
 }
 
 static void write_faults(const struct report *rep, FILE *out)

@@ -131,6 +131,19 @@ class Segments(BPFTestCase):
             self.assertEqual([c["fds_passed"] for c in back["channels"]],
                              [c["fds_passed"] for c in live["channels"]])
             self.assertEqual(len(live["shared_memory"]), 1)
+            # the HTML page shows the same bytes, per process
+            page = os.path.join(d, "r.html")
+            r = subprocess.run([IPCPROF, "report", "--html", page, rec], capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(page) as f:
+                html = f.read()
+            table = html.split('<table id="shared_memory">', 1)[1].split("</table>", 1)[0]
+            for u in live["shared_memory"][0]["processes"]:
+                row = table.split(f'data-pid="{u["pid"]}">', 1)[1].split("</tr>", 1)[0]
+                self.assertIn(f'data-field="bytes_touched" data-value="{u["bytes_touched"]}"',
+                              row)
+                self.assertIn(f'data-field="faults_read" data-value="{u["faults_read"]}"', row)
 
 
 def torch_python():

@@ -152,6 +152,45 @@ static void test_blocked_on_peer(void **state)
 	assert_null(only("blocked-on-peer"));
 }
 
+static void test_shared_memory_carries(void **state)
+{
+	struct seg_use uses[2] = {0};
+	const struct finding *f;
+
+	(void)state;
+	rep.sample_hz = 100;
+	rep.seg_uses = uses;
+	rep.n_seg_uses = 2;
+	/* a worker made a segment and filled it; the main process read it */
+	uses[0] = (struct seg_use){.ino = 7, .dev = 1, .pid = 20, .bytes_touched = 3000000};
+	uses[0].s.flags = SEG_MAPPED;
+	uses[0].s.first_ns = 1;
+	uses[0].s.fault_samples = 2;
+	uses[1] = (struct seg_use){.ino = 7, .dev = 1, .pid = 10, .bytes_touched = 3000000};
+	uses[1].s.flags = SEG_MAPPED;
+	uses[1].s.first_ns = 2;
+	uses[1].s.fault_samples = 1;
+	strcpy(uses[0].s.name, "torch_20_1");
+	rep.chans = chans;
+	rep.n_chans = 1;
+	chans[0].bytes_written = 3000000; /* as much through a pipe: one half */
+	chans[0].fds_sent = 1;
+	chans[0].oncpu_ns = 5000;
+	f = only("shared-memory-carries");
+	assert_non_null(f);
+	assert_non_null(strstr(f->text, "3.00 MB went through 1 shared segment"));
+	assert_non_null(strstr(f->text, "makers (~20.0 ms, sampled) and by the readers (~10.0 ms"));
+	assert_non_null(strstr(f->text, "1 descriptor hand-off (5.0 us"));
+	chans[0].bytes_written = 3000001; /* just under one half */
+	assert_null(only("shared-memory-carries"));
+	/* under 1 MB read from segments: not worth a sentence */
+	chans[0].bytes_written = 0;
+	uses[1].bytes_touched = 999999;
+	assert_null(only("shared-memory-carries"));
+	rep.seg_uses = NULL;
+	rep.n_seg_uses = 0;
+}
+
 static void test_a_quiet_report_has_none(void **state)
 {
 	struct finding f[FINDINGS_MAX];
@@ -168,6 +207,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_channel_below_pipe, reset),
 	    cmocka_unit_test_setup(test_small_messages, reset),
 	    cmocka_unit_test_setup(test_blocked_on_peer, reset),
+	    cmocka_unit_test_setup(test_shared_memory_carries, reset),
 	    cmocka_unit_test_setup(test_a_quiet_report_has_none, reset),
 	};
 
