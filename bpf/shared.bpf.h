@@ -51,10 +51,16 @@ struct {
 	__type(value, __u64);
 } cpu_offsets SEC(".maps");
 
+/* Before 6.2: one atomic per counter, and a per-task cache beside them. */
+struct mm_rss_stat___old {
+	long count[4];
+};
+
 static __always_inline bool seg_rss_exact(void)
 {
-	return bpf_core_field_size(struct mm_struct, rss_stat) ==
-	       4 * bpf_core_type_size(struct percpu_counter);
+	/* a type's existence relocates to a constant where a field's size
+	 * of another type would not resolve at all (and fail the load) */
+	return !bpf_core_type_exists(struct mm_rss_stat___old);
 }
 
 /* A pointer as a number: the verifier allows no arithmetic between a map's
@@ -222,11 +228,12 @@ static __always_inline void seg_range_remove(__u32 tgid, __u64 addr, __u64 len)
  * A successful mmap(MAP_SHARED), shmat or mremap: which object the new
  * mapping at `addr` shows, from its VMA (a MAP_SHARED|MAP_ANONYMOUS or
  * SysV mapping has no descriptor to name it by). `counted`: a new mapping
- * (mremap only moves one). From the syscall's exit, where interrupts are
- * on: bpf_find_vma() then unlocks at once, no irq_work.
+ * (mremap only moves one); `site`: the Python line that made the call. From
+ * the syscall's exit, where interrupts are on: bpf_find_vma() then unlocks
+ * at once, no irq_work.
  */
 static __always_inline __u64 seg_mapped(__u32 tgid, __u64 addr, __u64 len, __u64 dur,
-					 bool counted)
+					 bool counted, __u32 site)
 {
 	struct seg_found f = {};
 	struct seg_stats *s;
@@ -250,6 +257,8 @@ static __always_inline __u64 seg_mapped(__u32 tgid, __u64 addr, __u64 len, __u64
 	__sync_fetch_and_add(&s->map_ns, dur);
 	if (!s->name[0])
 		__builtin_memcpy(s->name, f.name, sizeof(s->name));
+	if (!s->map_site)
+		s->map_site = site;
 	return len;
 }
 

@@ -220,7 +220,7 @@ static __always_inline void account_fork_mmap(struct thread_state *t, struct pro
 
 		if (failed)
 			break;
-		len = seg_mapped(tgid, (__u64)ret, t->arg1, dur, true);
+		len = seg_mapped(tgid, (__u64)ret, t->arg1, dur, true, (__u32)t->arg0);
 		__sync_fetch_and_add(&ps->mmap_calls, 1);
 		__sync_fetch_and_add(&ps->mmap_bytes, len);
 		__sync_fetch_and_add(&ps->mmap_ns, dur);
@@ -238,7 +238,7 @@ static __always_inline void account_fork_mmap(struct thread_state *t, struct pro
 		bpf_map_delete_elem(&shm, &k);
 		if (t->sys_class == SYS_MREMAP) {
 			seg_range_remove(tgid, t->arg0, 0);
-			seg_mapped(tgid, (__u64)ret, t->arg1, dur, false);
+			seg_mapped(tgid, (__u64)ret, t->arg1, dur, false, 0);
 			add_shm(tgid, (__u64)ret, t->arg1);
 		} else {
 			seg_range_remove(tgid, t->arg0, t->arg1);
@@ -379,6 +379,9 @@ static __always_inline int map_enter(__u64 len)
 
 	if (t) {
 		t->arg1 = len;
+		/* the Python line mapping it: taken here, where the stack has
+		 * room for py_site()'s frame (the exit's path has not) */
+		t->arg0 = py_site(t->tgid);
 		/* MAP_POPULATE moves the RSS counter too: not a fault's */
 		t->fault_seg.tgid = 0;
 	}

@@ -240,7 +240,7 @@ struct seg_stats {
 	__u64 first_ns;	     /* first mapped or touched here */
 	__u64 last_ns;	     /* last fault here */
 	__u32 flags;	     /* SEG_* */
-	__u32 pad;
+	__u32 map_site;	     /* Python call site (index + 1) of its first mapping here */
 	char name[IPCPROF_SEG_NAME]; /* the file's name: "memfd:x", "SYSV...", "dev/zero" */
 };
 

@@ -328,6 +328,8 @@ int perfetto_finish(struct perfetto *p, const struct report *rep, char *err, siz
 			if (rep->procs[r].pid == p->procs[i].pid)
 				pf_process_descriptor(p, p->procs[i].pid, rep->procs[r].comm);
 	}
+	if (rep)
+		pf_segment_counters(p, rep);
 	rc = p->err;
 	if (rc)
 		snprintf(err, errlen, "%s", rc == -ENOMEM ? "out of memory" : strerror(-rc));

@@ -73,6 +73,7 @@ enum { CLOCK_ID_MONOTONIC = 3, CLOCK_ID_BOOTTIME = 6 };
 #define UUID_THREAD	  (2ull << 40)
 #define UUID_CHANNEL_RATE (3ull << 40)
 #define UUID_FAULT_RATE	  (4ull << 40)
+#define UUID_SEGMENT	  (5ull << 40)
 
 /* A counter track of a rate, summed into fixed buckets. */
 struct rate {
@@ -162,6 +163,8 @@ void pf_counter_descriptor(struct perfetto *p, uint64_t uuid, uint64_t parent, c
 			   const char *unit);
 void pf_rate_add(struct perfetto *p, struct rate *r, uint64_t ts, uint64_t n);
 void pf_rate_close(struct perfetto *p, struct rate *r);
+/* Each process's bytes touched in each shared segment, from the report. */
+void pf_segment_counters(struct perfetto *p, const struct report *rep);
 
 /* perfetto_flows.c */
 void pf_ipc_bytes(struct perfetto *p, const struct slice_event *s);

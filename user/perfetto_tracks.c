@@ -196,3 +196,28 @@ void pf_rate_close(struct perfetto *p, struct rate *r)
 	counter_point(p, r->uuid, (r->bucket + 1) * PERFETTO_BUCKET_NS, 0);
 	r->open = false;
 }
+
+/*
+ * Bytes touched per process and segment: the kernel side keeps totals, not
+ * a series, so each counter rises from 0 at the process's first use of the
+ * segment to its total at its last fault on it (its name says so).
+ */
+#define PERFETTO_SEGMENT_TRACKS 4096
+void pf_segment_counters(struct perfetto *p, const struct report *rep)
+{
+	char name[IPCPROF_SEG_NAME + 64];
+
+	for (int i = 0; i < rep->n_seg_uses && i < PERFETTO_SEGMENT_TRACKS; i++) {
+		const struct seg_use *u = &rep->seg_uses[i];
+		uint64_t uuid = UUID_SEGMENT | (uint64_t)i;
+		uint64_t end = u->s.last_ns > u->s.first_ns ? u->s.last_ns : u->s.first_ns;
+
+		if (!u->bytes_touched || !u->s.first_ns || !pf_process(p, u->pid))
+			continue;
+		snprintf(name, sizeof(name), "shared bytes touched: %s (first use, last fault)",
+			 u->s.name);
+		pf_counter_descriptor(p, uuid, UUID_PROCESS | u->pid, name, "bytes");
+		counter_point(p, uuid, u->s.first_ns, 0);
+		counter_point(p, uuid, end, (double)u->bytes_touched);
+	}
+}

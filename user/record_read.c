@@ -256,7 +256,8 @@ static int seg_use_get(struct decoder *d, json_object *o)
 	v = &rep->seg_uses[rep->n_seg_uses];
 	memset(v, 0, sizeof(*v));
 	if ((rc = fields_get(d, o, v, seg_use_fields)) ||
-	    (rc = fixed_str_get(d, o, "name", v->s.name, sizeof(v->s.name))))
+	    (rc = fixed_str_get(d, o, "name", v->s.name, sizeof(v->s.name))) ||
+	    (rc = fixed_str_get(d, o, "map_site", v->map_site, sizeof(v->map_site))))
 		return rc;
 	rep->n_seg_uses++;
 	return 0;

@@ -137,6 +137,9 @@ static void encode(const struct report *rep, struct gz_out *g)
 
 		json_object_object_add(o, "name",
 				       str_json(rep->seg_uses[i].s.name, IPCPROF_SEG_NAME - 1));
+		json_object_object_add(o, "map_site",
+				       str_json(rep->seg_uses[i].map_site,
+						sizeof(rep->seg_uses[i].map_site) - 1));
 		fields_to_json(o, &rep->seg_uses[i], seg_use_fields);
 		put_line(g, "segment_use", o);
 	}

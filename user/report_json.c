@@ -265,6 +265,8 @@ static json_object *seg_use_json(const struct report *rep, const struct seg_use 
 	add_u64(o, "fault_ns", ns);
 	add_u64(o, "fault_ci95_ns", ci);
 	add_u64(o, "map_ns", u->s.map_ns);
+	if (u->map_site[0])
+		json_object_object_add(o, "mapped_at", json_object_new_string(u->map_site));
 	add_u64(o, "first_ns", u->s.first_ns);
 	return o;
 }

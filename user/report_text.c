@@ -301,13 +301,51 @@ static void write_ends(const struct report *rep, const struct channel *c, int di
  * channels that carry data.
  */
 #define HANDOFF_MAX_BYTES 4096
-static bool is_handoff(const struct channel *c)
+static bool small(const struct channel *c)
 {
-	return channel_fds_passed(c) && c->bytes_written < HANDOFF_MAX_BYTES &&
-	       c->bytes_read < HANDOFF_MAX_BYTES;
+	return c->bytes_written < HANDOFF_MAX_BYTES && c->bytes_read < HANDOFF_MAX_BYTES;
 }
 
-static void write_handoffs(const struct report *rep, int n, FILE *out)
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Which channels belong to hand-off connections: those that carried
+ * descriptors, and the other direction of the same socket (the request
+ * that asked for them). Returns how many, marks them in `mark`. */
+static int mark_handoffs(const struct report *rep, bool *mark)
+{
+	uint64_t *inos = malloc((size_t)rep->n_chans * sizeof(*inos) + 1);
+	int n_inos = 0, n = 0;
+
+	if (!inos)
+		return 0;
+	for (int i = 0; i < rep->n_chans; i++) {
+		const struct channel *c = &rep->chans[i];
+
+		mark[i] = channel_fds_passed(c) && small(c);
+		if (mark[i])
+			inos[n_inos++] = c->ino;
+	}
+	qsort(inos, (size_t)n_inos, sizeof(*inos), cmp_u64);
+	for (int i = 0; i < rep->n_chans; i++) {
+		const struct channel *c = &rep->chans[i];
+
+		/* a socket channel is named by its sender: the reply's sender
+		 * is the request's receiver */
+		if (!mark[i] && c->peer_ino && small(c) &&
+		    bsearch(&c->peer_ino, inos, (size_t)n_inos, sizeof(*inos), cmp_u64))
+			mark[i] = true;
+		n += mark[i];
+	}
+	free(inos);
+	return n;
+}
+
+static void write_handoffs(const struct report *rep, const bool *mark, int n, FILE *out)
 {
 	uint64_t fds = 0, bytes = 0, blocked = 0, oncpu = 0;
 	char b1[32], b2[32], b3[32];
@@ -315,7 +353,7 @@ static void write_handoffs(const struct report *rep, int n, FILE *out)
 	for (int i = 0; i < rep->n_chans; i++) {
 		const struct channel *c = &rep->chans[i];
 
-		if (!is_handoff(c))
+		if (!mark[i])
 			continue;
 		fds += channel_fds_passed(c);
 		bytes += c->bytes_written > c->bytes_read ? c->bytes_written : c->bytes_read;
@@ -323,8 +361,8 @@ static void write_handoffs(const struct report *rep, int n, FILE *out)
 		oncpu += c->oncpu_ns;
 	}
 	fprintf(out,
-		"  %d descriptor hand-off connection%s (each under %d B of its own): %llu "
-		"descriptors, %s, on CPU %s, blocked %s (each in --format json)\n",
+		"  %d descriptor hand-off channel%s (both directions, each under %d B of its "
+		"own): %llu descriptors, %s, on CPU %s, blocked %s (each in --format json)\n",
 		n, n == 1 ? "" : "s", HANDOFF_MAX_BYTES, (unsigned long long)fds,
 		fmt_bytes(bytes, b1, sizeof(b1)), fmt_ns(oncpu, b2, sizeof(b2)),
 		fmt_ns(blocked, b3, sizeof(b3)));
@@ -333,17 +371,16 @@ static void write_handoffs(const struct report *rep, int n, FILE *out)
 static void write_chans(const struct report *rep, FILE *out)
 {
 	char name[64], b1[32], b2[32], b3[32], b4[32], b5[32];
-	int shown = 0, handoffs = 0;
+	bool *mark = calloc((size_t)rep->n_chans + 1, sizeof(*mark));
+	int shown = 0, handoffs = mark ? mark_handoffs(rep, mark) : 0;
 
 	fprintf(out, "\nCHANNELS (most bytes first)\n");
 	if (!rep->n_chans)
 		fprintf(out, "  none: no pipe, FIFO or unix socket I/O by traced processes\n");
-	for (int i = 0; i < rep->n_chans; i++)
-		handoffs += is_handoff(&rep->chans[i]);
 	for (int i = 0; i < rep->n_chans && shown < 20; i++) {
 		const struct channel *c = &rep->chans[i];
 
-		if (handoffs > 1 && is_handoff(c))
+		if (handoffs > 1 && mark[i])
 			continue;
 		shown++;
 
@@ -370,9 +407,10 @@ static void write_chans(const struct report *rep, FILE *out)
 				fmt_rate(rep->memcpy_bps, b5, sizeof(b5)));
 	}
 	if (handoffs > 1)
-		write_handoffs(rep, handoffs, out);
+		write_handoffs(rep, mark, handoffs, out);
 	else
 		handoffs = 0;
+	free(mark);
 	if (rep->n_chans - handoffs > shown)
 		fprintf(out, "  ... %d more channels (see --format json)\n",
 			rep->n_chans - handoffs - shown);

@@ -27,6 +27,11 @@ static void write_use(const struct report *rep, const struct segment *g, const s
 		fprintf(out, ", %llu write-protect", (unsigned long long)u->s.faults[SF_WP]);
 	fprintf(out, ", fault time ~%s (±%s)\n", fmt_ns(ns, b[2], sizeof(b[2])),
 		fmt_ns(ci, b[3], sizeof(b[3])));
+	if (u->map_site[0]) {
+		fputs("        mapped at ", out);
+		fput_printable(out, u->map_site);
+		fputc('\n', out);
+	}
 }
 
 static void write_routes(const struct segment *g, FILE *out)

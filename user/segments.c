@@ -45,7 +45,7 @@ static uint32_t devshm_dev(void)
 	return (uint32_t)(major(st.st_dev) << 20 | minor(st.st_dev));
 }
 
-static int collect_uses(int fd, struct report *rep)
+static int collect_uses(int fd, seg_site_fn name_site, void *ctx, struct report *rep)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint32_t shm_dev = devshm_dev();
@@ -71,6 +71,9 @@ static int collect_uses(int fd, struct report *rep)
 		u->s.name[sizeof(u->s.name) - 1] = '\0';
 		u->kind = (uint8_t)seg_kind_of(u->s.name, u->dev, u->s.flags, shm_dev);
 		u->bytes_touched = u->s.pages_touched * page;
+		if (!name_site || !u->s.map_site ||
+		    !name_site(ctx, u->s.map_site, u->map_site, sizeof(u->map_site)))
+			u->map_site[0] = '\0';
 	}
 	rep->n_seg_uses = n;
 	n = 0;
@@ -111,9 +114,10 @@ out:
 	return n;
 }
 
-int segments_collect(int segs_fd, int passes_fd, struct report *rep)
+int segments_collect(int segs_fd, int passes_fd, seg_site_fn name_site, void *ctx,
+		     struct report *rep)
 {
-	int rc = collect_uses(segs_fd, rep);
+	int rc = collect_uses(segs_fd, name_site, ctx, rep);
 
 	return rc ? rc : collect_passes(passes_fd, rep);
 }

@@ -9,8 +9,13 @@
 
 #include "report.h"
 
-/* Read the segs and passes maps into rep->seg_uses and rep->fd_passes. */
-int segments_collect(int segs_fd, int passes_fd, struct report *rep);
+/* Names a kernel call-site index (+ 1) as "file:line in function". */
+typedef bool (*seg_site_fn)(void *ctx, uint32_t site, char *where, size_t len);
+
+/* Read the segs and passes maps into rep->seg_uses and rep->fd_passes;
+ * `name_site` (may be NULL) names the lines that mapped each segment. */
+int segments_collect(int segs_fd, int passes_fd, seg_site_fn name_site, void *ctx,
+		     struct report *rep);
 
 /* The kind of a segment from its file's name, its filesystem and the
  * device of /dev/shm (0 if unknown). */

@@ -332,6 +332,13 @@ void tracer_flush_timeline(struct tracer *t)
 	free(vals);
 }
 
+static bool seg_site_name(void *ctx, uint32_t site, char *where, size_t len)
+{
+	char at[8];
+
+	return tracer_site_name(ctx, site, where, len, at, sizeof(at));
+}
+
 int tracer_collect(struct tracer *t, struct report *rep)
 {
 	void *keys = NULL, *vals = NULL;
@@ -387,7 +394,7 @@ int tracer_collect(struct tracer *t, struct report *rep)
 	if (rc)
 		return rc;
 	rc = segments_collect(bpf_map__fd(t->skel->maps.segs), bpf_map__fd(t->skel->maps.passes),
-			      rep);
+			      seg_site_name, t, rep);
 	if (rc)
 		return rc;
 	if (t->skel->bss->seg_ranges_full)

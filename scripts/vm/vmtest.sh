@@ -56,6 +56,8 @@ mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
 mkdir -p /host/dev/pts
 mount -t devpts devpts /host/dev/pts # tests run programs on a pseudo-terminal
+mkdir -p /host/dev/shm
+mount -t tmpfs shm /host/dev/shm # shm_open(): POSIX shared memory tests
 # writable scratch space; the host's /tmp stays visible (the project may
 # live there), read-only like the rest
 mount -t tmpfs run /host/run

@@ -87,5 +87,8 @@ class Pickle(BPFTestCase):
             with self.subTest(pid=p["pid"]):
                 kind = "serialize" if p["pid"] == t.root()["pid"] else "deserialize"
                 self.assertGreaterEqual(p[f"{kind}_calls"], 1)
-                # unpickling a 1M-int list takes tens of ms on any machine
-                self.assertGreater(p[f"{kind}_ns"], 1_000_000)
+                # unpickling a 1M-int list takes tens of ms on any machine:
+                # the exact time inside the serializer, faults included
+                # (`{kind}_ns` is what the sampled fault share leaves of it,
+                # 0 when all of a call's 2-7 samples at 99 Hz fall in faults)
+                self.assertGreater(p["faults_by_activity"][kind]["activity_ns"], 1_000_000)
