@@ -12,7 +12,9 @@
 
 #define MAX_PROCS   8192
 #define MAX_THREADS 16384
-#define MAX_CHANS   4096
+/* a DataLoader makes two hand-off connections a batch, hundreds a second:
+ * 4096 ends overflowed between two folds of idle channels */
+#define MAX_CHANS 16384
 /* fault handling sits ~10 frames under the leaf (clear_page <- ... <- exc_page_fault) */
 #define STACK_DEPTH  24
 #define CLONE_THREAD 0x00010000

@@ -20,10 +20,11 @@
 #define TMPFS_MAGIC 0x01021994
 #define SOL_SOCKET  1
 #define SCM_RIGHTS  1
+#define SCM_MAX_FD  253 /* the kernel's limit of descriptors in one message */
 
-#define MAX_SEGS	 16384
+#define MAX_SEGS	 65536
 #define MAX_PASSES	 8192
-#define SEG_MAX_CPUS	 256 /* CPUs whose RSS counter share is read */
+#define SEG_MAX_CPUS	 8192 /* the kernel's NR_CPUS limit: bpf_loop stops at the last */
 #define PASS_MAX_CMSGS	 4   /* control messages read per sendmsg/recvmsg */
 #define PASS_MAX_RESOLVE 8   /* descriptors per message whose file is named */
 
@@ -198,6 +199,39 @@ static __always_inline void seg_range_add(__u32 tgid, const struct seg_found *f)
 	__sync_fetch_and_add(&seg_ranges_full, 1);
 }
 
+struct range_overlap {
+	struct seg_ranges *rs;
+	__u64 start, end;
+	bool found;
+};
+
+static long range_overlaps(__u32 i, void *data)
+{
+	struct range_overlap *o = data;
+	struct seg_range *r;
+
+	if (i >= IPCPROF_SEG_RANGES)
+		return 1;
+	r = &o->rs->r[i];
+	if (r->start && r->start < o->end && r->end > o->start) {
+		o->found = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* Does [addr, addr + len) touch one of the process's shared ranges? */
+static __always_inline bool seg_range_overlaps(__u32 tgid, __u64 addr, __u64 len)
+{
+	struct range_overlap o = {.start = addr, .end = addr + len};
+
+	o.rs = bpf_map_lookup_elem(&seg_ranges, &tgid);
+	if (!o.rs || !len)
+		return false;
+	bpf_loop(IPCPROF_SEG_RANGES, range_overlaps, &o, 0);
+	return o.found;
+}
+
 /* munmap(addr, len) or shmdt(addr) (len 0: the mapping starting there). */
 static __always_inline void seg_range_remove(__u32 tgid, __u64 addr, __u64 len)
 {
@@ -220,6 +254,8 @@ static __always_inline void seg_range_remove(__u32 tgid, __u64 addr, __u64 len)
 			r->start = end; /* its head unmapped */
 		} else if (addr < r->end && end >= r->end) {
 			r->end = addr; /* its tail unmapped */
+		} else if (addr > r->start && end < r->end) {
+			r->end = addr; /* a hole: its head kept, its tail lost */
 		}
 	}
 }
@@ -232,8 +268,8 @@ static __always_inline void seg_range_remove(__u32 tgid, __u64 addr, __u64 len)
  * the syscall's exit, where interrupts are on: bpf_find_vma() then unlocks
  * at once, no irq_work.
  */
-static __always_inline __u64 seg_mapped(__u32 tgid, __u64 addr, __u64 len, __u64 dur,
-					 bool counted, __u32 site)
+static __always_inline __u64 seg_mapped(__u32 tgid, __u64 addr, __u64 len, __u64 dur, bool counted,
+					__u32 site)
 {
 	struct seg_found f = {};
 	struct seg_stats *s;
@@ -262,35 +298,44 @@ static __always_inline __u64 seg_mapped(__u32 tgid, __u64 addr, __u64 len, __u64
 	return len;
 }
 
+struct rss_sum {
+	__u64 counters; /* the counter's per-CPU pointer, as a number */
+	__u64 base;	/* cpu_offsets' per-CPU pointer */
+	__s64 sum;
+};
+
+/* One CPU's share (a bpf_loop body: verified once, not once per CPU). */
+static long rss_add_cpu(__u32 cpu, void *data)
+{
+	struct rss_sum *r = data;
+	__u32 zero = 0;
+	void *mine = bpf_map_lookup_percpu_elem(&cpu_offsets, &zero, cpu);
+	__s32 v = 0;
+
+	if (!mine) /* past the last possible CPU */
+		return 1;
+	bpf_probe_read_kernel(&v, sizeof(v), (void *)(r->counters + addr_of(mine) - r->base));
+	r->sum += v;
+	return 0;
+}
+
 /* The value of an mm's RSS counter: the central count and each CPU's share. */
 static __always_inline __s64 rss_read(struct mm_struct *mm, bool shmem)
 {
 	struct percpu_counter *pc;
-	__u64 base = 0;
-	__s32 *counters;
-	__u32 zero = 0;
-	__s64 sum;
+	struct rss_sum r = {};
 
 	if (!seg_rss_exact() || !mm)
 		return 0;
 	pc = shmem ? __builtin_preserve_access_index(&mm->rss_stat[MM_SHMEMPAGES])
 		   : __builtin_preserve_access_index(&mm->rss_stat[MM_FILEPAGES]);
-	sum = BPF_CORE_READ(pc, count);
-	counters = BPF_CORE_READ(pc, counters);
-	bpf_probe_read_kernel(&base, sizeof(base),
-			      (void *)(addr_of(&cpu_offsets) +
-				       bpf_core_field_offset(struct bpf_array, pptrs)));
-	for (__u32 cpu = 0; cpu < SEG_MAX_CPUS; cpu++) {
-		void *mine = bpf_map_lookup_percpu_elem(&cpu_offsets, &zero, cpu);
-		__s32 v = 0;
-
-		if (!mine) /* past the last possible CPU */
-			break;
-		bpf_probe_read_kernel(&v, sizeof(v),
-				      (void *)((__u64)counters + addr_of(mine) - base));
-		sum += v;
-	}
-	return sum;
+	r.sum = BPF_CORE_READ(pc, count);
+	r.counters = addr_of(BPF_CORE_READ(pc, counters));
+	bpf_probe_read_kernel(
+	    &r.base, sizeof(r.base),
+	    (void *)(addr_of(&cpu_offsets) + bpf_core_field_offset(struct bpf_array, pptrs)));
+	bpf_loop(SEG_MAX_CPUS, rss_add_cpu, &r, 0);
+	return r.sum;
 }
 
 /*
@@ -300,6 +345,29 @@ static __always_inline __s64 rss_read(struct mm_struct *mm, bool shmem)
  * (handle_rss_stat) can say how many pages it brought in. Returns whether
  * it was on a shared mapping.
  */
+struct range_find {
+	struct seg_ranges *rs;
+	__u64 address;
+	int hit; /* the slot holding the address, or -1 */
+};
+
+/* Is the address in slot i? (a bpf_loop body: the fault programs verified
+ * a 64-slot scan in ~0.4 s each, a start-up cost of every run) */
+static long range_match(__u32 i, void *data)
+{
+	struct range_find *f = data;
+	struct seg_range *r;
+
+	if (i >= IPCPROF_SEG_RANGES)
+		return 1;
+	r = &f->rs->r[i];
+	if (r->start && f->address >= r->start && f->address < r->end) {
+		f->hit = (int)i;
+		return 1;
+	}
+	return 0;
+}
+
 static __always_inline bool seg_fault(struct thread_state *t, __u64 address,
 				      unsigned long error_code)
 {
@@ -309,19 +377,16 @@ static __always_inline bool seg_fault(struct thread_state *t, __u64 address,
 	__u32 kind;
 	__u64 now;
 
+	struct range_find f = {.address = address, .hit = -1};
+
 	t->fault_seg.tgid = 0;
 	if (!rs)
 		return false;
-	for (int i = 0; i < IPCPROF_SEG_RANGES; i++) {
-		struct seg_range *r = &rs->r[i];
-
-		if (r->start && address >= r->start && address < r->end) {
-			hit = r;
-			break;
-		}
-	}
-	if (!hit)
+	f.rs = rs;
+	bpf_loop(IPCPROF_SEG_RANGES, range_match, &f, 0);
+	if (f.hit < 0 || f.hit >= IPCPROF_SEG_RANGES)
 		return false;
+	hit = &rs->r[f.hit];
 	t->fault_seg.ino = hit->ino;
 	t->fault_seg.dev = hit->dev;
 	t->fault_seg.tgid = t->tgid;
@@ -405,11 +470,16 @@ static __always_inline __u64 count_passed(struct thread_state *t, __u64 chan, __
 		} h = {};
 		__u64 n;
 
+		/* re-read from user memory the program may have changed since
+		 * the kernel checked it: every length within the buffer */
 		if (off + sizeof(h) > ctl_len ||
-		    bpf_probe_read_user(&h, sizeof(h), (void *)(ctl + off)) || h.len < sizeof(h))
+		    bpf_probe_read_user(&h, sizeof(h), (void *)(ctl + off)) || h.len < sizeof(h) ||
+		    h.len > ctl_len - off)
 			break;
 		if (h.level == SOL_SOCKET && h.type == SCM_RIGHTS) {
 			n = (h.len - sizeof(h)) / sizeof(__s32);
+			if (n > SCM_MAX_FD)
+				n = SCM_MAX_FD;
 			total += n;
 			for (int i = 0; i < PASS_MAX_RESOLVE; i++) {
 				struct pass_key pk = {};

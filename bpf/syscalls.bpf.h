@@ -25,6 +25,8 @@ static __always_inline struct thread_state *begin_syscall(struct thread_state *t
 	t->kfn_depth = 0;
 	t->kfn_acc = 0;
 	t->msg_pass = 0;
+	/* pages a syscall maps (populating, pinning) are not a fault's */
+	t->fault_seg.tgid = 0;
 	return t;
 }
 
@@ -371,6 +373,18 @@ static __always_inline int msg_enter(struct pt_regs *regs, __u8 dir)
 	return 0;
 }
 
+/* madvise(MADV_POPULATE_*), mlock and a private MAP_POPULATE map pages
+ * without a fault exception: what they move in the RSS counters is not the
+ * last shared fault's. */
+static __always_inline int fault_window_close(void)
+{
+	struct thread_state *t = current_thread();
+
+	if (t)
+		t->fault_seg.tgid = 0;
+	return 0;
+}
+
 /* A shared mapping in the making: mmap(addr, len, prot, flags, fd, off)
  * with MAP_SHARED (len) or shmat(id, addr, flags) (len 0: the segment's). */
 static __always_inline int map_enter(__u64 len)
@@ -394,7 +408,12 @@ static __always_inline int unmap_enter(__u8 cls, __u64 addr, __u64 new_len)
 	struct shm_key k = {.tgid = tgid, .addr = addr};
 	struct thread_state *t;
 
-	if (!tgid_traced(tgid) || !bpf_map_lookup_elem(&shm, &k))
+	if (!tgid_traced(tgid))
+		return 0;
+	/* a mapping it made, or part of any shared range it has (inherited
+	 * over fork, or unmapped from its middle) */
+	if (!bpf_map_lookup_elem(&shm, &k) &&
+	    (cls != SYS_MUNMAP || !seg_range_overlaps(tgid, addr, new_len)))
 		return 0;
 	t = begin_syscall(current_thread(), cls);
 	if (t) {
@@ -445,8 +464,10 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 		return msg_enter(regs, DIR_READ);
 	case SK_MMAP:
 		if (!(PT_REGS_PARM4_SYSCALL(regs) & MAP_SHARED))
-			return 0;
+			return fault_window_close();
 		return map_enter(PT_REGS_PARM2_SYSCALL(regs));
+	case SK_POPULATE:
+		return fault_window_close();
 	case SK_SHMAT:
 		return map_enter(0);
 	case SK_SHMDT: /* shmdt(addr): the mapping that starts there */

@@ -41,6 +41,7 @@ enum sys_kind {
 	SK_RECVMSG,
 	SK_SHMAT, /* SysV shared memory: shmat(id, addr, flags) maps it */
 	SK_SHMDT,
+	SK_POPULATE, /* madvise, mlock, mlock2, mlockall: may map pages, no fault */
 	SK_COUNT,
 };
 
@@ -203,9 +204,9 @@ enum seg_fault {
 	SF_COUNT = 3,
 };
 
-#define SEG_SHMEM     0x1 /* backed by shmem (tmpfs, memfd, SysV, shared anonymous) */
-#define SEG_INHERITED 0x2 /* faulted on without mapping it here: inherited over fork */
-#define SEG_MAPPED    0x4 /* mapped by this process while traced */
+#define SEG_SHMEM	0x1 /* backed by shmem (tmpfs, memfd, SysV, shared anonymous) */
+#define SEG_INHERITED	0x2 /* faulted on without mapping it here: inherited over fork */
+#define SEG_MAPPED	0x4 /* mapped by this process while traced */
 #define SEG_TOUCH_EXACT 0x8 /* pages_touched from the RSS counter (else: faults) */
 
 /* One shared mapping of one process: the fault path's lookup table. */
@@ -236,17 +237,17 @@ struct seg_stats {
 	 * included (from the RSS counter the faults moved) */
 	__u64 pages_touched;
 	__u64 faults[SF_COUNT];
-	__u64 fault_samples; /* per-CPU samples in fault handling on it */
-	__u64 first_ns;	     /* first mapped or touched here */
-	__u64 last_ns;	     /* last fault here */
-	__u32 flags;	     /* SEG_* */
-	__u32 map_site;	     /* Python call site (index + 1) of its first mapping here */
+	__u64 fault_samples;	     /* per-CPU samples in fault handling on it */
+	__u64 first_ns;		     /* first mapped or touched here */
+	__u64 last_ns;		     /* last fault here */
+	__u32 flags;		     /* SEG_* */
+	__u32 map_site;		     /* Python call site (index + 1) of its first mapping here */
 	char name[IPCPROF_SEG_NAME]; /* the file's name: "memfd:x", "SYSV...", "dev/zero" */
 };
 
 /* A descriptor carried over a channel with SCM_RIGHTS: what it was. */
 struct pass_key {
-	__u64 ino; /* the passed file's inode */
+	__u64 ino;	/* the passed file's inode */
 	__u64 chan_ino; /* the channel (as in struct chan_key) */
 	__u32 dev;
 	__u32 tgid; /* the end that sent or received it */

@@ -150,7 +150,8 @@ static int probe_json(const struct probe_plan *plan, const char *release, uint32
 		json_object_object_add(groups, group_names[g], slots_json(plan, g));
 	json_object_object_add(root, "functions", groups);
 	json_object_object_add(root, "sample_hz", json_object_new_uint64(hz));
-	json_object_object_add(root, "shared_touched", json_object_new_string(shared_touch_method()));
+	json_object_object_add(root, "shared_touched",
+			       json_object_new_string(shared_touch_method()));
 	rc = printf("%s\n", json_object_to_json_string_ext(
 				root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);

@@ -183,8 +183,7 @@ static void shared_sums(const struct report *rep, struct shared_sums *s)
 }
 
 /* Most of the data crossed in shared memory: say so, and what it cost. */
-static bool shared_memory_carries(const struct report *rep, const struct rule *r,
-				  struct finding *f)
+static bool shared_memory_carries(const struct report *rep, const struct rule *r, struct finding *f)
 {
 	uint64_t chan_bytes = 0, fds = 0, handoff_ns = 0;
 	struct shared_sums s;
@@ -194,7 +193,8 @@ static bool shared_memory_carries(const struct report *rep, const struct rule *r
 	for (int i = 0; i < rep->n_chans; i++) {
 		const struct channel *ch = &rep->chans[i];
 
-		chan_bytes += ch->bytes_written > ch->bytes_read ? ch->bytes_written : ch->bytes_read;
+		chan_bytes +=
+		    ch->bytes_written > ch->bytes_read ? ch->bytes_written : ch->bytes_read;
 		if (channel_fds_passed(ch)) {
 			fds += channel_fds_passed(ch);
 			handoff_ns += ch->oncpu_ns + ch->blocked_ns;

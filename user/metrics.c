@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include "segments.h"
 #include "metrics.h"
+#include "segments.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -346,8 +346,8 @@ static int add_shared(struct metrics *m, const struct report *rep)
 			fds[rep->chans[i].kind] += channel_fds_passed(&rep->chans[i]);
 	for (int k = 0; k < SEGK_COUNT && !rc; k++)
 		for (int r = 0; r < 2 && !rc; r++) {
-			snprintf(labels, sizeof(labels), "kind=\"%s\",role=\"%s\"", seg_kind_names[k],
-				 r ? "user" : "maker");
+			snprintf(labels, sizeof(labels), "kind=\"%s\",role=\"%s\"",
+				 seg_kind_names[k], r ? "user" : "maker");
 			rc = add(m, MF_SHARED, labels, (double)touched[k][r]);
 		}
 	for (int k = IPC_UNIX_STREAM; k <= IPC_UNIX_DGRAM && !rc; k++) {

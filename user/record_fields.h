@@ -15,20 +15,20 @@
 
 /*
  * Caps on what a reader accepts (the writer refuses to exceed them). Far
- * above a real trace (the kernel side holds 8192 processes and 4096 channel
+ * above a real trace (the kernel side holds 8192 processes and 16384 channel
  * ends at once); a hostile file costs at most ~100 MB of rows.
  */
-#define MAX_LINE   (64 * 1024)
-#define MAX_STR	   4096
-#define MAX_TARGET (32 * 1024)
-#define MAX_PROCS  32768
-#define MAX_CHANS  32768
-#define MAX_ENDS   65536 /* over all channels */
-#define MAX_NOTES  1024	 /* notes, and probes */
-#define MAX_SITES  65536 /* Python call sites */
-#define MAX_SEG_USES 65536 /* shared segments, per process */
+#define MAX_LINE      (64 * 1024)
+#define MAX_STR	      4096
+#define MAX_TARGET    (32 * 1024)
+#define MAX_PROCS     32768
+#define MAX_CHANS     32768
+#define MAX_ENDS      65536 /* over all channels */
+#define MAX_NOTES     1024  /* notes, and probes */
+#define MAX_SITES     65536 /* Python call sites */
+#define MAX_SEG_USES  65536 /* shared segments, per process */
 #define MAX_FD_PASSES 65536
-#define JSON_DEPTH 8
+#define JSON_DEPTH    8
 
 #define RECORD_FORMAT_NAME "ipcprof-recording"
 

@@ -137,9 +137,9 @@ static void encode(const struct report *rep, struct gz_out *g)
 
 		json_object_object_add(o, "name",
 				       str_json(rep->seg_uses[i].s.name, IPCPROF_SEG_NAME - 1));
-		json_object_object_add(o, "map_site",
-				       str_json(rep->seg_uses[i].map_site,
-						sizeof(rep->seg_uses[i].map_site) - 1));
+		json_object_object_add(
+		    o, "map_site",
+		    str_json(rep->seg_uses[i].map_site, sizeof(rep->seg_uses[i].map_site) - 1));
 		fields_to_json(o, &rep->seg_uses[i], seg_use_fields);
 		put_line(g, "segment_use", o);
 	}
@@ -165,8 +165,9 @@ static bool within_caps(const struct report *rep)
 	for (int i = 0; i < rep->n_chans; i++)
 		n_ends += rep->chans[i].n_ends;
 	return rep->n_procs <= MAX_PROCS && rep->n_chans <= MAX_CHANS && n_ends <= MAX_ENDS &&
-	       rep->n_notes <= MAX_NOTES && rep->n_probes <= MAX_NOTES && rep->n_sites <= MAX_SITES &&
-	       rep->n_seg_uses <= MAX_SEG_USES && rep->n_fd_passes <= MAX_FD_PASSES;
+	       rep->n_notes <= MAX_NOTES && rep->n_probes <= MAX_NOTES &&
+	       rep->n_sites <= MAX_SITES && rep->n_seg_uses <= MAX_SEG_USES &&
+	       rep->n_fd_passes <= MAX_FD_PASSES;
 }
 
 int record_write(const struct report *rep, FILE *f, const char *path, char *err, size_t errlen)

@@ -117,7 +117,7 @@ struct seg_use {
 	uint64_t ino;
 	uint32_t dev;
 	uint32_t pid;
-	uint8_t kind; /* enum seg_kind */
+	uint8_t kind;		/* enum seg_kind */
 	uint64_t bytes_touched; /* pages brought into its page tables, in bytes */
 	/* the Python line that mapped it: "file:line in function", or "" */
 	char map_site[2 * IPCPROF_PY_STR + 16];

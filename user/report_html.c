@@ -308,9 +308,10 @@ static void segment_rows(const struct report *rep, const struct segment *g, FILE
 		else
 			num(out, "size", g->size, C_BYTES);
 		num(out, "pid", s->pid, C_COUNT);
-		text_cell(out, "role", s->pid == g->creator_pid && (s->s.flags & SEG_MAPPED) ? "first"
-				       : (s->s.flags & SEG_INHERITED)			  ? "inherited"
-											  : "");
+		text_cell(out, "role",
+			  s->pid == g->creator_pid && (s->s.flags & SEG_MAPPED) ? "first"
+			  : (s->s.flags & SEG_INHERITED)			? "inherited"
+										: "");
 		num(out, "bytes_mapped", s->s.bytes_mapped, C_BYTES);
 		num(out, "bytes_touched", s->bytes_touched, C_BYTES);
 		num(out, "faults_read", s->s.faults[SF_READ], C_COUNT);
@@ -320,7 +321,8 @@ static void segment_rows(const struct report *rep, const struct segment *g, FILE
 		if (!u && g->n_routes)
 			snprintf(route, sizeof(route), "socket:[%llu] %u -> %u (%llu)",
 				 (unsigned long long)g->routes[0].chan_ino, g->routes[0].from_pid,
-				 g->routes[0].to_pid, (unsigned long long)seg_route_fds(&g->routes[0]));
+				 g->routes[0].to_pid,
+				 (unsigned long long)seg_route_fds(&g->routes[0]));
 		text_cell(out, "passed_via", route);
 		fputs("</tr>\n", out);
 	}

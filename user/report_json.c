@@ -3,10 +3,10 @@
 #include <json.h>
 #include <string.h>
 
-#include "segments.h"
 #include "breakdown.h"
 #include "findings.h"
 #include "report.h"
+#include "segments.h"
 #include "util.h"
 
 static void add_u64(json_object *o, const char *k, uint64_t v)

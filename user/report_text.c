@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report_text.h"
 #include "breakdown.h"
 #include "findings.h"
 #include "report.h"
+#include "report_text.h"
 #include "util.h"
 
 static double pct(uint64_t part, uint64_t whole)

@@ -16,13 +16,14 @@ static void write_use(const struct report *rep, const struct segment *g, const s
 
 	fprintf(out, "      %u (%s) %-9s mapped %s, touched %s%s; faults %llu read, %llu write",
 		u->pid, r ? printable(r->comm, comm, sizeof(comm)) : "?",
-		u->pid == g->creator_pid && (u->s.flags & SEG_MAPPED) ? "first" :
-		(u->s.flags & SEG_INHERITED)				? "inherited"
-									: "",
+		u->pid == g->creator_pid && (u->s.flags & SEG_MAPPED) ? "first"
+		: (u->s.flags & SEG_INHERITED)			      ? "inherited"
+								      : "",
 		fmt_bytes(u->s.bytes_mapped, b[0], sizeof(b[0])),
 		fmt_bytes(u->bytes_touched, b[1], sizeof(b[1])),
 		u->s.flags & SEG_TOUCH_EXACT ? "" : " (faults x page)",
-		(unsigned long long)u->s.faults[SF_READ], (unsigned long long)u->s.faults[SF_WRITE]);
+		(unsigned long long)u->s.faults[SF_READ],
+		(unsigned long long)u->s.faults[SF_WRITE]);
 	if (u->s.faults[SF_WP])
 		fprintf(out, ", %llu write-protect", (unsigned long long)u->s.faults[SF_WP]);
 	fprintf(out, ", fault time ~%s (±%s)\n", fmt_ns(ns, b[2], sizeof(b[2])),

@@ -14,8 +14,8 @@
 #include "util.h"
 
 const char *const seg_kind_names[SEGK_COUNT] = {
-    [SEGK_FILE] = "file",   [SEGK_POSIX] = "posix", [SEGK_MEMFD] = "memfd",
-    [SEGK_SYSV] = "sysv",   [SEGK_ANON] = "anonymous",
+    [SEGK_FILE] = "file", [SEGK_POSIX] = "posix",    [SEGK_MEMFD] = "memfd",
+    [SEGK_SYSV] = "sysv", [SEGK_ANON] = "anonymous",
 };
 
 /* The kernel names a shmem file after how it was made: memfd_create()
@@ -45,81 +45,77 @@ static uint32_t devshm_dev(void)
 	return (uint32_t)(major(st.st_dev) << 20 | minor(st.st_dev));
 }
 
-static int collect_uses(int fd, seg_site_fn name_site, void *ctx, struct report *rep)
+int segments_add_use(struct report *rep, const struct seg_key *k, const struct seg_stats *s,
+		     seg_site_fn name_site, void *ctx)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint32_t shm_dev = devshm_dev();
-	void *keys = NULL, *vals = NULL;
-	int n = map_read_all(fd, sizeof(struct seg_key), sizeof(struct seg_stats), 1u << 20, &keys,
-			     &vals);
+	static uint64_t page;
+	static uint32_t shm_dev;
+	struct seg_use *u = grow_array(rep->seg_uses, (size_t)rep->n_seg_uses, sizeof(*u));
 
-	if (n <= 0)
-		return n;
-	rep->seg_uses = calloc((size_t)n, sizeof(*rep->seg_uses));
-	if (!rep->seg_uses) {
-		n = -ENOMEM;
-		goto out;
+	if (!u)
+		return -ENOMEM;
+	rep->seg_uses = u;
+	if (!page) {
+		page = (uint64_t)sysconf(_SC_PAGESIZE);
+		shm_dev = devshm_dev();
 	}
-	for (int i = 0; i < n; i++) {
-		const struct seg_key *k = (const struct seg_key *)keys + i;
-		struct seg_use *u = &rep->seg_uses[i];
-
-		u->ino = k->ino;
-		u->dev = k->dev;
-		u->pid = k->tgid;
-		u->s = ((const struct seg_stats *)vals)[i];
-		u->s.name[sizeof(u->s.name) - 1] = '\0';
-		u->kind = (uint8_t)seg_kind_of(u->s.name, u->dev, u->s.flags, shm_dev);
-		u->bytes_touched = u->s.pages_touched * page;
-		if (!name_site || !u->s.map_site ||
-		    !name_site(ctx, u->s.map_site, u->map_site, sizeof(u->map_site)))
-			u->map_site[0] = '\0';
-	}
-	rep->n_seg_uses = n;
-	n = 0;
-out:
-	free(keys);
-	free(vals);
-	return n;
+	u = &rep->seg_uses[rep->n_seg_uses++];
+	memset(u, 0, sizeof(*u));
+	u->ino = k->ino;
+	u->dev = k->dev;
+	u->pid = k->tgid;
+	u->s = *s;
+	u->s.name[sizeof(u->s.name) - 1] = '\0';
+	u->kind = (uint8_t)seg_kind_of(u->s.name, u->dev, u->s.flags, shm_dev);
+	u->bytes_touched = u->s.pages_touched * page;
+	if (!name_site || !u->s.map_site ||
+	    !name_site(ctx, u->s.map_site, u->map_site, sizeof(u->map_site)))
+		u->map_site[0] = '\0';
+	return 0;
 }
 
-static int collect_passes(int fd, struct report *rep)
+int segments_add_pass(struct report *rep, const struct pass_key *k, uint64_t n)
 {
-	void *keys = NULL, *vals = NULL;
-	int n = map_read_all(fd, sizeof(struct pass_key), sizeof(__u64), 1u << 20, &keys, &vals);
+	struct fd_pass *p = grow_array(rep->fd_passes, (size_t)rep->n_fd_passes, sizeof(*p));
 
-	if (n <= 0)
-		return n;
-	rep->fd_passes = calloc((size_t)n, sizeof(*rep->fd_passes));
-	if (!rep->fd_passes) {
-		n = -ENOMEM;
-		goto out;
-	}
-	for (int i = 0; i < n; i++) {
-		const struct pass_key *k = (const struct pass_key *)keys + i;
-		struct fd_pass *p = &rep->fd_passes[i];
-
-		p->ino = k->ino;
-		p->dev = k->dev;
-		p->pid = k->tgid;
-		p->chan_ino = k->chan_ino;
-		p->dir = k->dir;
-		p->count = ((const __u64 *)vals)[i];
-	}
-	rep->n_fd_passes = n;
-	n = 0;
-out:
-	free(keys);
-	free(vals);
-	return n;
+	if (!p)
+		return -ENOMEM;
+	rep->fd_passes = p;
+	p = &rep->fd_passes[rep->n_fd_passes++];
+	memset(p, 0, sizeof(*p));
+	p->ino = k->ino;
+	p->dev = k->dev;
+	p->pid = k->tgid;
+	p->chan_ino = k->chan_ino;
+	p->dir = k->dir;
+	p->count = n;
+	return 0;
 }
 
 int segments_collect(int segs_fd, int passes_fd, seg_site_fn name_site, void *ctx,
 		     struct report *rep)
 {
-	int rc = collect_uses(segs_fd, name_site, ctx, rep);
+	void *keys = NULL, *vals = NULL;
+	int n = map_read_all(segs_fd, sizeof(struct seg_key), sizeof(struct seg_stats), 1u << 20,
+			     &keys, &vals);
+	int rc = n < 0 ? n : 0;
 
-	return rc ? rc : collect_passes(passes_fd, rep);
+	for (int i = 0; i < n && !rc; i++)
+		rc = segments_add_use(rep, (const struct seg_key *)keys + i,
+				      (const struct seg_stats *)vals + i, name_site, ctx);
+	free(keys);
+	free(vals);
+	keys = vals = NULL;
+	if (rc)
+		return rc;
+	n = map_read_all(passes_fd, sizeof(struct pass_key), sizeof(__u64), 1u << 20, &keys, &vals);
+	rc = n < 0 ? n : 0;
+	for (int i = 0; i < n && !rc; i++)
+		rc = segments_add_pass(rep, (const struct pass_key *)keys + i,
+				       ((const __u64 *)vals)[i]);
+	free(keys);
+	free(vals);
+	return rc;
 }
 
 uint64_t seg_use_fault_ns(const struct report *rep, const struct seg_use *u, uint64_t *ci95)
@@ -168,18 +164,47 @@ static int cmp_segment(const void *a, const void *b)
 	return (x->ino > y->ino) - (x->ino < y->ino);
 }
 
-/* The channels that carried the segment's descriptor, joining both ends. */
-static int add_routes(const struct report *rep, struct segment *g)
+static int cmp_pass(const void *a, const void *b)
 {
-	for (int i = 0; i < rep->n_fd_passes; i++) {
-		const struct fd_pass *p = &rep->fd_passes[i];
+	const struct fd_pass *x = *(const struct fd_pass *const *)a;
+	const struct fd_pass *y = *(const struct fd_pass *const *)b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return (x->chan_ino > y->chan_ino) - (x->chan_ino < y->chan_ino);
+}
+
+/* The first of the hand-offs (sorted by cmp_pass) of the object (dev, ino). */
+static int first_pass(const struct fd_pass *const *by, int n, uint32_t dev, uint64_t ino)
+{
+	int lo = 0, hi = n;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (by[mid]->dev < dev || (by[mid]->dev == dev && by[mid]->ino < ino))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The channels that carried the segment's descriptor, joining both ends;
+ * `by`: the report's hand-offs sorted by object, so that a recording with
+ * tens of thousands of both costs a search per segment, not a scan. */
+static int add_routes(const struct fd_pass *const *by, int n, struct segment *g)
+{
+	for (int i = first_pass(by, n, g->dev, g->ino);
+	     i < n && by[i]->dev == g->dev && by[i]->ino == g->ino; i++) {
+		const struct fd_pass *p = by[i];
 		struct seg_route *r = NULL;
 
-		if (p->ino != g->ino || p->dev != g->dev)
-			continue;
-		for (int j = 0; j < g->n_routes; j++)
-			if (g->routes[j].chan_ino == p->chan_ino)
-				r = &g->routes[j];
+		/* sorted by channel too: a route is the last one added, or new */
+		if (g->n_routes && g->routes[g->n_routes - 1].chan_ino == p->chan_ino)
+			r = &g->routes[g->n_routes - 1];
 		if (!r) {
 			void *tmp = grow_array(g->routes, (size_t)g->n_routes, sizeof(*g->routes));
 
@@ -218,6 +243,7 @@ static void add_use(const struct report *rep, struct segment *g, const struct se
 
 int segments_build(const struct report *rep, struct segment **out)
 {
+	const struct fd_pass **passes = NULL;
 	const struct seg_use **by = NULL;
 	struct segment *v = NULL;
 	int n = 0, rc = 0;
@@ -227,13 +253,17 @@ int segments_build(const struct report *rep, struct segment **out)
 		return 0;
 	by = malloc((size_t)rep->n_seg_uses * sizeof(*by));
 	v = calloc((size_t)rep->n_seg_uses, sizeof(*v));
-	if (!by || !v) {
+	passes = malloc((size_t)rep->n_fd_passes * sizeof(*passes) + 1);
+	if (!by || !v || !passes) {
 		rc = -ENOMEM;
 		goto fail;
 	}
 	for (int i = 0; i < rep->n_seg_uses; i++)
 		by[i] = &rep->seg_uses[i];
 	qsort(by, (size_t)rep->n_seg_uses, sizeof(*by), cmp_use);
+	for (int i = 0; i < rep->n_fd_passes; i++)
+		passes[i] = &rep->fd_passes[i];
+	qsort(passes, (size_t)rep->n_fd_passes, sizeof(*passes), cmp_pass);
 	for (int i = 0; i < rep->n_seg_uses;) {
 		struct segment *g = &v[n++];
 		int j = i;
@@ -255,17 +285,19 @@ int segments_build(const struct report *rep, struct segment **out)
 			g->uses[g->n_uses++] = by[k];
 			add_use(rep, g, by[k]);
 		}
-		rc = add_routes(rep, g);
+		rc = add_routes(passes, rep->n_fd_passes, g);
 		if (rc)
 			goto fail;
 		i = j;
 	}
 	qsort(v, (size_t)n, sizeof(*v), cmp_segment);
 	free(by);
+	free(passes);
 	*out = v;
 	return n;
 fail:
 	free(by);
+	free(passes);
 	segments_free(v, n);
 	return rc;
 }

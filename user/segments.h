@@ -17,6 +17,11 @@ typedef bool (*seg_site_fn)(void *ctx, uint32_t site, char *where, size_t len);
 int segments_collect(int segs_fd, int passes_fd, seg_site_fn name_site, void *ctx,
 		     struct report *rep);
 
+/* One more use or hand-off, folded out of the maps while tracing. */
+int segments_add_use(struct report *rep, const struct seg_key *k, const struct seg_stats *s,
+		     seg_site_fn name_site, void *ctx);
+int segments_add_pass(struct report *rep, const struct pass_key *k, uint64_t n);
+
 /* The kind of a segment from its file's name, its filesystem and the
  * device of /dev/shm (0 if unknown). */
 enum seg_kind seg_kind_of(const char *name, uint32_t dev, uint32_t flags, uint32_t devshm_dev);

@@ -80,6 +80,44 @@ static int forget_tgids(struct bpf_map *map, size_t key_size, size_t value_size,
 }
 
 /*
+ * Move the entries of `map` whose owner (the __u32 at tgid_off in the key)
+ * is in `gone` (sorted) to *keep, an array of key-then-value elements, and
+ * delete them from the map.
+ */
+static int fold_tgids(struct bpf_map *map, size_t key_size, size_t value_size, size_t tgid_off,
+		      const __u32 *gone, int n_gone, void **keep, int *n_keep)
+{
+	void *keys = NULL, *vals = NULL;
+	int fd = bpf_map__fd(map), rc = 0;
+	int n = map_read_all(fd, key_size, value_size, bpf_map__max_entries(map), &keys, &vals);
+	size_t elem = key_size + value_size;
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && !rc; i++) {
+		const char *key = (const char *)keys + (size_t)i * key_size;
+		char *dst;
+		__u32 tgid;
+
+		memcpy(&tgid, key + tgid_off, sizeof(tgid));
+		if (!bsearch(&tgid, gone, n_gone, sizeof(*gone), cmp_u32))
+			continue;
+		if (grow_one(keep, *n_keep, elem)) {
+			rc = -ENOMEM;
+			break;
+		}
+		dst = (char *)*keep + (size_t)*n_keep * elem;
+		memcpy(dst, key, key_size);
+		memcpy(dst + key_size, (const char *)vals + (size_t)i * value_size, value_size);
+		(*n_keep)++;
+		bpf_map_delete_elem(fd, key);
+	}
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+/*
  * Move the entries of processes that exited (and of their channels, shared
  * mappings and sampled serializer code) from the kernel's maps into our
  * memory. The maps are sized for the processes alive at once, not for all
@@ -153,6 +191,14 @@ int tracer_fold_exited(struct tracer *t, uint64_t now)
 	if (!rc && gone)
 		rc = forget_tgids(t->skel->maps.shm, sizeof(struct shm_key), sizeof(__u64), gone,
 				  t->n_fproc - first, 0, NULL, NULL);
+	if (!rc && gone)
+		rc = fold_tgids(t->skel->maps.segs, sizeof(struct seg_key), sizeof(struct seg_stats),
+				offsetof(struct seg_key, tgid), gone, t->n_fproc - first,
+				(void **)&t->fseg, &t->n_fseg);
+	if (!rc && gone)
+		rc = fold_tgids(t->skel->maps.passes, sizeof(struct pass_key), sizeof(__u64),
+				offsetof(struct pass_key, tgid), gone, t->n_fproc - first,
+				(void **)&t->fpass, &t->n_fpass);
 	free(gone);
 	return rc ? rc : t->n_fproc - first;
 }
@@ -395,6 +441,10 @@ int tracer_collect(struct tracer *t, struct report *rep)
 		return rc;
 	rc = segments_collect(bpf_map__fd(t->skel->maps.segs), bpf_map__fd(t->skel->maps.passes),
 			      seg_site_name, t, rep);
+	for (int i = 0; i < t->n_fseg && !rc; i++)
+		rc = segments_add_use(rep, &t->fseg[i].k, &t->fseg[i].s, seg_site_name, t);
+	for (int i = 0; i < t->n_fpass && !rc; i++)
+		rc = segments_add_pass(rep, &t->fpass[i].k, t->fpass[i].n);
 	if (rc)
 		return rc;
 	if (t->skel->bss->seg_ranges_full)

@@ -39,6 +39,16 @@ struct folded_chan {
 	struct chan_stats s;
 };
 
+struct seg_fold {
+	struct seg_key k;
+	struct seg_stats s;
+};
+
+struct pass_fold {
+	struct pass_key k;
+	__u64 n;
+};
+
 struct tracer {
 	struct ipcprof_bpf *skel;
 	struct ring_buffer *rb;
@@ -62,6 +72,11 @@ struct tracer {
 	int n_fproc;
 	struct folded_chan *fchan;
 	int n_fchan;
+	/* their shared-segment uses and descriptor hand-offs */
+	struct seg_fold *fseg;
+	int n_fseg;
+	struct pass_fold *fpass;
+	int n_fpass;
 	uint64_t next_fold_ns, next_idle_fold_ns;
 	uint64_t folded_exits;	    /* bss proc_exits when all exited were folded */
 	uint64_t next_hot_check_ns; /* the next look at serializer call rates */
@@ -93,7 +108,7 @@ struct tracer {
 #define REAP_AT_EXITS 128
 /* exited processes are folded out of the maps this often: a fork loop
  * here starts ~13,000 processes a second (churn, stdout to a file), and
- * 250 ms of them overflowed the 4096 channel ends the kernel side holds */
+ * 250 ms of them overflowed the 4096 channel ends the kernel side then held */
 #define FOLD_EVERY_NS 100000000ull
 
 /* tracer_uprobes.c */

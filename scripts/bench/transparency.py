@@ -56,6 +56,14 @@ WORKLOADS = [
     ("Pool.map, 2 workers, 14 x 16 lists of 200k ints", [PY, POOLMAP, "14"]),
     ("pipe flood: 2M writes + 2M reads of 64 B", [FLOOD, "2000000", "64"]),
 ]
+# PyTorch's DataLoader (Debian's python3-torch, under Debian's interpreter):
+# batches cross in shared segments passed over unix sockets
+DATALOADER = os.path.join(ROOT, "scripts/bench/shm_dataloader.py")
+DEBIAN_PY = "/usr/bin/python3.11"
+if os.path.exists(DEBIAN_PY) and subprocess.run([DEBIAN_PY, "-c", "import torch"],
+                                                capture_output=True).returncode == 0:
+    WORKLOADS.append(("PyTorch DataLoader, 2 workers, 4000 batches of 3 MiB",
+                      [DEBIAN_PY, DATALOADER, "4000", "2"]))
 # strace and perf trace need minutes for the flood: they get one round of a
 # tenth of it, and their ratio is that round's
 FLOOD_SMALL = [FLOOD, "200000", "64"]
