@@ -25,8 +25,8 @@
 #define MAX_SEGS	 65536
 #define MAX_PASSES	 8192
 #define SEG_MAX_CPUS	 8192 /* the kernel's NR_CPUS limit: bpf_loop stops at the last */
-#define PASS_MAX_CMSGS	 4   /* control messages read per sendmsg/recvmsg */
-#define PASS_MAX_RESOLVE 8   /* descriptors per message whose file is named */
+#define PASS_MAX_CMSGS	 4    /* control messages read per sendmsg/recvmsg */
+#define PASS_MAX_RESOLVE 8    /* descriptors per message whose file is named */
 
 /*
  * Pages brought in are read from the RSS counter the fault moved: a read

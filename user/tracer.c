@@ -65,14 +65,14 @@ static void fill_syscall_table(volatile __u8 *kinds)
 		long nr;
 		enum sys_kind kind;
 	} table[] = {
-	    {SYS_read, SK_READ},       {SYS_readv, SK_READ},	    {SYS_recvmsg, SK_RECVMSG},
-	    {SYS_recvfrom, SK_READ},   {SYS_write, SK_WRITE},	    {SYS_writev, SK_WRITE},
-	    {SYS_sendmsg, SK_SENDMSG}, {SYS_sendto, SK_WRITE},	    {SYS_recvmmsg, SK_RECVMMSG},
-	    {SYS_shmat, SK_SHMAT},     {SYS_shmdt, SK_SHMDT},	    {SYS_madvise, SK_POPULATE},
-	    {SYS_mlock, SK_POPULATE},  {SYS_mlock2, SK_POPULATE},   {SYS_mlockall, SK_POPULATE},	    {SYS_sendmmsg, SK_SENDMMSG},
-	    {SYS_splice, SK_SPLICE},   {SYS_vmsplice, SK_VMSPLICE}, {SYS_clone, SK_CLONE},
-	    {SYS_clone3, SK_CLONE3},   {SYS_mmap, SK_MMAP},	    {SYS_munmap, SK_MUNMAP},
-	    {SYS_mremap, SK_MREMAP},
+	    {SYS_read, SK_READ},	 {SYS_readv, SK_READ},	    {SYS_recvmsg, SK_RECVMSG},
+	    {SYS_recvfrom, SK_READ},	 {SYS_write, SK_WRITE},	    {SYS_writev, SK_WRITE},
+	    {SYS_sendmsg, SK_SENDMSG},	 {SYS_sendto, SK_WRITE},    {SYS_recvmmsg, SK_RECVMMSG},
+	    {SYS_shmat, SK_SHMAT},	 {SYS_shmdt, SK_SHMDT},	    {SYS_madvise, SK_POPULATE},
+	    {SYS_mlock, SK_POPULATE},	 {SYS_mlock2, SK_POPULATE}, {SYS_mlockall, SK_POPULATE},
+	    {SYS_sendmmsg, SK_SENDMMSG}, {SYS_splice, SK_SPLICE},   {SYS_vmsplice, SK_VMSPLICE},
+	    {SYS_clone, SK_CLONE},	 {SYS_clone3, SK_CLONE3},   {SYS_mmap, SK_MMAP},
+	    {SYS_munmap, SK_MUNMAP},	 {SYS_mremap, SK_MREMAP},
 #ifdef SYS_fork /* not on arm64 */
 	    {SYS_fork, SK_FORK},
 #endif

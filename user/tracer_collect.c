@@ -192,9 +192,9 @@ int tracer_fold_exited(struct tracer *t, uint64_t now)
 		rc = forget_tgids(t->skel->maps.shm, sizeof(struct shm_key), sizeof(__u64), gone,
 				  t->n_fproc - first, 0, NULL, NULL);
 	if (!rc && gone)
-		rc = fold_tgids(t->skel->maps.segs, sizeof(struct seg_key), sizeof(struct seg_stats),
-				offsetof(struct seg_key, tgid), gone, t->n_fproc - first,
-				(void **)&t->fseg, &t->n_fseg);
+		rc = fold_tgids(t->skel->maps.segs, sizeof(struct seg_key),
+				sizeof(struct seg_stats), offsetof(struct seg_key, tgid), gone,
+				t->n_fproc - first, (void **)&t->fseg, &t->n_fseg);
 	if (!rc && gone)
 		rc = fold_tgids(t->skel->maps.passes, sizeof(struct pass_key), sizeof(__u64),
 				offsetof(struct pass_key, tgid), gone, t->n_fproc - first,
