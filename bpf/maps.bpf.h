@@ -226,4 +226,22 @@ struct {
 	__type(value, struct chan_stats);
 } zero_chan SEC(".maps");
 
+/*
+ * The entry of `key`, made from `init` if there is none (as libbpf-tools'
+ * bpf_map_lookup_or_try_init): NOEXIST, because another CPU may have made
+ * it meanwhile; counted in map_full when the map has no room.
+ */
+static __always_inline void *lookup_or_init(void *map, const void *key, const void *init)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(map, key);
+	if (!v)
+		__sync_fetch_and_add(&map_full, 1);
+	return v;
+}
+
 #endif /* __IPCPROF_MAPS_BPF_H__ */

@@ -144,39 +144,22 @@ static long seg_vma_cb(struct task_struct *task, struct vm_area_struct *vma, voi
 /* The process's entry for a segment, made on first sight. */
 static __always_inline struct seg_stats *seg_of(const struct seg_key *k, __u32 flags, __u64 now)
 {
-	struct seg_stats *s = bpf_map_lookup_elem(&segs, k);
-	struct seg_stats z = {};
+	struct seg_stats z = {.first_ns = now, .flags = flags};
 
-	if (s)
-		return s;
-	z.first_ns = now;
-	z.flags = flags;
-	bpf_map_update_elem(&segs, k, &z, BPF_NOEXIST);
-	s = bpf_map_lookup_elem(&segs, k);
-	if (!s)
-		__sync_fetch_and_add(&map_full, 1);
-	return s;
+	return lookup_or_init(&segs, k, &z);
 }
 
 /* A free slot of the process's range table gets [start, end). Two threads
  * mapping at once race for a slot by compare-and-swap on its start. */
 static __always_inline void seg_range_add(__u32 tgid, const struct seg_found *f)
 {
-	struct seg_ranges *rs = bpf_map_lookup_elem(&seg_ranges, &tgid);
+	struct seg_ranges *rs = bpf_map_lookup_elem(&seg_ranges, &tgid), *z;
 	__u32 zero = 0;
 
-	if (!rs) {
-		struct seg_ranges *z = bpf_map_lookup_elem(&zero_ranges, &zero);
-
-		if (!z)
-			return;
-		bpf_map_update_elem(&seg_ranges, &tgid, z, BPF_NOEXIST);
-		rs = bpf_map_lookup_elem(&seg_ranges, &tgid);
-		if (!rs) {
-			__sync_fetch_and_add(&map_full, 1);
-			return;
-		}
-	}
+	if (!rs && (z = bpf_map_lookup_elem(&zero_ranges, &zero)))
+		rs = lookup_or_init(&seg_ranges, &tgid, z);
+	if (!rs)
+		return;
 	/* what was mapped there before is gone (munmap of a mapping this
 	 * process inherited is not seen: it was never in `shm`) */
 	for (int i = 0; i < IPCPROF_SEG_RANGES; i++) {
@@ -199,37 +182,45 @@ static __always_inline void seg_range_add(__u32 tgid, const struct seg_found *f)
 	__sync_fetch_and_add(&seg_ranges_full, 1);
 }
 
-struct range_overlap {
+/* Which slot of a range table overlaps [start, end)? (a bpf_loop body:
+ * the fault programs verified an unrolled 64-slot scan in ~0.4 s each, a
+ * start-up cost of every run) */
+struct range_find {
 	struct seg_ranges *rs;
 	__u64 start, end;
-	bool found;
+	int hit; /* the first such slot, or -1 */
 };
 
-static long range_overlaps(__u32 i, void *data)
+static long range_find_slot(__u32 i, void *data)
 {
-	struct range_overlap *o = data;
+	struct range_find *f = data;
 	struct seg_range *r;
 
 	if (i >= IPCPROF_SEG_RANGES)
 		return 1;
-	r = &o->rs->r[i];
-	if (r->start && r->start < o->end && r->end > o->start) {
-		o->found = true;
+	r = &f->rs->r[i];
+	if (r->start && r->start < f->end && r->end > f->start) {
+		f->hit = (int)i;
 		return 1;
 	}
 	return 0;
 }
 
+/* The slot of `rs` overlapping [start, end), or -1. */
+static __always_inline int range_find(struct seg_ranges *rs, __u64 start, __u64 end)
+{
+	struct range_find f = {.rs = rs, .start = start, .end = end, .hit = -1};
+
+	bpf_loop(IPCPROF_SEG_RANGES, range_find_slot, &f, 0);
+	return f.hit;
+}
+
 /* Does [addr, addr + len) touch one of the process's shared ranges? */
 static __always_inline bool seg_range_overlaps(__u32 tgid, __u64 addr, __u64 len)
 {
-	struct range_overlap o = {.start = addr, .end = addr + len};
+	struct seg_ranges *rs = bpf_map_lookup_elem(&seg_ranges, &tgid);
 
-	o.rs = bpf_map_lookup_elem(&seg_ranges, &tgid);
-	if (!o.rs || !len)
-		return false;
-	bpf_loop(IPCPROF_SEG_RANGES, range_overlaps, &o, 0);
-	return o.found;
+	return rs && len && range_find(rs, addr, addr + len) >= 0;
 }
 
 /* munmap(addr, len) or shmdt(addr) (len 0: the mapping starting there). */
@@ -345,29 +336,6 @@ static __always_inline __s64 rss_read(struct mm_struct *mm, bool shmem)
  * (handle_rss_stat) can say how many pages it brought in. Returns whether
  * it was on a shared mapping.
  */
-struct range_find {
-	struct seg_ranges *rs;
-	__u64 address;
-	int hit; /* the slot holding the address, or -1 */
-};
-
-/* Is the address in slot i? (a bpf_loop body: the fault programs verified
- * a 64-slot scan in ~0.4 s each, a start-up cost of every run) */
-static long range_match(__u32 i, void *data)
-{
-	struct range_find *f = data;
-	struct seg_range *r;
-
-	if (i >= IPCPROF_SEG_RANGES)
-		return 1;
-	r = &f->rs->r[i];
-	if (r->start && f->address >= r->start && f->address < r->end) {
-		f->hit = (int)i;
-		return 1;
-	}
-	return 0;
-}
-
 static __always_inline bool seg_fault(struct thread_state *t, __u64 address,
 				      unsigned long error_code)
 {
@@ -376,17 +344,15 @@ static __always_inline bool seg_fault(struct thread_state *t, __u64 address,
 	struct seg_stats *s;
 	__u32 kind;
 	__u64 now;
-
-	struct range_find f = {.address = address, .hit = -1};
+	int slot;
 
 	t->fault_seg.tgid = 0;
 	if (!rs)
 		return false;
-	f.rs = rs;
-	bpf_loop(IPCPROF_SEG_RANGES, range_match, &f, 0);
-	if (f.hit < 0 || f.hit >= IPCPROF_SEG_RANGES)
+	slot = range_find(rs, address, address + 1);
+	if (slot < 0 || slot >= IPCPROF_SEG_RANGES)
 		return false;
-	hit = &rs->r[f.hit];
+	hit = &rs->r[slot];
 	t->fault_seg.ino = hit->ino;
 	t->fault_seg.dev = hit->dev;
 	t->fault_seg.tgid = t->tgid;
@@ -486,7 +452,7 @@ static __always_inline __u64 count_passed(struct thread_state *t, __u64 chan, __
 				struct ipc_endpoint ep;
 				struct file *file;
 				__s32 fd = -1;
-				__u64 one = 1, *cnt;
+				__u64 zero64 = 0, *cnt;
 
 				if (i >= n)
 					break;
@@ -501,11 +467,11 @@ static __always_inline __u64 count_passed(struct thread_state *t, __u64 chan, __
 				pk.chan_ino = chan;
 				pk.tgid = tgid;
 				pk.dir = t->dir;
-				cnt = bpf_map_lookup_elem(&passes, &pk);
+				/* from 0 and added to: two threads passing the same
+				 * file at once both count */
+				cnt = lookup_or_init(&passes, &pk, &zero64);
 				if (cnt)
 					__sync_fetch_and_add(cnt, 1);
-				else if (bpf_map_update_elem(&passes, &pk, &one, BPF_NOEXIST))
-					__sync_fetch_and_add(&map_full, 1);
 			}
 		}
 		off += (h.len + 7) & ~7ull; /* CMSG_ALIGN */

@@ -74,7 +74,7 @@ static __always_inline void account_channel(struct thread_state *t, __u32 tgid, 
 					    __u64 off)
 {
 	struct chan_key key = {};
-	struct chan_stats *cs;
+	struct chan_stats *cs, *z;
 	__u32 zero = 0;
 
 	key.dev = t->ep.dev;
@@ -82,20 +82,12 @@ static __always_inline void account_channel(struct thread_state *t, __u32 tgid, 
 	key.dir = t->dir;
 	key.kind = t->ep.kind;
 	key.ino = chan_ino(t);
+	/* the hot path finds it; a new one is made from the zeroed scratch */
 	cs = bpf_map_lookup_elem(&chans, &key);
-	if (!cs) {
-		struct chan_stats *z = bpf_map_lookup_elem(&zero_chan, &zero);
-
-		if (!z)
-			return;
-		/* NOEXIST: another thread may have created it meanwhile */
-		bpf_map_update_elem(&chans, &key, z, BPF_NOEXIST);
-		cs = bpf_map_lookup_elem(&chans, &key);
-		if (!cs) {
-			__sync_fetch_and_add(&map_full, 1);
-			return;
-		}
-	}
+	if (!cs && (z = bpf_map_lookup_elem(&zero_chan, &zero)))
+		cs = lookup_or_init(&chans, &key, z);
+	if (!cs)
+		return;
 	if (t->dir == DIR_READ)
 		cs->peer_ino = t->ep.peer_ino ? t->ep.ino : 0;
 	else

@@ -43,7 +43,7 @@ static double share_halfwidth(uint64_t k, uint64_t n)
 
 /* k samples standing for k periods (a Poisson count): 1.96 sqrt(k), and 3
  * for k = 0 (the 95% upper bound when nothing was seen). */
-static double count_halfwidth(uint64_t k)
+double count_halfwidth(uint64_t k)
 {
 	return k ? 1.96 * sqrt((double)k) : 3.0;
 }

@@ -122,22 +122,39 @@ static int header_get(struct decoder *d, json_object *h)
 	return 0;
 }
 
+/*
+ * Room for one more row of `size` bytes at the end of *rows (n used, at
+ * most max, `what` naming them in the error): the new row, zeroed and not
+ * yet counted; NULL with *rc set when there is none.
+ */
+static void *new_row(struct decoder *d, void **rows, int n, size_t size, int max, const char *what,
+		     int *rc)
+{
+	char *v;
+
+	if (n >= max) {
+		*rc = bad(d, "more than %d %s", max, what);
+		return NULL;
+	}
+	v = grow_array(*rows, (size_t)n, size);
+	if (!v) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	*rows = v;
+	memset(v + (size_t)n * size, 0, size);
+	return v + (size_t)n * size;
+}
+
 static int proc_get(struct decoder *d, json_object *o)
 {
 	struct report *rep = d->rep;
-	struct proc_row *r, *v;
+	struct proc_row *r;
 	json_object *comm;
-	int rc;
+	int rc = 0;
 
-	if (rep->n_procs >= MAX_PROCS)
-		return bad(d, "more than %d processes", MAX_PROCS);
-	v = grow_array(rep->procs, rep->n_procs, sizeof(*rep->procs));
-	if (!v)
-		return -ENOMEM;
-	rep->procs = v;
-	r = &rep->procs[rep->n_procs];
-	memset(r, 0, sizeof(*r));
-	if ((rc = fields_get(d, o, r, proc_fields)))
+	r = new_row(d, (void **)&rep->procs, rep->n_procs, sizeof(*r), MAX_PROCS, "processes", &rc);
+	if (!r || (rc = fields_get(d, o, r, proc_fields)))
 		return rc;
 	/* recorded before the fault time's intervals were, per activity, and
 	 * before rows said how their splits were measured */
@@ -163,17 +180,14 @@ static int proc_get(struct decoder *d, json_object *o)
 static int channel_get(struct decoder *d, json_object *o)
 {
 	struct report *rep = d->rep;
-	struct channel *v;
+	struct channel *c;
+	int rc = 0;
 
-	if (rep->n_chans >= MAX_CHANS)
-		return bad(d, "more than %d channels", MAX_CHANS);
-	v = grow_array(rep->chans, rep->n_chans, sizeof(*rep->chans));
-	if (!v)
-		return -ENOMEM;
-	rep->chans = v;
-	memset(&rep->chans[rep->n_chans], 0, sizeof(*v));
+	c = new_row(d, (void **)&rep->chans, rep->n_chans, sizeof(*c), MAX_CHANS, "channels", &rc);
+	if (!c)
+		return rc;
 	rep->n_chans++; /* counted now: report_free frees its ends */
-	return fields_get(d, o, &rep->chans[rep->n_chans - 1], channel_fields);
+	return fields_get(d, o, c, channel_fields);
 }
 
 static int end_get(struct decoder *d, json_object *o)
@@ -221,18 +235,12 @@ static int fixed_str_get(struct decoder *d, json_object *o, const char *key, cha
 static int site_get(struct decoder *d, json_object *o)
 {
 	struct report *rep = d->rep;
-	struct call_site *v, *c;
-	int rc;
+	struct call_site *c;
+	int rc = 0;
 
-	if (rep->n_sites >= MAX_SITES)
-		return bad(d, "more than %d call sites", MAX_SITES);
-	v = grow_array(rep->sites, rep->n_sites, sizeof(*rep->sites));
-	if (!v)
-		return -ENOMEM;
-	rep->sites = v;
-	c = &rep->sites[rep->n_sites];
-	memset(c, 0, sizeof(*c));
-	if ((rc = fields_get(d, o, c, site_fields)) ||
+	c = new_row(d, (void **)&rep->sites, rep->n_sites, sizeof(*c), MAX_SITES, "call sites",
+		    &rc);
+	if (!c || (rc = fields_get(d, o, c, site_fields)) ||
 	    (rc = fixed_str_get(d, o, "file", c->file, sizeof(c->file))) ||
 	    (rc = fixed_str_get(d, o, "function", c->function, sizeof(c->function))))
 		return rc;
@@ -245,17 +253,11 @@ static int seg_use_get(struct decoder *d, json_object *o)
 {
 	struct report *rep = d->rep;
 	struct seg_use *v;
-	int rc;
+	int rc = 0;
 
-	if (rep->n_seg_uses >= MAX_SEG_USES)
-		return bad(d, "more than %d segment uses", MAX_SEG_USES);
-	v = grow_array(rep->seg_uses, rep->n_seg_uses, sizeof(*rep->seg_uses));
-	if (!v)
-		return -ENOMEM;
-	rep->seg_uses = v;
-	v = &rep->seg_uses[rep->n_seg_uses];
-	memset(v, 0, sizeof(*v));
-	if ((rc = fields_get(d, o, v, seg_use_fields)) ||
+	v = new_row(d, (void **)&rep->seg_uses, rep->n_seg_uses, sizeof(*v), MAX_SEG_USES,
+		    "segment uses", &rc);
+	if (!v || (rc = fields_get(d, o, v, seg_use_fields)) ||
 	    (rc = fixed_str_get(d, o, "name", v->s.name, sizeof(v->s.name))) ||
 	    (rc = fixed_str_get(d, o, "map_site", v->map_site, sizeof(v->map_site))))
 		return rc;
@@ -267,17 +269,11 @@ static int fd_pass_get(struct decoder *d, json_object *o)
 {
 	struct report *rep = d->rep;
 	struct fd_pass *v;
-	int rc;
+	int rc = 0;
 
-	if (rep->n_fd_passes >= MAX_FD_PASSES)
-		return bad(d, "more than %d descriptor hand-offs", MAX_FD_PASSES);
-	v = grow_array(rep->fd_passes, rep->n_fd_passes, sizeof(*rep->fd_passes));
-	if (!v)
-		return -ENOMEM;
-	rep->fd_passes = v;
-	v = &rep->fd_passes[rep->n_fd_passes];
-	memset(v, 0, sizeof(*v));
-	if ((rc = fields_get(d, o, v, fd_pass_fields)))
+	v = new_row(d, (void **)&rep->fd_passes, rep->n_fd_passes, sizeof(*v), MAX_FD_PASSES,
+		    "descriptor hand-offs", &rc);
+	if (!v || (rc = fields_get(d, o, v, fd_pass_fields)))
 		return rc;
 	rep->n_fd_passes++;
 	return 0;

@@ -231,6 +231,9 @@ const struct proc_row *report_find_proc(const struct report *rep, uint32_t pid);
 /* Bytes delivered over the channel's active span, per second (0: unknown). */
 double chan_rate(const struct channel *c);
 
+/* The 95% half-width of k samples standing for k periods (a Poisson count),
+ * in periods: 1.96 sqrt(k), and 3 for k = 0. */
+double count_halfwidth(uint64_t k);
 /* The 95% half-width of a sum of two independent estimates (quadrature). */
 uint64_t ci95_combine(double a, double b);
 /* Undoes it: the half-width x with ci95_combine(x, b) == a (0 if b >= a). */

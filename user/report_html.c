@@ -308,10 +308,7 @@ static void segment_rows(const struct report *rep, const struct segment *g, FILE
 		else
 			num(out, "size", g->size, C_BYTES);
 		num(out, "pid", s->pid, C_COUNT);
-		text_cell(out, "role",
-			  s->pid == g->creator_pid && (s->s.flags & SEG_MAPPED) ? "first"
-			  : (s->s.flags & SEG_INHERITED)			? "inherited"
-										: "");
+		text_cell(out, "role", seg_use_role(g, s));
 		num(out, "bytes_mapped", s->s.bytes_mapped, C_BYTES);
 		num(out, "bytes_touched", s->bytes_touched, C_BYTES);
 		num(out, "faults_read", s->s.faults[SF_READ], C_COUNT);

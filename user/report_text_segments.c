@@ -15,10 +15,7 @@ static void write_use(const struct report *rep, const struct segment *g, const s
 	uint64_t ci = 0, ns = seg_use_fault_ns(rep, u, &ci);
 
 	fprintf(out, "      %u (%s) %-9s mapped %s, touched %s%s; faults %llu read, %llu write",
-		u->pid, r ? printable(r->comm, comm, sizeof(comm)) : "?",
-		u->pid == g->creator_pid && (u->s.flags & SEG_MAPPED) ? "first"
-		: (u->s.flags & SEG_INHERITED)			      ? "inherited"
-								      : "",
+		u->pid, r ? printable(r->comm, comm, sizeof(comm)) : "?", seg_use_role(g, u),
 		fmt_bytes(u->s.bytes_mapped, b[0], sizeof(b[0])),
 		fmt_bytes(u->bytes_touched, b[1], sizeof(b[1])),
 		u->s.flags & SEG_TOUCH_EXACT ? "" : " (faults x page)",

@@ -3,7 +3,6 @@
 #include "segments.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,7 +21,8 @@ const char *const seg_kind_names[SEGK_COUNT] = {
  * "memfd:NAME", shmget() "SYSV<key>", a shared anonymous mapping
  * "dev/zero" (shmem_zero_setup); shm_open() makes a plain file in the
  * tmpfs mounted on /dev/shm. */
-enum seg_kind seg_kind_of(const char *name, uint32_t dev, uint32_t flags, uint32_t devshm_dev)
+static enum seg_kind seg_kind_of(const char *name, uint32_t dev, uint32_t flags,
+				 uint32_t devshm_dev)
 {
 	if (!(flags & SEG_SHMEM))
 		return SEGK_FILE;
@@ -123,12 +123,19 @@ uint64_t seg_use_fault_ns(const struct report *rep, const struct seg_use *u, uin
 	double period = rep->sample_hz ? 1e9 / rep->sample_hz : 0;
 	uint64_t k = u->s.fault_samples;
 
-	/* a Poisson count: 1.96 sqrt(k), 3 periods when nothing was seen */
+	/* no fault on it at all (exact counts): nothing to be unsure of */
 	if (ci95)
 		*ci95 = u->s.faults[SF_READ] + u->s.faults[SF_WRITE] + u->s.faults[SF_WP]
-			    ? u64_sat((k ? 1.96 * sqrt((double)k) : 3.0) * period)
+			    ? u64_sat(count_halfwidth(k) * period)
 			    : 0;
 	return u64_sat((double)k * period);
+}
+
+const char *seg_use_role(const struct segment *g, const struct seg_use *u)
+{
+	if (u->pid == g->creator_pid && (u->s.flags & SEG_MAPPED))
+		return "first";
+	return u->s.flags & SEG_INHERITED ? "inherited" : "";
 }
 
 uint64_t segments_bytes_touched(const struct report *rep)
@@ -140,15 +147,22 @@ uint64_t segments_bytes_touched(const struct report *rep)
 	return n;
 }
 
+/* Shared objects in (dev, ino) order: uses and hand-offs sort alike. */
+static int cmp_object(uint32_t dev_a, uint64_t ino_a, uint32_t dev_b, uint64_t ino_b)
+{
+	if (dev_a != dev_b)
+		return dev_a < dev_b ? -1 : 1;
+	return (ino_a > ino_b) - (ino_a < ino_b);
+}
+
 static int cmp_use(const void *a, const void *b)
 {
 	const struct seg_use *x = *(const struct seg_use *const *)a;
 	const struct seg_use *y = *(const struct seg_use *const *)b;
+	int c = cmp_object(x->dev, x->ino, y->dev, y->ino);
 
-	if (x->dev != y->dev)
-		return x->dev < y->dev ? -1 : 1;
-	if (x->ino != y->ino)
-		return x->ino < y->ino ? -1 : 1;
+	if (c)
+		return c;
 	/* who mapped it before who inherited it, then by time */
 	if ((x->s.flags & SEG_MAPPED) != (y->s.flags & SEG_MAPPED))
 		return x->s.flags & SEG_MAPPED ? -1 : 1;
@@ -168,11 +182,10 @@ static int cmp_pass(const void *a, const void *b)
 {
 	const struct fd_pass *x = *(const struct fd_pass *const *)a;
 	const struct fd_pass *y = *(const struct fd_pass *const *)b;
+	int c = cmp_object(x->dev, x->ino, y->dev, y->ino);
 
-	if (x->dev != y->dev)
-		return x->dev < y->dev ? -1 : 1;
-	if (x->ino != y->ino)
-		return x->ino < y->ino ? -1 : 1;
+	if (c)
+		return c;
 	return (x->chan_ino > y->chan_ino) - (x->chan_ino < y->chan_ino);
 }
 
@@ -184,7 +197,7 @@ static int first_pass(const struct fd_pass *const *by, int n, uint32_t dev, uint
 	while (lo < hi) {
 		int mid = lo + (hi - lo) / 2;
 
-		if (by[mid]->dev < dev || (by[mid]->dev == dev && by[mid]->ino < ino))
+		if (cmp_object(by[mid]->dev, by[mid]->ino, dev, ino) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;

@@ -22,10 +22,6 @@ int segments_add_use(struct report *rep, const struct seg_key *k, const struct s
 		     seg_site_fn name_site, void *ctx);
 int segments_add_pass(struct report *rep, const struct pass_key *k, uint64_t n);
 
-/* The kind of a segment from its file's name, its filesystem and the
- * device of /dev/shm (0 if unknown). */
-enum seg_kind seg_kind_of(const char *name, uint32_t dev, uint32_t flags, uint32_t devshm_dev);
-
 /* One channel a segment's descriptor went through. */
 struct seg_route {
 	uint64_t chan_ino;
@@ -65,6 +61,10 @@ void segments_free(struct segment *v, int n);
 /* A use's fault time (sampled: its fault samples times the period) and
  * that estimate's 95% half-width. */
 uint64_t seg_use_fault_ns(const struct report *rep, const struct seg_use *u, uint64_t *ci95);
+
+/* A use's role in its segment: "first" (the first traced process to map
+ * it), "inherited" (touched without mapping it: it came with a fork) or "". */
+const char *seg_use_role(const struct segment *g, const struct seg_use *u);
 
 /* Totals over all segments: bytes touched and fault time. */
 uint64_t segments_bytes_touched(const struct report *rep);
