@@ -149,59 +149,94 @@ static __always_inline struct seg_stats *seg_of(const struct seg_key *k, __u32 f
 	return lookup_or_init(&segs, k, &z);
 }
 
-/* A free slot of the process's range table gets [start, end). Two threads
- * mapping at once race for a slot by compare-and-swap on its start. */
-static __always_inline void seg_range_add(__u32 tgid, const struct seg_found *f)
-{
-	struct seg_ranges *rs = bpf_map_lookup_elem(&seg_ranges, &tgid), *z;
-	__u32 zero = 0;
-
-	if (!rs && (z = bpf_map_lookup_elem(&zero_ranges, &zero)))
-		rs = lookup_or_init(&seg_ranges, &tgid, z);
-	if (!rs)
-		return;
-	/* what was mapped there before is gone (munmap of a mapping this
-	 * process inherited is not seen: it was never in `shm`) */
-	for (int i = 0; i < IPCPROF_SEG_RANGES; i++) {
-		struct seg_range *r = &rs->r[i];
-
-		if (r->start && r->start < f->end && r->end > f->start)
-			r->start = 0;
-	}
-	for (int i = 0; i < IPCPROF_SEG_RANGES; i++) {
-		struct seg_range *r = &rs->r[i];
-
-		if (r->start || __sync_val_compare_and_swap(&r->start, 0, f->start))
-			continue;
-		r->end = f->end;
-		r->ino = f->k.ino;
-		r->dev = f->k.dev;
-		r->shmem = f->shmem;
-		return;
-	}
-	__sync_fetch_and_add(&seg_ranges_full, 1);
-}
-
-/* Which slot of a range table overlaps [start, end)? (a bpf_loop body:
- * the fault programs verified an unrolled 64-slot scan in ~0.4 s each, a
- * start-up cost of every run) */
-struct range_find {
+/*
+ * The range table is walked by bpf_loop bodies, one slot a call: verified
+ * once, where an unrolled 64-slot loop took the fault programs ~0.4 s and
+ * the syscall exit ~0.1 s to verify, a start-up cost of every run.
+ */
+struct range_walk {
 	struct seg_ranges *rs;
-	__u64 start, end;
-	int hit; /* the first such slot, or -1 */
+	__u64 start, end; /* the range in question */
+	__u64 ino;	  /* range_claim: what the new range shows */
+	__u32 dev;
+	__u8 shmem;
+	int hit; /* range_find, range_claim: the slot, or -1 */
 };
 
+/* The first slot overlapping [start, end). */
 static long range_find_slot(__u32 i, void *data)
 {
-	struct range_find *f = data;
+	struct range_walk *w = data;
 	struct seg_range *r;
 
 	if (i >= IPCPROF_SEG_RANGES)
 		return 1;
-	r = &f->rs->r[i];
-	if (r->start && r->start < f->end && r->end > f->start) {
-		f->hit = (int)i;
+	r = &w->rs->r[i];
+	if (r->start && r->start < w->end && r->end > w->start) {
+		w->hit = (int)i;
 		return 1;
+	}
+	return 0;
+}
+
+/* Every slot overlapping [start, end) freed: what was mapped there is
+ * gone (munmap of a mapping inherited over fork is not always seen). */
+static long range_clear_slot(__u32 i, void *data)
+{
+	struct range_walk *w = data;
+	struct seg_range *r;
+
+	if (i >= IPCPROF_SEG_RANGES)
+		return 1;
+	r = &w->rs->r[i];
+	if (r->start && r->start < w->end && r->end > w->start)
+		r->start = 0;
+	return 0;
+}
+
+/* A free slot takes [start, end). Two threads mapping at once race for a
+ * slot by compare-and-swap on its start. */
+static long range_claim_slot(__u32 i, void *data)
+{
+	struct range_walk *w = data;
+	struct seg_range *r;
+
+	if (i >= IPCPROF_SEG_RANGES)
+		return 1;
+	r = &w->rs->r[i];
+	if (r->start || __sync_val_compare_and_swap(&r->start, 0, w->start))
+		return 0;
+	r->end = w->end;
+	r->ino = w->ino;
+	r->dev = w->dev;
+	r->shmem = w->shmem;
+	w->hit = (int)i;
+	return 1;
+}
+
+/* munmap(start, end - start) or shmdt(start) (end 0: the mapping that
+ * starts there). */
+static long range_unmap_slot(__u32 i, void *data)
+{
+	struct range_walk *w = data;
+	struct seg_range *r;
+
+	if (i >= IPCPROF_SEG_RANGES)
+		return 1;
+	r = &w->rs->r[i];
+	if (!r->start)
+		return 0;
+	if (!w->end) {
+		if (r->start == w->start)
+			r->start = 0;
+	} else if (w->start <= r->start && w->end >= r->end) {
+		r->start = 0;
+	} else if (w->start <= r->start && w->end > r->start) {
+		r->start = w->end; /* its head unmapped */
+	} else if (w->start < r->end && w->end >= r->end) {
+		r->end = w->start; /* its tail unmapped */
+	} else if (w->start > r->start && w->end < r->end) {
+		r->end = w->start; /* a hole: its head kept, its tail lost */
 	}
 	return 0;
 }
@@ -209,10 +244,10 @@ static long range_find_slot(__u32 i, void *data)
 /* The slot of `rs` overlapping [start, end), or -1. */
 static __always_inline int range_find(struct seg_ranges *rs, __u64 start, __u64 end)
 {
-	struct range_find f = {.rs = rs, .start = start, .end = end, .hit = -1};
+	struct range_walk w = {.rs = rs, .start = start, .end = end, .hit = -1};
 
-	bpf_loop(IPCPROF_SEG_RANGES, range_find_slot, &f, 0);
-	return f.hit;
+	bpf_loop(IPCPROF_SEG_RANGES, range_find_slot, &w, 0);
+	return w.hit;
 }
 
 /* Does [addr, addr + len) touch one of the process's shared ranges? */
@@ -223,32 +258,37 @@ static __always_inline bool seg_range_overlaps(__u32 tgid, __u64 addr, __u64 len
 	return rs && len && range_find(rs, addr, addr + len) >= 0;
 }
 
+/* The process's range table gets the new mapping `f`. */
+static __always_inline void seg_range_add(__u32 tgid, const struct seg_found *f)
+{
+	struct seg_ranges *rs = bpf_map_lookup_elem(&seg_ranges, &tgid), *z;
+	struct range_walk w = {.start = f->start,
+			       .end = f->end,
+			       .ino = f->k.ino,
+			       .dev = f->k.dev,
+			       .shmem = f->shmem,
+			       .hit = -1};
+	__u32 zero = 0;
+
+	if (!rs && (z = bpf_map_lookup_elem(&zero_ranges, &zero)))
+		rs = lookup_or_init(&seg_ranges, &tgid, z);
+	if (!rs)
+		return;
+	w.rs = rs;
+	bpf_loop(IPCPROF_SEG_RANGES, range_clear_slot, &w, 0);
+	bpf_loop(IPCPROF_SEG_RANGES, range_claim_slot, &w, 0);
+	if (w.hit < 0)
+		__sync_fetch_and_add(&seg_ranges_full, 1);
+}
+
 /* munmap(addr, len) or shmdt(addr) (len 0: the mapping starting there). */
 static __always_inline void seg_range_remove(__u32 tgid, __u64 addr, __u64 len)
 {
-	struct seg_ranges *rs = bpf_map_lookup_elem(&seg_ranges, &tgid);
-	__u64 end = len ? addr + len : 0;
+	struct range_walk w = {.start = addr, .end = len ? addr + len : 0};
 
-	if (!rs)
-		return;
-	for (int i = 0; i < IPCPROF_SEG_RANGES; i++) {
-		struct seg_range *r = &rs->r[i];
-
-		if (!r->start)
-			continue;
-		if (!len) {
-			if (r->start == addr)
-				r->start = 0;
-		} else if (addr <= r->start && end >= r->end) {
-			r->start = 0;
-		} else if (addr <= r->start && end > r->start) {
-			r->start = end; /* its head unmapped */
-		} else if (addr < r->end && end >= r->end) {
-			r->end = addr; /* its tail unmapped */
-		} else if (addr > r->start && end < r->end) {
-			r->end = addr; /* a hole: its head kept, its tail lost */
-		}
-	}
+	w.rs = bpf_map_lookup_elem(&seg_ranges, &tgid);
+	if (w.rs)
+		bpf_loop(IPCPROF_SEG_RANGES, range_unmap_slot, &w, 0);
 }
 
 /*
@@ -415,68 +455,88 @@ int BPF_PROG(handle_rss_stat, struct mm_struct *mm, int member)
 	return 0;
 }
 
+struct pass_walk {
+	struct task_struct *task;
+	__u64 ctl, ctl_len; /* the control buffer (user memory) */
+	__u64 off;	    /* where the next message starts in it */
+	__u64 fds;	    /* the current message's descriptors */
+	__u64 total;	    /* descriptors counted */
+	struct pass_key key;
+};
+
+/* Descriptor i of the message: the file it names, counted on the channel
+ * (a bpf_loop body, as the range walks are). */
+static long pass_one_fd(__u32 i, void *data)
+{
+	struct pass_walk *p = data;
+	struct inode *inode;
+	struct file *file;
+	__u64 zero = 0, *cnt;
+	__s32 fd = -1;
+
+	bpf_probe_read_user(&fd, sizeof(fd), (void *)(p->fds + (__u64)i * sizeof(fd)));
+	file = task_fd_to_file(p->task, fd);
+	if (!file)
+		return 0;
+	inode = BPF_CORE_READ(file, f_inode);
+	p->key.ino = BPF_CORE_READ(inode, i_ino);
+	p->key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	/* from 0 and added to: two threads passing the same file at once
+	 * both count */
+	cnt = lookup_or_init(&passes, &p->key, &zero);
+	if (cnt)
+		__sync_fetch_and_add(cnt, 1);
+	return 0;
+}
+
+/* One control message: SCM_RIGHTS descriptors are counted and named
+ * (a bpf_loop body: unrolled, four messages of eight descriptors took the
+ * syscall exit ~40 ms to verify). */
+static long pass_one_cmsg(__u32 m, void *data)
+{
+	struct pass_walk *p = data;
+	struct {
+		__u64 len;
+		__s32 level;
+		__s32 type;
+	} h = {};
+	__u64 n;
+
+	/* re-read from user memory the program may have changed since the
+	 * kernel checked it: every length within the buffer */
+	if (p->off + sizeof(h) > p->ctl_len ||
+	    bpf_probe_read_user(&h, sizeof(h), (void *)(p->ctl + p->off)) || h.len < sizeof(h) ||
+	    h.len > p->ctl_len - p->off)
+		return 1;
+	if (h.level == SOL_SOCKET && h.type == SCM_RIGHTS) {
+		n = (h.len - sizeof(h)) / sizeof(__s32);
+		if (n > SCM_MAX_FD)
+			n = SCM_MAX_FD;
+		p->total += n;
+		p->fds = p->ctl + p->off + sizeof(h);
+		bpf_loop(n < PASS_MAX_RESOLVE ? n : PASS_MAX_RESOLVE, pass_one_fd, p, 0);
+	}
+	p->off += (h.len + 7) & ~7ull; /* CMSG_ALIGN */
+	return 0;
+}
+
 /* Count what a sendmsg/recvmsg carried in SCM_RIGHTS control messages,
  * naming each passed file (the sender's descriptors before the call, the
  * receiver's new ones after it). Returns the number of descriptors. */
 static __always_inline __u64 count_passed(struct thread_state *t, __u64 chan, __u32 tgid)
 {
 	struct user_msghdr *msg = (struct user_msghdr *)t->arg0;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 ctl = 0, ctl_len = 0, off = 0, total = 0;
+	struct pass_walk p = {.task = (struct task_struct *)bpf_get_current_task()};
 
-	bpf_probe_read_user(&ctl, sizeof(ctl), &msg->msg_control);
-	bpf_probe_read_user(&ctl_len, sizeof(ctl_len), &msg->msg_controllen);
-	if (!ctl || ctl_len < 16)
+	p.key.chan_ino = chan;
+	p.key.tgid = tgid;
+	p.key.dir = t->dir;
+	bpf_probe_read_user(&p.ctl, sizeof(p.ctl), &msg->msg_control);
+	bpf_probe_read_user(&p.ctl_len, sizeof(p.ctl_len), &msg->msg_controllen);
+	if (!p.ctl || p.ctl_len < 16)
 		return 0;
-	for (int m = 0; m < PASS_MAX_CMSGS; m++) {
-		struct {
-			__u64 len;
-			__s32 level;
-			__s32 type;
-		} h = {};
-		__u64 n;
-
-		/* re-read from user memory the program may have changed since
-		 * the kernel checked it: every length within the buffer */
-		if (off + sizeof(h) > ctl_len ||
-		    bpf_probe_read_user(&h, sizeof(h), (void *)(ctl + off)) || h.len < sizeof(h) ||
-		    h.len > ctl_len - off)
-			break;
-		if (h.level == SOL_SOCKET && h.type == SCM_RIGHTS) {
-			n = (h.len - sizeof(h)) / sizeof(__s32);
-			if (n > SCM_MAX_FD)
-				n = SCM_MAX_FD;
-			total += n;
-			for (int i = 0; i < PASS_MAX_RESOLVE; i++) {
-				struct pass_key pk = {};
-				struct ipc_endpoint ep;
-				struct file *file;
-				__s32 fd = -1;
-				__u64 zero64 = 0, *cnt;
-
-				if (i >= n)
-					break;
-				bpf_probe_read_user(&fd, sizeof(fd),
-						    (void *)(ctl + off + sizeof(h) + i * 4));
-				file = task_fd_to_file(task, fd);
-				if (!file)
-					continue;
-				file_classify(file, BPF_CORE_READ(file, f_inode), &ep);
-				pk.ino = ep.ino;
-				pk.dev = ep.dev;
-				pk.chan_ino = chan;
-				pk.tgid = tgid;
-				pk.dir = t->dir;
-				/* from 0 and added to: two threads passing the same
-				 * file at once both count */
-				cnt = lookup_or_init(&passes, &pk, &zero64);
-				if (cnt)
-					__sync_fetch_and_add(cnt, 1);
-			}
-		}
-		off += (h.len + 7) & ~7ull; /* CMSG_ALIGN */
-	}
-	return total;
+	bpf_loop(PASS_MAX_CMSGS, pass_one_cmsg, &p, 0);
+	return p.total;
 }
 
 /* A new process shares its parent's shared mappings (MAP_SHARED survives
