@@ -24,9 +24,8 @@
 
 #define MAX_SEGS	 65536
 #define MAX_PASSES	 8192
-#define SEG_MAX_CPUS	 8192 /* the kernel's NR_CPUS limit: bpf_loop stops at the last */
-#define PASS_MAX_CMSGS	 4    /* control messages read per sendmsg/recvmsg */
-#define PASS_MAX_RESOLVE 8    /* descriptors per message whose file is named */
+#define PASS_MAX_CMSGS	 4 /* control messages read per sendmsg/recvmsg */
+#define PASS_MAX_RESOLVE 8 /* descriptors per message whose file is named */
 
 /*
  * Pages brought in are read from the RSS counter the fault moved: a read
@@ -37,9 +36,9 @@
  * __percpu tag, so bpf_per_cpu_ptr() refuses them, and the per-CPU offsets
  * (__per_cpu_offset, this_cpu_off) are not in kallsyms without
  * CONFIG_KALLSYMS_ALL, so a typed ksym cannot name them either. A per-CPU
- * array of our own tells them: its raw per-CPU pointer (struct bpf_array's
- * pptrs[0]) plus CPU n's offset is where bpf_map_lookup_percpu_elem() finds
- * CPU n's value. Older kernels (struct mm_rss_stat, whose per-task cache
+ * array of our own tells this CPU's: its raw per-CPU pointer (struct
+ * bpf_array's pptrs[0]) plus the offset is where bpf_map_lookup_elem()
+ * finds this CPU's value (rss_here). Older kernels (struct mm_rss_stat, whose per-task cache
  * moves without this tracepoint) count one page per not-present fault
  * instead, and the segment says so (SEG_TOUCH_EXACT unset). The layout test
  * is a constant at load, so the verifier drops the other path (and with it
@@ -211,6 +210,14 @@ static long range_claim_slot(__u32 i, void *data)
 	r->dev = w->dev;
 	r->shmem = w->shmem;
 	w->hit = (int)i;
+	/* raise the high-water mark to i + 1 (another thread may raise it
+	 * at once: compare-and-swap, a few tries) */
+	for (int k = 0; k < 4; k++) {
+		__u32 used = w->rs->used;
+
+		if (used > i || __sync_val_compare_and_swap(&w->rs->used, used, i + 1) == used)
+			break;
+	}
 	return 1;
 }
 
@@ -241,12 +248,20 @@ static long range_unmap_slot(__u32 i, void *data)
 	return 0;
 }
 
+/* How many slots a walk looks at: those ever taken. */
+static __always_inline __u32 slots_used(const struct seg_ranges *rs)
+{
+	__u32 used = rs->used;
+
+	return used < IPCPROF_SEG_RANGES ? used : IPCPROF_SEG_RANGES;
+}
+
 /* The slot of `rs` overlapping [start, end), or -1. */
 static __always_inline int range_find(struct seg_ranges *rs, __u64 start, __u64 end)
 {
 	struct range_walk w = {.rs = rs, .start = start, .end = end, .hit = -1};
 
-	bpf_loop(IPCPROF_SEG_RANGES, range_find_slot, &w, 0);
+	bpf_loop(slots_used(rs), range_find_slot, &w, 0);
 	return w.hit;
 }
 
@@ -275,7 +290,7 @@ static __always_inline void seg_range_add(__u32 tgid, const struct seg_found *f)
 	if (!rs)
 		return;
 	w.rs = rs;
-	bpf_loop(IPCPROF_SEG_RANGES, range_clear_slot, &w, 0);
+	bpf_loop(slots_used(rs), range_clear_slot, &w, 0);
 	bpf_loop(IPCPROF_SEG_RANGES, range_claim_slot, &w, 0);
 	if (w.hit < 0)
 		__sync_fetch_and_add(&seg_ranges_full, 1);
@@ -288,7 +303,7 @@ static __always_inline void seg_range_remove(__u32 tgid, __u64 addr, __u64 len)
 
 	w.rs = bpf_map_lookup_elem(&seg_ranges, &tgid);
 	if (w.rs)
-		bpf_loop(IPCPROF_SEG_RANGES, range_unmap_slot, &w, 0);
+		bpf_loop(slots_used(w.rs), range_unmap_slot, &w, 0);
 }
 
 /*
@@ -329,44 +344,43 @@ static __always_inline __u64 seg_mapped(__u32 tgid, __u64 addr, __u64 len, __u64
 	return len;
 }
 
-struct rss_sum {
-	__u64 counters; /* the counter's per-CPU pointer, as a number */
-	__u64 base;	/* cpu_offsets' per-CPU pointer */
-	__s64 sum;
-};
+__u64 cpu_base = 0; /* cpu_offsets' raw per-CPU pointer (pptrs[0]), read once */
 
-/* One CPU's share (a bpf_loop body: verified once, not once per CPU). */
-static long rss_add_cpu(__u32 cpu, void *data)
-{
-	struct rss_sum *r = data;
-	__u32 zero = 0;
-	void *mine = bpf_map_lookup_percpu_elem(&cpu_offsets, &zero, cpu);
-	__s32 v = 0;
-
-	if (!mine) /* past the last possible CPU */
-		return 1;
-	bpf_probe_read_kernel(&v, sizeof(v), (void *)(r->counters + addr_of(mine) - r->base));
-	r->sum += v;
-	return 0;
-}
-
-/* The value of an mm's RSS counter: the central count and each CPU's share. */
-static __always_inline __s64 rss_read(struct mm_struct *mm, bool shmem)
+/*
+ * An mm's RSS counter as this CPU sees it: the central count plus this
+ * CPU's share. percpu_counter_add() on this CPU moves exactly this sum by
+ * the amount it adds (folding the share into the count moves nothing), and
+ * the page tables' lock keeps the add and its rss_stat event on one CPU:
+ * read at a fault's entry and again at the event, on the same CPU, the
+ * difference is the pages the fault mapped. Reading every CPU's share
+ * instead cost ~2x per fault (two helper calls a CPU).
+ */
+static __always_inline __s64 rss_here(struct mm_struct *mm, bool shmem)
 {
 	struct percpu_counter *pc;
-	struct rss_sum r = {};
+	__u64 base = cpu_base;
+	__u32 zero = 0;
+	void *mine;
+	__s32 v = 0;
 
 	if (!seg_rss_exact() || !mm)
 		return 0;
+	mine = bpf_map_lookup_elem(&cpu_offsets, &zero); /* this CPU's copy */
+	if (!mine)
+		return 0;
+	if (!base) {
+		bpf_probe_read_kernel(&base, sizeof(base),
+				      (void *)(addr_of(&cpu_offsets) +
+					       bpf_core_field_offset(struct bpf_array, pptrs)));
+		cpu_base = base;
+	}
 	pc = shmem ? __builtin_preserve_access_index(&mm->rss_stat[MM_SHMEMPAGES])
 		   : __builtin_preserve_access_index(&mm->rss_stat[MM_FILEPAGES]);
-	r.sum = BPF_CORE_READ(pc, count);
-	r.counters = addr_of(BPF_CORE_READ(pc, counters));
-	bpf_probe_read_kernel(
-	    &r.base, sizeof(r.base),
-	    (void *)(addr_of(&cpu_offsets) + bpf_core_field_offset(struct bpf_array, pptrs)));
-	bpf_loop(SEG_MAX_CPUS, rss_add_cpu, &r, 0);
-	return r.sum;
+	/* mm is a trusted pointer (a tp_btf argument, the current task's):
+	 * its counter is read directly, this CPU's share through the offset */
+	bpf_probe_read_kernel(&v, sizeof(v),
+			      (void *)(addr_of(pc->counters) + addr_of(mine) - base));
+	return pc->count + v;
 }
 
 /*
@@ -413,7 +427,8 @@ static __always_inline bool seg_fault(struct thread_state *t, __u64 address,
 	if (seg_rss_exact()) {
 		struct task_struct *task = bpf_get_current_task_btf();
 
-		t->fault_rss = rss_read(task->mm, hit->shmem);
+		t->fault_cpu = bpf_get_smp_processor_id();
+		t->fault_rss = rss_here(task->mm, hit->shmem);
 		if (!(s->flags & SEG_TOUCH_EXACT))
 			__sync_fetch_and_or(&s->flags, SEG_TOUCH_EXACT);
 	} else if (kind != SF_WP) {
@@ -435,6 +450,7 @@ int BPF_PROG(handle_rss_stat, struct mm_struct *mm, int member)
 	struct thread_state *t;
 	struct seg_stats *s;
 	__s64 now, delta;
+	__u32 cpu;
 
 	if (!seg_rss_exact() || (member != MM_FILEPAGES && member != MM_SHMEMPAGES))
 		return 0;
@@ -444,13 +460,23 @@ int BPF_PROG(handle_rss_stat, struct mm_struct *mm, int member)
 	task = bpf_get_current_task_btf();
 	if (task->mm != mm)
 		return 0;
-	now = rss_read(mm, t->fault_member);
+	s = bpf_map_lookup_elem(&segs, &t->fault_seg);
+	cpu = bpf_get_smp_processor_id();
+	now = rss_here(mm, t->fault_member);
+	if (cpu != t->fault_cpu) {
+		/* the fault slept and moved: its pages went to another
+		 * CPU's share; count one and say the total is not exact */
+		t->fault_cpu = cpu;
+		t->fault_rss = now;
+		if (s) {
+			__sync_fetch_and_add(&s->pages_touched, 1);
+			__sync_fetch_and_or(&s->flags, SEG_TOUCH_MIGRATED);
+		}
+		return 0;
+	}
 	delta = now - t->fault_rss;
 	t->fault_rss = now;
-	if (delta <= 0)
-		return 0;
-	s = bpf_map_lookup_elem(&segs, &t->fault_seg);
-	if (s)
+	if (delta > 0 && s)
 		__sync_fetch_and_add(&s->pages_touched, delta);
 	return 0;
 }

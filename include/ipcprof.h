@@ -208,6 +208,9 @@ enum seg_fault {
 #define SEG_INHERITED	0x2 /* faulted on without mapping it here: inherited over fork */
 #define SEG_MAPPED	0x4 /* mapped by this process while traced */
 #define SEG_TOUCH_EXACT 0x8 /* pages_touched from the RSS counter (else: faults) */
+/* a fault moved to another CPU before it mapped its pages: those were
+ * counted as one page (bpf/shared.bpf.h, rss_here) */
+#define SEG_TOUCH_MIGRATED 0x10
 
 /* One shared mapping of one process: the fault path's lookup table. */
 struct seg_range {
@@ -220,6 +223,10 @@ struct seg_range {
 
 struct seg_ranges {
 	struct seg_range r[IPCPROF_SEG_RANGES];
+	/* slots [0, used) have been taken at some time: searches stop there
+	 * (a fault on private memory, the common case, scans only those) */
+	__u32 used;
+	__u32 pad;
 };
 
 struct seg_key {
@@ -384,9 +391,11 @@ struct thread_state {
 	/* the page fault in progress is on a shared segment (bpf/shared.bpf.h):
 	 * its key and the RSS counter's value before it */
 	struct seg_key fault_seg;
-	__s64 fault_rss;
+	__s64 fault_rss;    /* the counter as the fault's CPU saw it (rss_here) */
 	__u32 fault_member; /* enum mm counter the fault's pages land in */
+	__u32 fault_cpu;    /* the CPU that fault_rss was read on */
 	__u32 msg_pass;	    /* sendmsg/recvmsg in flight: look for SCM_RIGHTS */
+	__u32 pad5;
 };
 
 /*

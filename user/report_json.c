@@ -255,7 +255,7 @@ static json_object *seg_use_json(const struct report *rep, const struct seg_use 
 	add_u64(o, "bytes_mapped", u->s.bytes_mapped);
 	add_u64(o, "bytes_touched", u->bytes_touched);
 	json_object_object_add(o, "touched_exact",
-			       json_object_new_boolean(!!(u->s.flags & SEG_TOUCH_EXACT)));
+			       json_object_new_boolean(seg_use_touched_exact(u)));
 	add_u64(o, "faults_read", u->s.faults[SF_READ]);
 	add_u64(o, "faults_write", u->s.faults[SF_WRITE]);
 	/* a write to a page mapped read-only: copy-on-write for a private

@@ -18,7 +18,7 @@ static void write_use(const struct report *rep, const struct segment *g, const s
 		u->pid, r ? printable(r->comm, comm, sizeof(comm)) : "?", seg_use_role(g, u),
 		fmt_bytes(u->s.bytes_mapped, b[0], sizeof(b[0])),
 		fmt_bytes(u->bytes_touched, b[1], sizeof(b[1])),
-		u->s.flags & SEG_TOUCH_EXACT ? "" : " (faults x page)",
+		seg_use_touched_exact(u) ? "" : " (faults x page)",
 		(unsigned long long)u->s.faults[SF_READ],
 		(unsigned long long)u->s.faults[SF_WRITE]);
 	if (u->s.faults[SF_WP])

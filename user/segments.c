@@ -250,7 +250,7 @@ static void add_use(const struct report *rep, struct segment *g, const struct se
 	g->fault_ci95_ns = ci95_combine((double)g->fault_ci95_ns, (double)ci);
 	if (u->s.size > g->size)
 		g->size = u->s.size;
-	if (!(u->s.flags & SEG_TOUCH_EXACT) && u->s.faults[SF_READ] + u->s.faults[SF_WRITE])
+	if (!seg_use_touched_exact(u) && u->s.faults[SF_READ] + u->s.faults[SF_WRITE])
 		g->touched_exact = false;
 }
 

@@ -66,6 +66,13 @@ uint64_t seg_use_fault_ns(const struct report *rep, const struct seg_use *u, uin
  * it), "inherited" (touched without mapping it: it came with a fork) or "". */
 const char *seg_use_role(const struct segment *g, const struct seg_use *u);
 
+/* Are the use's bytes touched exact (its RSS counter read at each fault's
+ * both ends on one CPU), or counted a page per fault somewhere? */
+static inline bool seg_use_touched_exact(const struct seg_use *u)
+{
+	return (u->s.flags & SEG_TOUCH_EXACT) && !(u->s.flags & SEG_TOUCH_MIGRATED);
+}
+
 /* Totals over all segments: bytes touched and fault time. */
 uint64_t segments_bytes_touched(const struct report *rep);
 
