@@ -18,6 +18,14 @@ PHASES = ("serialize_ns", "deserialize_ns", "syscall_ns", "blocked_ns",
           "copy_ns", "fault_ns", "fork_ns", "mmap_ns", "wait_ns", "compute_ns", "other_ns")
 
 
+def row_summary(row):
+    """What a failed partition check needs to be understood from CI's log."""
+    keys = ("pid", "thread_ns", "wall_ns", "first_run_ns", "blocked_ns", "wait_ns",
+            "samples_total", "ipc_oncpu_ns", "fork_ns", "mmap_ns")
+    return json.dumps({"row": {k: row.get(k) for k in keys},
+                       "breakdown": {k: e["ns"] for k, e in row["breakdown"].items()}})
+
+
 def fixture(name):
     return os.path.join(FIXTURES, name)
 

@@ -6,7 +6,7 @@ import re
 import subprocess
 import tempfile
 
-from helpers import BPFTestCase, IPCPROF, PYTHON, SEED, fixture, run_traced
+from helpers import BPFTestCase, IPCPROF, PYTHON, SEED, fixture, row_summary, run_traced
 
 RUNS = 5
 
@@ -54,7 +54,8 @@ class SeedQueue(BPFTestCase):
             self.assertEqual(row["syscall_ns"] + row["copy_ns"] + by["ipc"]["fault_ns"],
                              row["ipc_oncpu_ns"], where)
             # the top level is a partition of thread time too
-            self.assertEqual(sum(e["ns"] for e in b.values()), row["thread_ns"], where)
+            self.assertEqual(sum(e["ns"] for e in b.values()), row["thread_ns"],
+                             f"{where}: {row_summary(row)}")
             for name, e in b.items():
                 self.assertLessEqual(e["lo_ns"], e["ns"])
                 self.assertLessEqual(e["ns"], e["hi_ns"])
