@@ -30,9 +30,12 @@ static __always_inline bool in_serializer(struct thread_state *t)
 	return t->ser_depth && !bpf_map_lookup_elem(&ser_code, &t->tgid);
 }
 
+/* The family of the thread's current channel: an index below FAM_COUNT. */
 static __always_inline __u32 ipc_family(struct thread_state *t)
 {
-	return t->ep.kind == IPC_PIPE || t->ep.kind == IPC_FIFO ? FAM_PIPE : FAM_SOCK;
+	__u32 fam = ipc_kind_family(t->ep.kind);
+
+	return fam < FAM_COUNT ? fam : FAM_PIPE; /* for the verifier */
 }
 
 static __always_inline __u32 activity(struct thread_state *t)

@@ -77,15 +77,6 @@ static __always_inline void tgid_mark(__u32 tgid, bool on)
 		__sync_fetch_and_and(&traced_bits[TGID_WORD(tgid)], ~(1ull << (tgid % 64)));
 }
 
-enum sys_class {
-	SYS_NONE = 0,
-	SYS_IPC,
-	SYS_FORK,
-	SYS_MMAP,
-	SYS_MUNMAP,
-	SYS_MREMAP,
-};
-
 enum ser_kind {
 	SER_SERIALIZE = 0,
 	SER_DESERIALIZE = 1,

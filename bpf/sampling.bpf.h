@@ -102,7 +102,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, bool timed_on
 	__sync_fetch_and_add(&ps->act_samples[act], 1);
 	if (act == ACT_IPC) {
 		__sync_fetch_and_add(&ps->samples_ipc, 1);
-		__sync_fetch_and_add(&ps->samples_ipc_fam[ipc_family(t) & 1], 1);
+		__sync_fetch_and_add(&ps->samples_ipc_fam[ipc_family(t)], 1);
 	}
 	/* user addresses are the lower half of the 64-bit address space */
 	if ((long)PT_REGS_IP(&ctx->regs) >= 0) {
@@ -144,7 +144,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, bool timed_on
 			__sync_fetch_and_add(&ps->fault_samples[act], 1);
 	} else if (c.cls == CODE_COPY && act == ACT_IPC) {
 		__sync_fetch_and_add(&ps->samples_copy, 1);
-		__sync_fetch_and_add(&ps->samples_copy_fam[ipc_family(t) & 1], 1);
+		__sync_fetch_and_add(&ps->samples_copy_fam[ipc_family(t)], 1);
 	}
 	return 0;
 }

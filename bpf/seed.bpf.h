@@ -27,11 +27,17 @@ static __always_inline void seed_syscall(struct task_struct *task, struct thread
 	if (id < 0 || id >= IPCPROF_MAX_SYSCALLS)
 		return;
 	kind = sys_kinds[id];
-	if (kind != SK_READ && kind != SK_WRITE && kind != SK_RECVMMSG && kind != SK_SENDMMSG)
+	if (kind != SK_READ && kind != SK_WRITE && kind != SK_RECVMMSG && kind != SK_SENDMMSG &&
+	    kind != SK_RECVFROM && kind != SK_SENDTO && kind != SK_RECVMSG && kind != SK_SENDMSG)
 		return;
 	if (file_classify_fd(task, (int)BPF_CORE_READ(regs, di), &t->ep) == IPC_NONE)
 		return;
-	t->dir = kind == SK_READ || kind == SK_RECVMMSG ? DIR_READ : DIR_WRITE;
+	/* an unconnected UDP socket's peer comes with each datagram */
+	if (t->ep.kind == IPC_UDP && !t->ep.inet.dst_port)
+		return;
+	t->dir = kind == SK_READ || kind == SK_RECVMMSG || kind == SK_RECVFROM || kind == SK_RECVMSG
+		     ? DIR_READ
+		     : DIR_WRITE;
 	t->mmsg = kind == SK_RECVMMSG || kind == SK_SENDMMSG;
 	t->arg0 = BPF_CORE_READ(regs, si);
 	t->sys_start = t->start_ns;

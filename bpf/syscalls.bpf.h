@@ -25,6 +25,7 @@ static __always_inline struct thread_state *begin_syscall(struct thread_state *t
 	t->kfn_depth = 0;
 	t->kfn_acc = 0;
 	t->msg_pass = 0;
+	t->peer_at_exit = 0;
 	/* pages a syscall maps (populating, pinning) are not a fault's */
 	t->fault_seg.tgid = 0;
 	return t;
@@ -43,11 +44,11 @@ static __always_inline struct thread_state *ipc_enter(int fd, __u8 dir)
 	}
 	begin_syscall(t, SYS_IPC);
 	t->dir = dir;
-	if (t->ep.kind == IPC_UNIX_STREAM || t->ep.kind == IPC_UNIX_DGRAM) {
+	if (ipc_kind_flags(t->ep.kind) & KF_PEER_INODE) {
 		/* a stream's sender is recorded at its first write after its
 		 * fd was classified, not with an LRU update on every write */
 		if (dir == DIR_WRITE && t->ep.peer_ino &&
-		    (t->fdc.fresh || t->ep.kind == IPC_UNIX_DGRAM)) {
+		    (t->fdc.fresh || (ipc_kind_flags(t->ep.kind) & KF_DGRAM))) {
 			bpf_map_update_elem(&sock_sender, &t->ep.peer_ino, &t->ep.ino, BPF_ANY);
 			t->fdc.fresh = 0;
 		} else if (dir == DIR_READ && !t->ep.peer_ino) {
@@ -63,11 +64,9 @@ static __always_inline struct thread_state *ipc_enter(int fd, __u8 dir)
 	return t;
 }
 
-/* A socket channel is named after its sending end, so both ends' records
- * of one flow of bytes meet under one key (and one timeline track). */
 static __always_inline __u64 chan_ino(const struct thread_state *t)
 {
-	return t->dir == DIR_READ && t->ep.peer_ino ? t->ep.peer_ino : t->ep.ino;
+	return chan_ino_of(&t->ep, t->dir);
 }
 
 static __always_inline void account_channel(struct thread_state *t, __u32 tgid, long ret, __u64 dur,
@@ -93,8 +92,11 @@ static __always_inline void account_channel(struct thread_state *t, __u32 tgid, 
 	else
 		cs->peer_ino = t->ep.peer_ino;
 	/* racy between threads, but only widens the span by one call */
-	if (!cs->first_ns)
+	if (!cs->first_ns) {
 		cs->first_ns = t->sys_start;
+		if (ipc_kind_flags(t->ep.kind) & KF_FLOW)
+			inet_flow_of(&cs->flow, &t->ep.inet, t->dir);
+	}
 	if (t->sys_start + dur > cs->last_ns)
 		cs->last_ns = t->sys_start + dur;
 	__sync_fetch_and_add(&cs->calls, 1);
@@ -155,12 +157,147 @@ static __always_inline void emit_syscall(struct thread_state *t, long ret, __u64
 	bpf_ringbuf_submit(e, 0);
 }
 
+/*
+ * A datagram on an unconnected UDP socket: its peer is in the call's
+ * sockaddr, which a send names now and a receive fills in by its return
+ * (peer_at_exit). A peer on another host makes it not an IPC call.
+ */
+static __always_inline void datagram_peer(struct thread_state *t, void *uaddr)
+{
+	if (t->dir == DIR_READ) {
+		t->arg1 = (__u64)uaddr;
+		t->peer_at_exit = 1;
+	} else if (!inet_msg_peer(&t->ep, uaddr)) {
+		t->sys_class = SYS_NONE;
+	}
+}
+
+/*
+ * At the receive's return: is its datagram's peer on this host? recv() and
+ * read() ask for no address, and the kernel frees the datagram elsewhere
+ * (deferred to the CPU that made it) with no tracepoint here that names it:
+ * then only a socket bound to loopback, which nothing outside this host can
+ * reach, is known to hear a local peer (whose port the report matches from
+ * the sender's side, user/aggregate.c).
+ */
+static __always_inline bool datagram_peer_local(struct thread_state *t, long ret)
+{
+	if (ret < 0)
+		return false;
+	if (t->arg1)
+		return inet_msg_peer(&t->ep, (void *)t->arg1);
+	return inet_addr_loopback(t->ep.inet.src_addr);
+}
+
+/* epoll_wait/epoll_pwait(2) (events[], maxevents) and poll/ppoll (fds[],
+ * nfds): a wait that may end because a peer wrote. */
+static __always_inline int poll_enter(__u64 vec, __u64 n, bool epoll)
+{
+	struct thread_state *t = begin_syscall(current_thread(), SYS_POLL);
+
+	if (t) {
+		t->arg0 = vec;
+		t->arg1 = n;
+		t->poll_epoll = epoll;
+	}
+	return 0;
+}
+
+/* The ready entries a wake-up looks at for an IPC descriptor. */
+#define POLL_SCAN_MAX 16
+
+struct poll_scan {
+	struct thread_state *t;
+	__u64 n;
+	struct ipc_endpoint ep;
+	bool found;
+};
+
+/*
+ * bpf_loop body: ready entry i. An epoll event carries the caller's data,
+ * not the descriptor: it is read as one, which is how Python's selectors
+ * and asyncio, Redis and libuv (Node.js) register them; a caller that keeps
+ * a pointer there (nginx, PostgreSQL) names no IPC descriptor, and its wait
+ * stays wait. A pollfd names its descriptor, and says whether it woke.
+ */
+static long poll_entry(__u32 i, void *arg)
+{
+	struct poll_scan *s = arg;
+	int fd;
+
+	if (i >= s->n)
+		return 1;
+	if (s->t->poll_epoll) {
+		__u64 data = 0;
+
+		if (bpf_probe_read_user(&data, sizeof(data),
+					(void *)(s->t->arg0 +
+						 (__u64)i * sizeof(struct epoll_event) +
+						 offsetof(struct epoll_event, data))))
+			return 1;
+		fd = (int)(__u32)data;
+	} else {
+		struct pollfd pfd = {};
+
+		if (bpf_probe_read_user(&pfd, sizeof(pfd),
+					(void *)(s->t->arg0 + (__u64)i * sizeof(pfd))))
+			return 1;
+		if (!pfd.revents)
+			return 0;
+		fd = pfd.fd;
+	}
+	if (fd >= 0 && fd_classify(fd, &s->ep) != IPC_NONE) {
+		s->found = true;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The wait's end: off CPU until one of the ready descriptors was an IPC
+ * endpoint is time blocked on it (an event loop waiting for its peer: the
+ * process's poll_blocked_ns, and the channel it would read); otherwise it
+ * is wait, as it always was. A timeout or a signal (ret <= 0) is wait.
+ */
+static __always_inline void poll_exit(struct thread_state *t, struct proc_stats *ps, __u32 tgid,
+				      long ret, __u64 off)
+{
+	struct poll_scan s = {.t = t};
+	struct chan_key key = {};
+	struct chan_stats *cs, *z;
+	__u32 zero = 0;
+
+	if (!off)
+		return;
+	if (ret > 0) {
+		s.n = t->poll_epoll ? (__u64)ret : t->arg1; /* poll: revents tell */
+		if (s.n > POLL_SCAN_MAX)
+			s.n = POLL_SCAN_MAX;
+		bpf_loop(POLL_SCAN_MAX, poll_entry, &s, 0);
+	}
+	if (!s.found) {
+		__sync_fetch_and_add(&ps->wait_ns, off);
+		return;
+	}
+	__sync_fetch_and_add(&ps->poll_blocked_ns, off);
+	key.dev = s.ep.dev;
+	key.tgid = tgid;
+	key.dir = DIR_READ;
+	key.kind = s.ep.kind;
+	key.ino = chan_ino_of(&s.ep, DIR_READ);
+	cs = bpf_map_lookup_elem(&chans, &key);
+	if (!cs && (z = bpf_map_lookup_elem(&zero_chan, &zero)))
+		cs = lookup_or_init(&chans, &key, z);
+	if (cs)
+		__sync_fetch_and_add(&cs->poll_blocked_ns, off);
+}
+
 /* The hot case: this thread's own totals and its channel, no process
  * lookup. Returns the bytes moved (sendmmsg/recvmmsg: summed). */
 static __always_inline long account_ipc(struct thread_state *t, __u32 tgid, long ret, __u64 dur,
 					__u64 off)
 {
-	__u32 fam = ipc_family(t) & 1;
+	__u32 fam = ipc_family(t);
 
 	if (t->mmsg && ret > 0)
 		ret = mmsg_bytes(t, ret);
@@ -275,6 +412,9 @@ static __always_inline int sys_exit(long ret)
 	if (off > dur)
 		off = dur;
 	if (t->sys_class == SYS_IPC) {
+		/* a datagram from another host (or from no one we know) */
+		if (t->peer_at_exit && !datagram_peer_local(t, ret))
+			goto out;
 		if (t->msg_pass)
 			t->msg_pass = ret >= 0 ? count_passed(t, chan_ino(t), tgid) : 0;
 		ret = account_ipc(t, tgid, ret, dur, off);
@@ -283,9 +423,13 @@ static __always_inline int sys_exit(long ret)
 		ps = bpf_map_lookup_elem(&procs, &tgid);
 		if (!ps)
 			goto out;
-		account_fork_mmap(t, ps, tgid, ret, dur);
+		if (t->sys_class == SYS_POLL)
+			poll_exit(t, ps, tgid, ret, off);
+		else
+			account_fork_mmap(t, ps, tgid, ret, dur);
 	}
-	if (timeline && t->sys_class != SYS_MUNMAP && t->sys_class != SYS_MREMAP)
+	if (timeline && t->sys_class != SYS_MUNMAP && t->sys_class != SYS_MREMAP &&
+	    t->sys_class != SYS_POLL)
 		emit_syscall(t, ret, now, off);
 	/* Keep phases disjoint: a syscall inside the serializer is not
 	 * serialization time. */
@@ -295,42 +439,6 @@ out:
 	t->sys_class = SYS_NONE;
 	t->off_start = 0;
 	t->ipc_site = 0;
-	return 0;
-}
-
-/* sendmmsg/recvmmsg: remember the vector, the bytes are summed at exit. */
-static __always_inline int mmsg_enter(struct pt_regs *regs, __u8 dir)
-{
-	struct thread_state *t = ipc_enter((int)PT_REGS_PARM1_SYSCALL(regs), dir);
-
-	if (t) {
-		t->mmsg = 1;
-		t->arg0 = PT_REGS_PARM2_SYSCALL(regs);
-	}
-	return 0;
-}
-
-/* splice(fd_in, off_in, fd_out, off_out, len, flags): the IPC end decides. */
-static __always_inline int splice_enter(struct pt_regs *regs)
-{
-	int fd_out = (int)PT_REGS_PARM3_SYSCALL(regs);
-	struct ipc_endpoint ep;
-
-	if (fd_classify(fd_out, &ep) != IPC_NONE)
-		ipc_enter(fd_out, DIR_WRITE);
-	else
-		ipc_enter((int)PT_REGS_PARM1_SYSCALL(regs), DIR_READ);
-	return 0;
-}
-
-/* vmsplice moves user pages into a pipe it can write, or out of one. */
-static __always_inline int vmsplice_enter(struct pt_regs *regs)
-{
-	int fd = (int)PT_REGS_PARM1_SYSCALL(regs);
-	struct ipc_endpoint ep;
-
-	fd_classify(fd, &ep);
-	ipc_enter(fd, ep.writable ? DIR_WRITE : DIR_READ);
 	return 0;
 }
 
@@ -352,15 +460,65 @@ static __always_inline int clone3_enter(struct pt_regs *regs)
 	return fork_syscall_enter(flags);
 }
 
-/* sendmsg/recvmsg(fd, msg, flags): as write/read, and on a unix socket
- * the SCM_RIGHTS descriptors its control messages carry. */
-static __always_inline int msg_enter(struct pt_regs *regs, __u8 dir)
+/*
+ * The IPC syscalls: which fd and direction, one ipc_enter() for all (each
+ * inlined classification of an fd costs the verifier the whole of
+ * file_classify(): one call site instead of eight keeps start-up short),
+ * then what the kind of call adds.
+ */
+static __always_inline int ipc_syscall_enter(struct pt_regs *regs, __u8 kind)
 {
-	struct thread_state *t = ipc_enter((int)PT_REGS_PARM1_SYSCALL(regs), dir);
+	int fd = (int)PT_REGS_PARM1_SYSCALL(regs);
+	__u8 dir = DIR_READ;
+	struct ipc_endpoint ep;
+	struct thread_state *t;
+	void *name = NULL;
 
-	if (t && (t->ep.kind == IPC_UNIX_STREAM || t->ep.kind == IPC_UNIX_DGRAM)) {
-		t->msg_pass = 1;
+	switch (kind) {
+	case SK_WRITE:
+	case SK_SENDMMSG:
+	case SK_SENDMSG:
+	case SK_SENDTO:
+		dir = DIR_WRITE;
+		break;
+	case SK_SPLICE: /* splice(fd_in, off_in, fd_out, ...): the IPC end decides */
+		if (fd_classify((int)PT_REGS_PARM3_SYSCALL(regs), &ep) != IPC_NONE) {
+			fd = (int)PT_REGS_PARM3_SYSCALL(regs);
+			dir = DIR_WRITE;
+		}
+		break;
+	case SK_VMSPLICE: /* user pages into a pipe it can write, or out of one */
+		fd_classify(fd, &ep);
+		dir = ep.writable ? DIR_WRITE : DIR_READ;
+		break;
+	}
+	t = ipc_enter(fd, dir);
+	if (!t)
+		return 0;
+	switch (kind) {
+	case SK_RECVMMSG: /* the vector: the bytes are summed at exit */
+	case SK_SENDMMSG:
+		t->mmsg = 1;
 		t->arg0 = PT_REGS_PARM2_SYSCALL(regs);
+		break;
+	case SK_RECVMSG: /* on a unix socket, the SCM_RIGHTS descriptors */
+	case SK_SENDMSG:
+		if (ipc_kind_flags(t->ep.kind) & KF_RIGHTS) {
+			t->msg_pass = 1;
+			t->arg0 = PT_REGS_PARM2_SYSCALL(regs);
+		} else if (t->ep.kind == IPC_UDP && !t->ep.inet.dst_port) {
+			/* unconnected UDP: the peer is the message's msg_name */
+			struct user_msghdr *msg = (struct user_msghdr *)PT_REGS_PARM2_SYSCALL(regs);
+
+			bpf_probe_read_user(&name, sizeof(name), &msg->msg_name);
+			datagram_peer(t, name);
+		}
+		break;
+	case SK_RECVFROM: /* (fd, buf, len, flags, addr, addrlen) */
+	case SK_SENDTO:
+		if (t->ep.kind == IPC_UDP && !t->ep.inet.dst_port)
+			datagram_peer(t, (void *)PT_REGS_PARM5_SYSCALL(regs));
+		break;
 	}
 	return 0;
 }
@@ -431,29 +589,26 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 		return 0;
 	switch (sys_kinds[id]) {
 	case SK_READ:
-		ipc_enter((int)PT_REGS_PARM1_SYSCALL(regs), DIR_READ);
-		return 0;
 	case SK_WRITE:
-		ipc_enter((int)PT_REGS_PARM1_SYSCALL(regs), DIR_WRITE);
-		return 0;
 	case SK_RECVMMSG:
-		return mmsg_enter(regs, DIR_READ);
 	case SK_SENDMMSG:
-		return mmsg_enter(regs, DIR_WRITE);
 	case SK_SPLICE:
-		return splice_enter(regs);
 	case SK_VMSPLICE:
-		return vmsplice_enter(regs);
+	case SK_SENDMSG:
+	case SK_RECVMSG:
+	case SK_SENDTO:
+	case SK_RECVFROM:
+		return ipc_syscall_enter(regs, sys_kinds[id]);
 	case SK_CLONE:
 		return fork_syscall_enter(PT_REGS_PARM1_SYSCALL(regs));
 	case SK_CLONE3:
 		return clone3_enter(regs);
 	case SK_FORK:
 		return fork_syscall_enter(0);
-	case SK_SENDMSG:
-		return msg_enter(regs, DIR_WRITE);
-	case SK_RECVMSG:
-		return msg_enter(regs, DIR_READ);
+	case SK_EPOLL_WAIT:
+		return poll_enter(PT_REGS_PARM2_SYSCALL(regs), PT_REGS_PARM3_SYSCALL(regs), true);
+	case SK_POLL:
+		return poll_enter(PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs), false);
 	case SK_MMAP:
 		if (!(PT_REGS_PARM4_SYSCALL(regs) & MAP_SHARED))
 			return fault_window_close();

@@ -9,13 +9,19 @@
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
 #endif
+#endif
+
+#include "ipc_kinds.h"
 
 #define IPCPROF_COMM_LEN	16
 #define IPCPROF_HIST_SLOTS	32
 #define IPCPROF_MAX_COPY_RANGES 32
 #define IPCPROF_MAX_SYSCALLS	512
 #define IPCPROF_TGID_LIMIT	(1 << 22) /* the kernel's PID_MAX_LIMIT */
+#define IPCPROF_LOCAL_ADDRS	256	  /* this host's addresses we know (bpf/fdkind.bpf.h) */
 
 /*
  * What the two raw syscall hooks do with a syscall number. Userspace fills
@@ -25,8 +31,8 @@
  */
 enum sys_kind {
 	SK_NONE = 0,
-	SK_READ,     /* read, readv, recvmsg, recvfrom: fd in arg 0 */
-	SK_WRITE,    /* write, writev, sendmsg, sendto */
+	SK_READ,     /* read, readv: fd in arg 0 */
+	SK_WRITE,    /* write, writev */
 	SK_RECVMMSG, /* returns a message count; bytes in msg_len */
 	SK_SENDMMSG,
 	SK_SPLICE,
@@ -42,16 +48,22 @@ enum sys_kind {
 	SK_SHMAT, /* SysV shared memory: shmat(id, addr, flags) maps it */
 	SK_SHMDT,
 	SK_POPULATE, /* madvise, mlock, mlock2, mlockall: may map pages, no fault */
+	SK_SENDTO,   /* sendto/recvfrom: as SK_WRITE/SK_READ, and a datagram's peer */
+	SK_RECVFROM,
+	SK_EPOLL_WAIT, /* epoll_wait, epoll_pwait, epoll_pwait2(epfd, events, maxevents, ...) */
+	SK_POLL,       /* poll, ppoll(fds, nfds, ...) */
 	SK_COUNT,
 };
 
-/* What kind of IPC endpoint a file descriptor refers to. */
-enum ipc_kind {
-	IPC_NONE = 0,
-	IPC_PIPE = 1,	     /* anonymous pipe (pipefs) */
-	IPC_FIFO = 2,	     /* named pipe on a real filesystem */
-	IPC_UNIX_STREAM = 3, /* AF_UNIX SOCK_STREAM / SOCK_SEQPACKET */
-	IPC_UNIX_DGRAM = 4,  /* AF_UNIX SOCK_DGRAM */
+/* The syscall a thread is in, as the kernel side times it (thread_state). */
+enum sys_class {
+	SYS_NONE = 0,
+	SYS_IPC,
+	SYS_FORK,
+	SYS_MMAP,
+	SYS_MUNMAP,
+	SYS_MREMAP,
+	SYS_POLL, /* epoll_wait/poll: blocked on IPC if an IPC fd woke it, else wait */
 };
 
 enum ipc_dir {
@@ -87,14 +99,6 @@ enum fault_type {
 };
 
 #define PROC_FORKED 0x1 /* created by a traced parent while tracing */
-
-/* Channel families, which the kernel copies for through different code:
- * precise copy probes may cover one and not the other. */
-enum ipc_family {
-	FAM_PIPE = 0, /* pipes and FIFOs: copy_page_{to,from}_iter */
-	FAM_SOCK = 1, /* unix sockets: skb_copy_datagram_{iter,from_iter} */
-	FAM_COUNT = 2,
-};
 
 /* One [start, end) kernel text range of a known class, from kallsyms. */
 struct code_range {
@@ -140,6 +144,9 @@ struct proc_stats {
 	__u64 unmap_ns; /* munmap/mremap of those mappings */
 
 	__u64 wait_ns; /* off CPU outside IPC syscalls and serializers */
+	/* off CPU in epoll_wait/poll until an IPC descriptor was ready: waiting
+	 * for a peer as much as inside a read (bpf/syscalls.bpf.h, poll_exit) */
+	__u64 poll_blocked_ns;
 
 	__u64 samples_total;		   /* perf samples taken on CPU in this process */
 	__u64 samples_ipc;		   /* ... inside IPC syscalls */
@@ -262,9 +269,24 @@ struct pass_key {
 	__u8 pad[7];
 };
 
+/*
+ * The two ends of a TCP or UDP flow: addresses as IPv6 (IPv4 mapped into
+ * ::ffff:0:0/96, all zero when not known: an unbound or unconnected end),
+ * ports in host order (0 when not known).
+ */
+struct inet_ends {
+	__u8 src_addr[16];
+	__u8 dst_addr[16];
+	__u16 src_port;
+	__u16 dst_port;
+	__u32 pad;
+};
+
 /* A channel as seen by one process in one direction. */
 struct chan_key {
-	__u64 ino; /* pipe/FIFO inode; for sockets the *sending* end's inode */
+	/* pipe/FIFO inode; for unix sockets the *sending* end's inode; for
+	 * TCP/UDP the flow (chan_flow_id(): its ports, sender's first) */
+	__u64 ino;
 	__u32 dev;
 	__u32 tgid;
 	__u8 dir;  /* enum ipc_dir */
@@ -282,6 +304,8 @@ struct chan_stats {
 	__u64 first_ns;				/* start of the first call */
 	__u64 last_ns;				/* end of the last call */
 	__u64 fds_passed;			/* descriptors carried (SCM_RIGHTS) */
+	__u64 poll_blocked_ns;			/* reader's wait in poll/epoll for it */
+	struct inet_ends flow;			/* TCP/UDP: sender -> receiver */
 	__u64 size_hist[IPCPROF_HIST_SLOTS];	/* log2 of bytes per call */
 	__u64 latency_hist[IPCPROF_HIST_SLOTS]; /* log2 of ns per call */
 };
@@ -294,7 +318,48 @@ struct ipc_endpoint {
 	__u8 kind;     /* enum ipc_kind */
 	__u8 writable; /* file opened for writing (vmsplice direction) */
 	__u16 pad;
+	/* TCP/UDP: src is this end, dst its peer (the message's, for an
+	 * unconnected UDP socket) */
+	struct inet_ends inet;
 };
+
+/* A TCP/UDP flow's channel number: its ports, the sender's first. Both ends
+ * of one direction of a connection compute the same number, as both ends
+ * of a unix socket name it after its sender's inode; ports, not addresses,
+ * because an unconnected UDP end knows only one of the two addresses. */
+static __always_inline __u64 chan_flow_id(__u16 sender_port, __u16 receiver_port)
+{
+	return ((__u64)sender_port << 16) | receiver_port;
+}
+
+/* The flow a call in direction `dir` on an end with addresses `in` (src:
+ * this end) moves bytes on, sender first. */
+static __always_inline void inet_flow_of(struct inet_ends *out, const struct inet_ends *in,
+					 __u8 dir)
+{
+	if (dir == DIR_WRITE) {
+		*out = *in;
+		return;
+	}
+	__builtin_memcpy(out->src_addr, in->dst_addr, sizeof(in->dst_addr));
+	__builtin_memcpy(out->dst_addr, in->src_addr, sizeof(in->src_addr));
+	out->src_port = in->dst_port;
+	out->dst_port = in->src_port;
+}
+
+/* The channel (chan_key.ino) that a call in direction `dir` on endpoint
+ * `ep` uses: a socket channel is named after its sending end, so both
+ * ends' records of one flow of bytes meet under one key (and one timeline
+ * track). */
+static __always_inline __u64 chan_ino_of(const struct ipc_endpoint *ep, __u8 dir)
+{
+	const struct inet_ends *in = &ep->inet;
+
+	if (ipc_kind_flags(ep->kind) & KF_FLOW)
+		return dir == DIR_WRITE ? chan_flow_id(in->src_port, in->dst_port)
+					: chan_flow_id(in->dst_port, in->src_port);
+	return dir == DIR_READ && ep->peer_ino ? ep->peer_ino : ep->ino;
+}
 
 /* The last fd a thread classified, and what it was (bpf/fdkind.bpf.h). */
 struct fd_cache {
@@ -339,14 +404,16 @@ struct thread_state {
 	__u64 off_start; /* went off CPU inside the syscall at */
 	__u64 off_ns;	 /* off-CPU time inside the syscall so far */
 	__u64 arg0;	 /* class specific: mmsg vector, mapping address */
-	__u64 arg1;	 /* class specific: mapping length */
+	__u64 arg1;	 /* class specific: mapping length, a datagram's peer address */
 	struct ipc_endpoint ep;
 	__u8 sys_class; /* enum sys_class in the BPF code */
 	__u8 dir;
 	__u8 mmsg;
-	__u8 hold_start; /* a forked child of a process with serializer
-			  * uprobes: at its first return to user mode,
-			  * enum hold_start says how it waits for its own */
+	__u8 peer_at_exit; /* unconnected UDP read: its peer is at arg1 once it returns */
+	__u8 poll_epoll;   /* SYS_POLL: arg0 is epoll_event[] (else pollfd[]), arg1 its length */
+	__u8 hold_start;   /* a forked child of a process with serializer
+			    * uprobes: at its first return to user mode,
+			    * enum hold_start says how it waits for its own */
 
 	/* precise probes (fentry/kprobe): nested calls count once */
 	__u32 copy_depth;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The report model: rows added, channels merged, sorted, names, freed. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -39,10 +40,30 @@ int report_add_proc(struct report *rep, const struct proc_row *row)
 	return 0;
 }
 
+/*
+ * What one end knows of a flow's addresses, added to what the others knew:
+ * an unconnected UDP sender knows its peer's address and not its own, its
+ * receiver the reverse.
+ */
+void inet_ends_merge(struct inet_ends *into, const struct inet_ends *from)
+{
+	static const uint8_t any[16];
+
+	if (!memcmp(into->src_addr, any, sizeof(any)))
+		memcpy(into->src_addr, from->src_addr, sizeof(into->src_addr));
+	if (!memcmp(into->dst_addr, any, sizeof(any)))
+		memcpy(into->dst_addr, from->dst_addr, sizeof(into->dst_addr));
+	if (!into->src_port)
+		into->src_port = from->src_port;
+	if (!into->dst_port)
+		into->dst_port = from->dst_port;
+}
+
+static int chan_add_end(struct channel *c, uint32_t tgid, uint8_t dir, const struct chan_stats *s);
+
 int report_add_chan(struct report *rep, const struct chan_key *k, const struct chan_stats *s)
 {
 	struct channel *c = NULL;
-	struct chan_end *e;
 
 	for (int i = 0; i < rep->n_chans && !c; i++)
 		if (rep->chans[i].ino == k->ino && rep->chans[i].dev == k->dev &&
@@ -57,15 +78,24 @@ int report_add_chan(struct report *rep, const struct chan_key *k, const struct c
 		c->dev = k->dev;
 		c->kind = k->kind;
 	}
+	return chan_add_end(c, k->tgid, k->dir, s);
+}
+
+/* One process's end of a channel, or more of an end it has already. */
+static int chan_add_end(struct channel *c, uint32_t tgid, uint8_t dir, const struct chan_stats *s)
+{
+	struct chan_end *e;
+
 	if (s->peer_ino)
 		c->peer_ino = s->peer_ino;
+	inet_ends_merge(&c->flow, &s->flow);
 	/* the same end again: the tracer folded an idle entry out of the
 	 * kernel and the process used the channel after that */
 	for (int i = 0; i < c->n_ends; i++) {
-		struct chan_end add = {.tgid = k->tgid, .dir = k->dir, .s = *s};
+		struct chan_end add = {.tgid = tgid, .dir = dir, .s = *s};
 
 		e = &c->ends[i];
-		if (e->tgid != k->tgid || e->dir != k->dir)
+		if (e->tgid != tgid || e->dir != dir)
 			continue;
 		chan_stats_merge(&e->s, s);
 		channel_account(c, &add);
@@ -74,10 +104,47 @@ int report_add_chan(struct report *rep, const struct chan_key *k, const struct c
 	if (!GROW(c->ends, c->n_ends))
 		return -ENOMEM;
 	e = &c->ends[c->n_ends++];
-	e->tgid = k->tgid;
-	e->dir = k->dir;
+	e->tgid = tgid;
+	e->dir = dir;
 	e->s = *s;
 	channel_account(c, e);
+	return 0;
+}
+
+/*
+ * UDP datagrams read with no address on a socket bound to loopback: the
+ * kernel side knew the peer was local but not its port, so they sit on a
+ * flow from port 0. When exactly one traced flow ends at that port, they
+ * were its datagrams: join them to it. (More than one: they stay apart,
+ * said as "?" for the sender.)
+ */
+static int join_unnamed_flows(struct report *rep)
+{
+	for (int i = 0; i < rep->n_chans; i++) {
+		struct channel *c = &rep->chans[i], *to = NULL;
+		int found = 0, rc = 0;
+
+		if (!(ipc_kind_flags(c->kind) & KF_FLOW) || c->ino >> 16)
+			continue;
+		for (int j = 0; j < rep->n_chans; j++) {
+			const struct channel *w = &rep->chans[j];
+
+			if (j != i && w->kind == c->kind && w->ino >> 16 &&
+			    (w->ino & 0xffff) == (c->ino & 0xffff)) {
+				to = &rep->chans[j];
+				found++;
+			}
+		}
+		if (found != 1)
+			continue;
+		for (int e = 0; e < c->n_ends && !rc; e++)
+			rc = chan_add_end(to, c->ends[e].tgid, c->ends[e].dir, &c->ends[e].s);
+		if (rc)
+			return rc;
+		free(c->ends);
+		*c = rep->chans[--rep->n_chans];
+		i--;
+	}
 	return 0;
 }
 
@@ -88,8 +155,10 @@ void chan_stats_merge(struct chan_stats *into, const struct chan_stats *s)
 	into->oncpu_ns += s->oncpu_ns;
 	into->blocked_ns += s->blocked_ns;
 	into->fds_passed += s->fds_passed;
+	into->poll_blocked_ns += s->poll_blocked_ns;
 	if (s->peer_ino)
 		into->peer_ino = s->peer_ino;
+	inet_ends_merge(&into->flow, &s->flow);
 	if (s->first_ns && (!into->first_ns || s->first_ns < into->first_ns))
 		into->first_ns = s->first_ns;
 	if (s->last_ns > into->last_ns)
@@ -113,6 +182,7 @@ void channel_account(struct channel *c, const struct chan_end *e)
 	}
 	c->oncpu_ns += s->oncpu_ns;
 	c->blocked_ns += s->blocked_ns;
+	c->blocked_poll_ns += s->poll_blocked_ns;
 	if (e->dir == DIR_WRITE)
 		c->fds_sent += s->fds_passed;
 	else
@@ -181,6 +251,8 @@ void report_finish(struct report *rep)
 {
 	struct proc_row *t = &rep->totals;
 
+	/* out of memory: the datagrams stay on their own channel */
+	(void)join_unnamed_flows(rep);
 	/* libc declares the array nonnull even when empty */
 	if (rep->n_procs)
 		qsort(rep->procs, rep->n_procs, sizeof(*rep->procs), by_pid);
@@ -213,6 +285,7 @@ void report_finish(struct report *rep)
 		t->deserialize_calls += r->deserialize_calls;
 		t->ipc_calls += r->ipc_calls;
 		t->ipc_oncpu_ns += r->ipc_oncpu_ns;
+		t->blocked_poll_ns += r->blocked_poll_ns;
 		for (int f = 0; f < FAM_COUNT; f++)
 			t->ipc_oncpu_fam_ns[f] += r->ipc_oncpu_fam_ns[f];
 		t->bytes_read += r->bytes_read;
@@ -278,37 +351,55 @@ char *report_own(struct report *rep, char *s)
 
 const char *chan_kind_name(uint8_t kind)
 {
-	switch (kind) {
-	case IPC_PIPE:
-		return "pipe";
-	case IPC_FIFO:
-		return "fifo";
-	case IPC_UNIX_STREAM:
-		return "unix-stream";
-	case IPC_UNIX_DGRAM:
-		return "unix-dgram";
-	default:
-		return "unknown";
-	}
+#define KIND_NAME(id, value, name, fam, flags) [id] = name,
+	static const char *const names[IPC_KIND_END] = {IPC_KINDS(KIND_NAME)};
+#undef KIND_NAME
+
+	return kind < IPC_KIND_END && names[kind] ? names[kind] : "unknown";
+}
+
+/* "127.0.0.1:6379", "[::1]:6379", "*:6379" (address not known), "?" */
+const char *inet_end_name(const uint8_t addr[16], uint16_t port, char *buf, size_t len)
+{
+	static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const uint8_t any[16];
+	char a[INET6_ADDRSTRLEN] = "*";
+
+	if (!memcmp(addr, v4_mapped, sizeof(v4_mapped)))
+		inet_ntop(AF_INET, addr + 12, a, sizeof(a));
+	else if (memcmp(addr, any, sizeof(any)))
+		inet_ntop(AF_INET6, addr, a, sizeof(a));
+	if (!port && !strcmp(a, "*"))
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf, len, strchr(a, ':') ? "[%s]:%u" : "%s:%u", a, port);
+	return buf;
 }
 
 const char *chan_name(const struct channel *c, char *buf, size_t len)
 {
 	unsigned long long ino = (unsigned long long)c->ino;
+	unsigned int flags = ipc_kind_flags(c->kind);
+	char src[64], dst[64];
 
-	switch (c->kind) {
-	case IPC_PIPE:
-		snprintf(buf, len, "pipe:[%llu]", ino);
-		break;
-	case IPC_FIFO:
-		snprintf(buf, len, "fifo:[%u:%u:%llu]", c->dev >> 20, c->dev & 0xfffff, ino);
-		break;
-	default:
+	if (flags & KF_FLOW) {
+		/* a timeline's channel has only its number: the flow's ports */
+		uint16_t sport = c->flow.src_port ? c->flow.src_port : (uint16_t)(c->ino >> 16);
+		uint16_t dport = c->flow.dst_port ? c->flow.dst_port : (uint16_t)c->ino;
+
+		snprintf(buf, len, "%s:%s->%s", chan_kind_name(c->kind),
+			 inet_end_name(c->flow.src_addr, sport, src, sizeof(src)),
+			 inet_end_name(c->flow.dst_addr, dport, dst, sizeof(dst)));
+	} else if (flags & KF_SOCKET) {
 		if (c->peer_ino)
 			snprintf(buf, len, "socket:[%llu]->[%llu]", ino,
 				 (unsigned long long)c->peer_ino);
 		else
 			snprintf(buf, len, "socket:[%llu]", ino);
+	} else if (c->kind == IPC_FIFO) {
+		snprintf(buf, len, "fifo:[%u:%u:%llu]", c->dev >> 20, c->dev & 0xfffff, ino);
+	} else {
+		snprintf(buf, len, "pipe:[%llu]", ino);
 	}
 	return buf;
 }

@@ -10,7 +10,7 @@ const struct measured_def measured_defs[MS_COUNT] = {
     [MS_SERIALIZER] = {"serializer", "serializer", PH_SERIALIZE, ACT_SERIALIZE},
     [MS_DESERIALIZER] = {"deserializer", "deserializer", PH_DESERIALIZE, ACT_DESERIALIZE},
     [MS_IPC_ONCPU] = {"ipc_oncpu", "IPC calls on CPU", PH_SYSCALL, ACT_IPC},
-    [MS_BLOCKED] = {"blocked", "blocked in IPC calls", PH_BLOCKED, -1},
+    [MS_BLOCKED] = {"blocked", "blocked waiting for IPC", PH_BLOCKED, -1},
     [MS_FORK] = {"fork", "fork", PH_FORK, -1},
     [MS_MMAP] = {"mmap", "shared mmap", PH_MMAP, -1},
     [MS_WAIT] = {"wait", "wait", PH_WAIT, -1},
@@ -132,6 +132,17 @@ static void faults_elsewhere(struct measured *m, const struct proc_row *r)
 		  r->faults_timed ? exact(rest) : sampled(rest, rest_ci, 0, m->e.hi_ns));
 }
 
+/* Blocked (splits in the order of SPLIT_BLOCKED_*): inside IPC calls, and in
+ * poll/epoll waits that an IPC descriptor ended; one sched_switch hook
+ * times both. */
+static void blocked(struct measured *m, const struct proc_row *r)
+{
+	uint64_t poll = r->blocked_poll_ns < m->e.ns ? r->blocked_poll_ns : m->e.ns;
+
+	add_split(m, "in_calls", "in IPC calls", PH_BLOCKED, exact(m->e.ns - poll));
+	add_split(m, "in_poll", "in poll/epoll waits", PH_BLOCKED, exact(poll));
+}
+
 /* Not measured at all (a serializer with no probe): no claim about it. */
 static void mark_unavailable(struct measured *m)
 {
@@ -154,6 +165,7 @@ void breakdown_of(const struct proc_row *r, const char *const *methods,
 	serializer(&out[MS_DESERIALIZER], r, MS_DESERIALIZER);
 	ipc_oncpu(&out[MS_IPC_ONCPU], r);
 	out[MS_BLOCKED].e = exact(r->phase_ns[PH_BLOCKED]);
+	blocked(&out[MS_BLOCKED], r);
 	out[MS_FORK].e = exact(r->phase_ns[PH_FORK]);
 	out[MS_MMAP].e = exact(r->phase_ns[PH_MMAP]);
 	out[MS_WAIT].e = exact(r->phase_ns[PH_WAIT]);

@@ -38,6 +38,7 @@ enum measured_id {
 enum { SPLIT_SER_FAULTS, SPLIT_SER_OWN };		   /* of MS_(DE)SERIALIZER */
 enum { SPLIT_IPC_COPY, SPLIT_IPC_FAULTS, SPLIT_IPC_REST }; /* of MS_IPC_ONCPU */
 enum { SPLIT_ELSEWHERE_SHARED, SPLIT_ELSEWHERE_REST };	   /* of MS_FAULTS_ELSEWHERE */
+enum { SPLIT_BLOCKED_CALLS, SPLIT_BLOCKED_POLL };	   /* of MS_BLOCKED */
 
 /* An amount and its 95% range, clamped to what contains it: lo_ns == ns ==
  * hi_ns where it was measured exactly. */

@@ -141,10 +141,11 @@ static int probe_json(const struct probe_plan *plan, const char *release, uint32
 	json_object_object_add(root, "kprobe", mechanism_json(plan->kprobe_ok, plan->kprobe_why));
 	json_object_object_add(root, "methods", methods_json(plan));
 	/* copy time is exact for a family only if its copy routines are covered */
-	json_object_object_add(exact, "pipe",
-			       json_object_new_boolean(probe_plan_copy_covers(plan, FAM_PIPE)));
-	json_object_object_add(exact, "unix",
-			       json_object_new_boolean(probe_plan_copy_covers(plan, FAM_SOCK)));
+#define FAMILY_EXACT(id, key, words)                                                               \
+	json_object_object_add(exact, key,                                                         \
+			       json_object_new_boolean(probe_plan_copy_covers(plan, id)));
+	IPC_FAMILIES(FAMILY_EXACT)
+#undef FAMILY_EXACT
 	json_object_object_add(root, "copy_exact", exact);
 	for (int g = 0; g < GROUP_COUNT; g++)
 		json_object_object_add(groups, group_names[g], slots_json(plan, g));

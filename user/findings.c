@@ -81,7 +81,7 @@ static bool cow_while_pickling(const struct report *rep, const struct rule *r, s
 static bool channel_below_pipe(const struct report *rep, const struct rule *r, struct finding *f)
 {
 	const struct channel *best = NULL;
-	char name[64], a[32], b[32], c[32];
+	char name[CHAN_NAME_MAX], a[32], b[32], c[32];
 	double bps;
 
 	for (int i = 0; i < rep->n_chans; i++)
@@ -122,30 +122,91 @@ static bool small_messages(const struct report *rep, const struct rule *r, struc
 	return true;
 }
 
-/* The process that waited longest for its peer, when that is most of its
- * time. */
+/* The channel carrying the other direction of `c`'s connection (a unix
+ * socket's pair, a TCP flow's reverse), or NULL (pipes are one-way). */
+static const struct channel *reverse_of(const struct report *rep, const struct channel *c)
+{
+	unsigned flags = ipc_kind_flags(c->kind);
+
+	for (int i = 0; i < rep->n_chans; i++) {
+		const struct channel *r = &rep->chans[i];
+
+		if (r->kind != c->kind || r == c)
+			continue;
+		if ((flags & KF_FLOW) && r->ino == ((c->ino & 0xffff) << 16 | (c->ino >> 16)))
+			return r;
+		if ((flags & KF_PEER_INODE) && c->peer_ino && r->ino == c->peer_ino &&
+		    r->peer_ino == c->ino)
+			return r;
+	}
+	return NULL;
+}
+
+/* Bytes a one-way consumer must have received for its wait to be for data
+ * (a Queue's reader) rather than for work that may never come (a helper
+ * daemon such as multiprocessing's resource tracker). */
+#define BULK_BYTES (1u << 20)
+
+/*
+ * Of process `pid`'s blocked time, what it spent waiting for an answer or
+ * for data: on a connection where it sent first (a client waiting for
+ * replies), or on a one-way channel that brought it bulk data. A server
+ * waiting for the next request (its peer sent first) and an idle helper
+ * are waiting for work, and the other side is no bottleneck of theirs.
+ */
+static uint64_t waited_for_answers(const struct report *rep, uint32_t pid)
+{
+	uint64_t ns = 0;
+
+	for (int i = 0; i < rep->n_chans; i++) {
+		const struct channel *c = &rep->chans[i], *r = reverse_of(rep, c);
+
+		for (int k = 0; k < c->n_ends; k++) {
+			const struct chan_end *e = &c->ends[k], *mine = NULL;
+			bool answers;
+
+			if (e->tgid != pid || e->dir != DIR_READ)
+				continue;
+			for (int j = 0; r && j < r->n_ends; j++)
+				if (r->ends[j].tgid == pid && r->ends[j].dir == DIR_WRITE)
+					mine = &r->ends[j];
+			answers = mine ? mine->s.first_ns && mine->s.first_ns < e->s.first_ns
+				       : e->s.bytes >= BULK_BYTES;
+			if (answers)
+				ns += e->s.blocked_ns + e->s.poll_blocked_ns;
+		}
+	}
+	return ns;
+}
+
+/* The process that waited longest for its peer's answers or data, when that
+ * is most of its time. */
 static bool blocked_on_peer(const struct report *rep, const struct rule *r, struct finding *f)
 {
 	const struct proc_row *worst = NULL;
+	uint64_t most = 0;
 	char a[32];
 
 	for (int i = 0; i < rep->n_procs; i++) {
 		const struct proc_row *p = &rep->procs[i];
+		uint64_t ns = p->thread_ns ? waited_for_answers(rep, p->pid) : 0;
 
-		if (p->thread_ns &&
-		    (!worst || p->phase_ns[PH_BLOCKED] > worst->phase_ns[PH_BLOCKED]))
+		if (ns > most) {
+			most = ns;
 			worst = p;
+		}
 	}
-	if (!worst || worst->phase_ns[PH_BLOCKED] < r->min_amount)
+	if (!worst || most < r->min_amount)
 		return false;
-	f->value = (double)worst->phase_ns[PH_BLOCKED] / (double)worst->thread_ns;
+	f->value = (double)most / (double)worst->thread_ns;
 	if (f->value < r->threshold)
 		return false;
 	snprintf(f->text, sizeof(f->text),
-		 "pid %u (%.*s) spent %s, %.0f%% of its time, blocked in IPC calls waiting for its "
-		 "peer: the other side's work (see its serialize and compute) is the bottleneck",
-		 worst->pid, IPCPROF_COMM_LEN, worst->comm,
-		 fmt_ns(worst->phase_ns[PH_BLOCKED], a, sizeof(a)), 100 * f->value);
+		 "pid %u (%.*s) spent %s, %.0f%% of its time, blocked waiting for its peer's "
+		 "answers or data: the other side's work (see its serialize and compute) is the "
+		 "bottleneck",
+		 worst->pid, IPCPROF_COMM_LEN, worst->comm, fmt_ns(most, a, sizeof(a)),
+		 100 * f->value);
 	return true;
 }
 

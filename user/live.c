@@ -34,7 +34,7 @@ static void view(const struct live *lv, const struct report *rep, FILE *out)
 	fprintf(out, "\n");
 	for (int i = 0; i < rep->n_chans && i < 8; i++) {
 		const struct channel *c = &rep->chans[i];
-		char name[64];
+		char name[CHAN_NAME_MAX];
 
 		fprintf(out, "%-30s %10s written %10s read\n", chan_name(c, name, sizeof(name)),
 			fmt_bytes(c->bytes_written, b[0], sizeof(b[0])),

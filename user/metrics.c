@@ -293,7 +293,7 @@ static int add_ends(struct metrics *m, const struct report *rep)
 			n_own++;
 	for (int i = 0; i < rep->n_chans && !rc; i++) {
 		const struct channel *c = &rep->chans[i];
-		char name[96], chan[128], labels[320];
+		char name[CHAN_NAME_MAX], chan[2 * CHAN_NAME_MAX], labels[320];
 
 		chan_name(c, name, sizeof(name));
 		metrics_label_value(name, chan, sizeof(chan));
@@ -329,7 +329,7 @@ static int add_ends(struct metrics *m, const struct report *rep)
  * many segments come and go (a DataLoader makes one per batch). */
 static int add_shared(struct metrics *m, const struct report *rep)
 {
-	uint64_t touched[SEGK_COUNT][2] = {{0}}, fds[IPC_UNIX_DGRAM + 1] = {0};
+	uint64_t touched[SEGK_COUNT][2] = {{0}}, fds[IPC_KIND_END] = {0};
 	struct segment *v;
 	char labels[96];
 	int n = segments_build(rep, &v), rc = 0;
@@ -342,7 +342,7 @@ static int add_shared(struct metrics *m, const struct report *rep)
 			    v[i].uses[u]->bytes_touched;
 	segments_free(v, n);
 	for (int i = 0; i < rep->n_chans; i++)
-		if (rep->chans[i].kind <= IPC_UNIX_DGRAM)
+		if (rep->chans[i].kind < IPC_KIND_END)
 			fds[rep->chans[i].kind] += channel_fds_passed(&rep->chans[i]);
 	for (int k = 0; k < SEGK_COUNT && !rc; k++)
 		for (int r = 0; r < 2 && !rc; r++) {
@@ -350,7 +350,9 @@ static int add_shared(struct metrics *m, const struct report *rep)
 				 seg_kind_names[k], r ? "user" : "maker");
 			rc = add(m, MF_SHARED, labels, (double)touched[k][r]);
 		}
-	for (int k = IPC_UNIX_STREAM; k <= IPC_UNIX_DGRAM && !rc; k++) {
+	for (int k = 1; k < IPC_KIND_END && !rc; k++) {
+		if (!(ipc_kind_flags(k) & KF_RIGHTS)) /* kinds that can carry them */
+			continue;
 		snprintf(labels, sizeof(labels), "kind=\"%s\"", chan_kind_name(k));
 		rc = add(m, MF_FDS, labels, (double)fds[k]);
 	}

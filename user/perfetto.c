@@ -215,7 +215,7 @@ static void annotation_string(struct pb_buf *b, uint32_t name, const char *v)
 
 static void slice_begin(struct perfetto *p, const struct slice_event *s, uint64_t track)
 {
-	char name[320] = "", chan[64] = "", where[256] = "", at[128] = "";
+	char name[320] = "", chan[CHAN_NAME_MAX] = "", where[256] = "", at[128] = "";
 	bool site = s->site && p->site_fn &&
 		    p->site_fn(p->site_ctx, s->site, where, sizeof(where), at, sizeof(at));
 	struct pb_buf *b = pf_packet(p, s->start_ns);

@@ -107,7 +107,7 @@ struct pf_chan {
 	uint64_t ino;
 	uint32_t dev;
 	uint8_t kind;
-	char name[64];
+	char name[CHAN_NAME_MAX];
 	struct rate rate[2];	    /* by enum dir */
 	uint64_t stream_off[2];	    /* bytes written / read so far */
 	struct pending *waiting[2]; /* writes without their read, reads without their write */

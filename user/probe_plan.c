@@ -324,22 +324,26 @@ void probe_plan_attach(struct probe_plan *plan, struct ipcprof_bpf *skel)
 bool probe_plan_copy_covers(const struct probe_plan *plan, int family)
 {
 	/*
-	 * Which copy routine carries the bulk bytes of a family. Pipes copy
-	 * with copy_page_{to,from}_iter, unix sockets with
-	 * skb_copy_datagram_{iter,from_iter}; both end in _copy_{to,from}_iter.
-	 * _copy_{to,from}_user move only small structs here. Both directions
-	 * must be covered.
+	 * Which copy routines carry the bulk bytes of a family, by direction
+	 * (read, write). Pipes copy with copy_page_{to,from}_iter, unix
+	 * sockets with skb_copy_datagram_{iter,from_iter}; both end in
+	 * _copy_{to,from}_iter. _copy_{to,from}_user move only small structs
+	 * here. Both directions must be covered. TCP sends copy through
+	 * paths of their own (nocache copies into pages, checksumming copies
+	 * for UDP): none listed, so their copy time is always sampled rather
+	 * than wrongly called exact.
 	 */
-	static const char *const pipe_fns[2][3] = {
-	    {"copy_page_to_iter", "_copy_to_iter"},
-	    {"copy_page_from_iter", "_copy_from_iter"},
+	static const char *const fns_of[FAM_COUNT][2][3] = {
+	    [FAM_PIPE] = {{"copy_page_to_iter", "_copy_to_iter"},
+			  {"copy_page_from_iter", "_copy_from_iter"}},
+	    [FAM_UNIX] = {{"skb_copy_datagram_iter", "_copy_to_iter"},
+			  {"skb_copy_datagram_from_iter", "_copy_from_iter"}},
 	};
-	static const char *const sock_fns[2][3] = {
-	    {"skb_copy_datagram_iter", "_copy_to_iter"},
-	    {"skb_copy_datagram_from_iter", "_copy_from_iter"},
-	};
-	const char *const(*fns)[3] = family == FAM_PIPE ? pipe_fns : sock_fns;
+	const char *const(*fns)[3];
 
+	if (family < 0 || family >= FAM_COUNT || !fns_of[family][0][0])
+		return false;
+	fns = fns_of[family];
 	for (int dir = 0; dir < 2; dir++) {
 		bool covered = false;
 

@@ -193,7 +193,8 @@ static uint64_t timed_phases(struct proc_row *r, const struct proc_stats *s,
 	r->phase_ns[PH_DESERIALIZE] = s->deserialize_ns - r->fault_ns[ACT_DESERIALIZE];
 	r->phase_ns[PH_COPY] = copy;
 	r->phase_ns[PH_SYSCALL] = s->ipc_oncpu_ns - copy - r->fault_ns[ACT_IPC];
-	r->phase_ns[PH_BLOCKED] = s->ipc_blocked_ns;
+	r->blocked_poll_ns = s->poll_blocked_ns;
+	r->phase_ns[PH_BLOCKED] = s->ipc_blocked_ns + s->poll_blocked_ns;
 	r->phase_ns[PH_FORK] = (m->exact_fork ? s->fork_kernel_ns : s->fork_ns) + s->first_run_ns;
 	r->phase_ns[PH_MMAP] = (m->exact_mmap ? s->mmap_kernel_ns : s->mmap_ns) + s->unmap_ns;
 	r->ipc_kernel_ns = m->ipc_kernel ? s->ipc_kernel_ns : 0;

@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <string.h>
 
-static const char *const fam_keys[FAM_COUNT] = {"pipe", "unix"};
+#define FAMILY_KEY(id, key, words) [id] = key,
+static const char *const fam_keys[FAM_COUNT] = {IPC_FAMILIES(FAMILY_KEY)};
+#undef FAMILY_KEY
 static const char *const fault_keys[FT_COUNT] = {"cow", "first_touch", "other"};
 
 const struct field measure_fields[] = {
@@ -47,6 +49,7 @@ const struct field proc_fields[] = {
     SCALAR(struct proc_row, deserialize_calls),
     SCALAR(struct proc_row, ipc_calls),
     SCALAR(struct proc_row, ipc_oncpu_ns),
+    SCALAR(struct proc_row, blocked_poll_ns),
     SCALAR(struct proc_row, bytes_read),
     SCALAR(struct proc_row, bytes_written),
     ARRAY(struct proc_row, ipc_oncpu_fam_ns, fam_keys),
@@ -99,7 +102,7 @@ const struct field channel_fields[] = {
     SCALAR(struct channel, ino),
     SCALAR(struct channel, peer_ino),
     SCALAR(struct channel, dev),
-    ENUM(struct channel, kind, IPC_UNIX_DGRAM),
+    ENUM(struct channel, kind, IPC_KIND_MAX),
     END_FIELDS,
 };
 
@@ -114,6 +117,11 @@ const struct field end_fields[] = {
     NAMED("first_ns", struct chan_end, s.first_ns),
     NAMED("last_ns", struct chan_end, s.last_ns),
     NAMED("fds_passed", struct chan_end, s.fds_passed),
+    NAMED("blocked_poll_ns", struct chan_end, s.poll_blocked_ns),
+    NAMED_ARRAY("src_addr", struct chan_end, s.flow.src_addr),
+    NAMED_ARRAY("dst_addr", struct chan_end, s.flow.dst_addr),
+    NAMED("src_port", struct chan_end, s.flow.src_port),
+    NAMED("dst_port", struct chan_end, s.flow.dst_port),
     NAMED_ARRAY("size_hist", struct chan_end, s.size_hist),
     NAMED_ARRAY("latency_hist", struct chan_end, s.latency_hist),
     END_FIELDS,
@@ -159,6 +167,8 @@ static size_t type_size(enum ftype t)
 	case T_U32:
 	case T_I32:
 		return 4;
+	case T_U16:
+		return 2;
 	case T_U8:
 		return 1;
 	case T_BOOL:
@@ -176,6 +186,8 @@ static json_object *value_json(const void *p, enum ftype t)
 		return json_object_new_uint64(*(const uint32_t *)p);
 	case T_I32:
 		return json_object_new_int64(*(const int32_t *)p);
+	case T_U16:
+		return json_object_new_uint64(*(const uint16_t *)p);
 	case T_U8:
 		return json_object_new_uint64(*(const uint8_t *)p);
 	case T_BOOL:
@@ -220,7 +232,7 @@ void fields_to_json(json_object *o, const void *base, const struct field *fields
 static bool value_get(json_object *v, enum ftype t, uint64_t max, void *p)
 {
 	static const uint64_t type_max[] = {
-	    [T_U64] = UINT64_MAX, [T_U32] = UINT32_MAX, [T_U8] = UINT8_MAX};
+	    [T_U64] = UINT64_MAX, [T_U32] = UINT32_MAX, [T_U16] = UINT16_MAX, [T_U8] = UINT8_MAX};
 	uint64_t u;
 
 	switch (t) {
@@ -248,6 +260,7 @@ static bool value_get(json_object *v, enum ftype t, uint64_t max, void *p)
 	}
 	case T_U64:
 	case T_U32:
+	case T_U16:
 	case T_U8:
 		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
 			return false;
@@ -258,6 +271,8 @@ static bool value_get(json_object *v, enum ftype t, uint64_t max, void *p)
 			*(uint64_t *)p = u;
 		else if (t == T_U32)
 			*(uint32_t *)p = (uint32_t)u;
+		else if (t == T_U16)
+			*(uint16_t *)p = (uint16_t)u;
 		else
 			*(uint8_t *)p = (uint8_t)u;
 		return true;

@@ -32,7 +32,7 @@
 
 #define RECORD_FORMAT_NAME "ipcprof-recording"
 
-enum ftype { T_U64, T_U32, T_I32, T_U8, T_BOOL, T_DOUBLE };
+enum ftype { T_U64, T_U32, T_I32, T_U16, T_U8, T_BOOL, T_DOUBLE };
 
 /* The table's type follows the member's, so they cannot disagree. */
 #define FTYPE(x)                                                                                   \
@@ -40,7 +40,8 @@ enum ftype { T_U64, T_U32, T_I32, T_U8, T_BOOL, T_DOUBLE };
 		 : T_U64, unsigned long                                                            \
 		 : sizeof(unsigned long) == 8 ? T_U64 : T_U32, unsigned int                        \
 		 : T_U32, int                                                                      \
-		 : T_I32, unsigned char                                                            \
+		 : T_I32, unsigned short                                                           \
+		 : T_U16, unsigned char                                                            \
 		 : T_U8, _Bool                                                                     \
 		 : T_BOOL, double                                                                  \
 		 : T_DOUBLE)

@@ -48,6 +48,9 @@ struct proc_row {
 	uint64_t phase_ns[PH_COUNT];
 	uint64_t serialize_calls, deserialize_calls;
 	uint64_t ipc_calls, ipc_oncpu_ns, bytes_read, bytes_written;
+	/* of phase_ns[PH_BLOCKED], off CPU in epoll_wait/poll until an IPC
+	 * descriptor was ready (the rest: inside IPC calls) */
+	uint64_t blocked_poll_ns;
 	uint64_t ipc_oncpu_fam_ns[FAM_COUNT];
 	uint64_t fork_calls, first_run_ns;
 	uint64_t mmap_calls, mmap_bytes;
@@ -87,7 +90,9 @@ struct channel {
 	int n_ends;
 	uint64_t bytes_written, bytes_read, write_calls, read_calls;
 	uint64_t oncpu_ns, blocked_ns;
+	uint64_t blocked_poll_ns;   /* its readers' waits in poll/epoll for it */
 	uint64_t first_ns, last_ns; /* span of all calls on it */
+	struct inet_ends flow;	    /* TCP/UDP: what its ends knew of their addresses */
 	/* descriptors carried (SCM_RIGHTS) as the sending and the receiving
 	 * ends counted them */
 	uint64_t fds_sent, fds_received;
@@ -213,6 +218,9 @@ int report_add_proc(struct report *rep, const struct proc_row *row);
 /* Add one channel end's counters; an end seen before is merged into. */
 int report_add_chan(struct report *rep, const struct chan_key *k, const struct chan_stats *s);
 void chan_stats_merge(struct chan_stats *into, const struct chan_stats *s);
+void inet_ends_merge(struct inet_ends *into, const struct inet_ends *from);
+/* One end of a flow for people: "127.0.0.1:6379", "[::1]:80", "*:53", "?" */
+const char *inet_end_name(const uint8_t addr[16], uint16_t port, char *buf, size_t len);
 /* Add one end's counts into its channel's totals. */
 void channel_account(struct channel *c, const struct chan_end *e);
 int report_add_note(struct report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -225,6 +233,8 @@ char *report_own(struct report *rep, char *s);
 
 const char *chan_kind_name(uint8_t kind);
 /* "pipe:[123]", "socket:[5]->[6]", "fifo:[8:1234]" */
+/* room for any channel's name: "tcp:[v6 address]:port->[v6 address]:port" */
+#define CHAN_NAME_MAX 112
 const char *chan_name(const struct channel *c, char *buf, size_t len);
 /* After report_finish (rows sorted by pid). */
 const struct proc_row *report_find_proc(const struct report *rep, uint32_t pid);

@@ -260,7 +260,7 @@ static void processes(const struct report *rep, FILE *out)
 
 static void channels(const struct report *rep, FILE *out)
 {
-	char name[96], b[32];
+	char name[CHAN_NAME_MAX], b[32];
 
 	if (!rep->n_chans)
 		return;

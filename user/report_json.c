@@ -145,6 +145,7 @@ static json_object *proc_json(const struct proc_row *r, const struct report *rep
 		add_u64(o, phase_fields[p], r->phase_ns[p]);
 	json_object_object_add(o, "ci95_ns", ci95_json(r));
 	add_u64(o, "ipc_oncpu_ns", r->ipc_oncpu_ns);
+	add_u64(o, "blocked_poll_ns", r->blocked_poll_ns);
 	add_u64(o, "ipc_kernel_ns", r->ipc_kernel_ns);
 	add_u64(o, "copy_sampled_ns", r->copy_sampled_ns);
 	add_u64(o, "serializer_sampled_ns", r->ser_sampled_ns);
@@ -173,19 +174,30 @@ static json_object *chan_json(const struct channel *c)
 {
 	json_object *o = json_object_new_object(), *ends = json_object_new_array();
 	json_object *writers = json_object_new_array(), *readers = json_object_new_array();
-	char name[64];
+	char name[CHAN_NAME_MAX];
 
 	json_object_object_add(o, "name", json_object_new_string(chan_name(c, name, sizeof(name))));
 	json_object_object_add(o, "kind", json_object_new_string(chan_kind_name(c->kind)));
 	add_u64(o, "ino", c->ino);
 	if (c->peer_ino)
 		add_u64(o, "peer_ino", c->peer_ino);
+	if (ipc_kind_flags(c->kind) & KF_FLOW) { /* the sender's end, the receiver's */
+		char end[64];
+
+		json_object_object_add(o, "src",
+				       json_object_new_string(inet_end_name(
+					   c->flow.src_addr, c->flow.src_port, end, sizeof(end))));
+		json_object_object_add(o, "dst",
+				       json_object_new_string(inet_end_name(
+					   c->flow.dst_addr, c->flow.dst_port, end, sizeof(end))));
+	}
 	add_u64(o, "bytes_written", c->bytes_written);
 	add_u64(o, "bytes_read", c->bytes_read);
 	add_u64(o, "write_calls", c->write_calls);
 	add_u64(o, "read_calls", c->read_calls);
 	add_u64(o, "oncpu_ns", c->oncpu_ns);
 	add_u64(o, "blocked_ns", c->blocked_ns);
+	add_u64(o, "blocked_poll_ns", c->blocked_poll_ns);
 	add_u64(o, "span_ns", c->last_ns > c->first_ns ? c->last_ns - c->first_ns : 0);
 	add_u64(o, "bytes_per_s", u64_sat(chan_rate(c)));
 	add_u64(o, "fds_passed", channel_fds_passed(c));
@@ -200,6 +212,7 @@ static json_object *chan_json(const struct channel *c)
 		add_u64(eo, "bytes", e->s.bytes);
 		add_u64(eo, "oncpu_ns", e->s.oncpu_ns);
 		add_u64(eo, "blocked_ns", e->s.blocked_ns);
+		add_u64(eo, "blocked_poll_ns", e->s.poll_blocked_ns);
 		add_u64(eo, "fds_passed", e->s.fds_passed);
 		json_object_object_add(eo, "size_log2_hist", hist_json(e->s.size_hist));
 		json_object_object_add(eo, "latency_log2_hist", hist_json(e->s.latency_hist));

@@ -113,7 +113,7 @@ int report_write_svg(const struct report *rep, FILE *out)
 	for (int i = 0; i < n_chans; i++, y += ROW_H) {
 		const struct channel *c = &rep->chans[i];
 		uint64_t parts[2] = {c->oncpu_ns, c->blocked_ns};
-		char name[64], bytes[32];
+		char name[CHAN_NAME_MAX], bytes[32];
 
 		snprintf(label, sizeof(label), "%s %s", chan_name(c, name, sizeof(name)),
 			 fmt_bytes(c->bytes_written, bytes, sizeof(bytes)));

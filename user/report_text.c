@@ -62,7 +62,7 @@ static void measured_detail(const struct report *rep, int id, char *buf, size_t 
 		snprintf(buf, len, "%s, %llu IPC calls", m, (unsigned long long)t->ipc_calls);
 		break;
 	case MS_BLOCKED:
-		snprintf(buf, len, "%s (sched_switch), off CPU inside IPC calls", m);
+		snprintf(buf, len, "%s (sched_switch), off CPU waiting for a peer", m);
 		break;
 	case MS_FORK:
 		snprintf(buf, len, "%s, %llu forks + children's start latency", m,
@@ -97,7 +97,11 @@ static void split_detail(const struct report *rep, int id, const struct split *s
 	int a = measured_defs[id].act;
 	char sn[96];
 
-	if (sp->phase == PH_COPY) {
+	if (id == MS_BLOCKED) {
+		snprintf(buf, len, "%s (sched_switch), %s", m,
+			 !strcmp(sp->name, "in_poll") ? "off CPU until an IPC fd was ready"
+						      : "off CPU inside IPC calls");
+	} else if (sp->phase == PH_COPY) {
 		sample_note(rep, t->samples_copy, t->samples_ipc, sn, sizeof(sn));
 		snprintf(buf, len, "%s, %s", m, sp->e.exact ? "timed" : sn);
 	} else if (id == MS_FAULTS_ELSEWHERE) {
@@ -370,7 +374,7 @@ static void write_handoffs(const struct report *rep, const bool *mark, int n, FI
 
 static void write_chans(const struct report *rep, FILE *out)
 {
-	char name[64], b1[32], b2[32], b3[32], b4[32], b5[32];
+	char name[CHAN_NAME_MAX], b1[32], b2[32], b3[32], b4[32], b5[32];
 	bool *mark = calloc((size_t)rep->n_chans + 1, sizeof(*mark));
 	int shown = 0, handoffs = mark ? mark_handoffs(rep, mark) : 0;
 
@@ -393,6 +397,9 @@ static void write_chans(const struct report *rep, FILE *out)
 			(unsigned long long)c->write_calls,
 			fmt_bytes(c->bytes_read, b2, sizeof(b2)), (unsigned long long)c->read_calls,
 			fmt_ns(c->blocked_ns, b3, sizeof(b3)));
+		if (c->blocked_poll_ns)
+			fprintf(out, "  %28s readers waited %s in poll/epoll for it\n", "",
+				fmt_ns(c->blocked_poll_ns, b3, sizeof(b3)));
 		if (channel_fds_passed(c))
 			fprintf(out, "  %28s %llu descriptors passed (SCM_RIGHTS)\n", "",
 				(unsigned long long)channel_fds_passed(c));

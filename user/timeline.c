@@ -83,7 +83,7 @@ static const struct call_site *slice_site(const struct report *rep, const struct
 static json_object *slice_json(const struct report *rep, const struct slice_event *s, uint64_t t0)
 {
 	const struct call_site *site = slice_site(rep, s);
-	char name[320], chan[64], where[256];
+	char name[320], chan[CHAN_NAME_MAX], where[256];
 	json_object *e, *args = json_object_new_object();
 
 	if (s->kind == SL_IPC) {

@@ -22,6 +22,7 @@
 #include "callsites.h"
 #include "heap.h"
 #include "kallsyms.h"
+#include "local_addrs.h"
 #include "map_prealloc.h"
 #include "procfs.h"
 #include "tasks_trace.h"
@@ -41,7 +42,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* The syscalls the kernel side times, by this architecture's numbers. */
 void tracer_warn(struct tracer *t, const char *fmt, ...)
 {
 	char **tmp = grow_array(t->warnings, (size_t)t->n_warnings, sizeof(*t->warnings));
@@ -59,20 +59,47 @@ void tracer_warn(struct tracer *t, const char *fmt, ...)
 		t->warnings[t->n_warnings++] = msg;
 }
 
+/* The syscalls the kernel side times, by this architecture's numbers. */
 static void fill_syscall_table(volatile __u8 *kinds)
 {
 	static const struct {
 		long nr;
 		enum sys_kind kind;
 	} table[] = {
-	    {SYS_read, SK_READ},	 {SYS_readv, SK_READ},	    {SYS_recvmsg, SK_RECVMSG},
-	    {SYS_recvfrom, SK_READ},	 {SYS_write, SK_WRITE},	    {SYS_writev, SK_WRITE},
-	    {SYS_sendmsg, SK_SENDMSG},	 {SYS_sendto, SK_WRITE},    {SYS_recvmmsg, SK_RECVMMSG},
-	    {SYS_shmat, SK_SHMAT},	 {SYS_shmdt, SK_SHMDT},	    {SYS_madvise, SK_POPULATE},
-	    {SYS_mlock, SK_POPULATE},	 {SYS_mlock2, SK_POPULATE}, {SYS_mlockall, SK_POPULATE},
-	    {SYS_sendmmsg, SK_SENDMMSG}, {SYS_splice, SK_SPLICE},   {SYS_vmsplice, SK_VMSPLICE},
-	    {SYS_clone, SK_CLONE},	 {SYS_clone3, SK_CLONE3},   {SYS_mmap, SK_MMAP},
-	    {SYS_munmap, SK_MUNMAP},	 {SYS_mremap, SK_MREMAP},
+	    {SYS_read, SK_READ},
+	    {SYS_readv, SK_READ},
+	    {SYS_recvmsg, SK_RECVMSG},
+	    {SYS_recvfrom, SK_RECVFROM},
+	    {SYS_write, SK_WRITE},
+	    {SYS_writev, SK_WRITE},
+	    {SYS_sendmsg, SK_SENDMSG},
+	    {SYS_sendto, SK_SENDTO},
+	    {SYS_recvmmsg, SK_RECVMMSG},
+	    {SYS_shmat, SK_SHMAT},
+	    {SYS_shmdt, SK_SHMDT},
+	    {SYS_madvise, SK_POPULATE},
+	    {SYS_mlock, SK_POPULATE},
+	    {SYS_mlock2, SK_POPULATE},
+	    {SYS_mlockall, SK_POPULATE},
+	    {SYS_sendmmsg, SK_SENDMMSG},
+	    {SYS_splice, SK_SPLICE},
+	    {SYS_vmsplice, SK_VMSPLICE},
+	    {SYS_clone, SK_CLONE},
+	    {SYS_clone3, SK_CLONE3},
+	    {SYS_mmap, SK_MMAP},
+	    {SYS_munmap, SK_MUNMAP},
+	    {SYS_mremap, SK_MREMAP},
+	    {SYS_epoll_pwait, SK_EPOLL_WAIT},
+	    {SYS_ppoll, SK_POLL},
+#ifdef SYS_epoll_wait /* not on arm64 */
+	    {SYS_epoll_wait, SK_EPOLL_WAIT},
+#endif
+#ifdef SYS_epoll_pwait2
+	    {SYS_epoll_pwait2, SK_EPOLL_WAIT},
+#endif
+#ifdef SYS_poll
+	    {SYS_poll, SK_POLL},
+#endif
 #ifdef SYS_fork /* not on arm64 */
 	    {SYS_fork, SK_FORK},
 #endif
@@ -339,6 +366,10 @@ static int load(struct tracer *t, char *err, size_t errlen)
 	int rc = ipcprof_bpf__load(t->skel);
 
 	if (!rc) {
+		/* a peer at one of these is a local process (none: loopback only) */
+		if (local_addrs_fill(bpf_map__fd(t->skel->maps.local_addrs)) < 0)
+			tracer_warn(t, "this host's addresses unknown: TCP and UDP peers count "
+				       "as local only on loopback");
 		/* before anything is attached (it must not inherit links) */
 		rc = watchdog_start(&t->wd, bpf_map__fd(t->skel->maps.held));
 		if (rc) {
@@ -582,14 +613,14 @@ struct measure tracer_measure(const struct tracer *t)
 {
 	struct measure m = {
 	    .sample_hz = t->opts.sample_hz,
-	    .exact_copy = {probe_plan_copy_covers(&t->probes, FAM_PIPE),
-			   probe_plan_copy_covers(&t->probes, FAM_SOCK)},
 	    .exact_fault = probe_plan_method(&t->probes, GROUP_FAULT) != METHOD_NONE,
 	    .exact_fork = probe_plan_method(&t->probes, GROUP_FORK) != METHOD_NONE,
 	    .exact_mmap = probe_plan_method(&t->probes, GROUP_MMAP) != METHOD_NONE,
 	    .ipc_kernel = probe_plan_method(&t->probes, GROUP_KFN) != METHOD_NONE,
 	};
 
+	for (int f = 0; f < FAM_COUNT; f++)
+		m.exact_copy[f] = probe_plan_copy_covers(&t->probes, f);
 	return m;
 }
 

@@ -224,8 +224,16 @@ bool tracer_exited(struct tracer *t, pid_t pid)
 	return ps.exit_ns != 0;
 }
 
+/* An IPC call still in flight when tracing ends, closed there: its
+ * channel end's share, booked as for a call that returned. */
+struct inflight {
+	struct chan_key k;
+	struct chan_stats s;
+};
+
 struct live_proc {
 	__u32 tgid;
+	bool alive; /* its row took these (it had not exited) */
 	struct live_threads live;
 	/* page faults and IPC totals are counted per thread and folded in
 	 * at thread exit */
@@ -275,6 +283,45 @@ static void add_live(struct proc_stats *ps, const struct live_proc *lp)
  * process in one pass over the threads map (collect runs every second
  * under --live or the progress line). Returns the count, or -ENOMEM.
  */
+/*
+ * A live thread inside an IPC call at `end` (asleep in read() for the whole
+ * window, say): the call closes there, its time so far on CPU or off it,
+ * as handle_sys_exit would have booked it. Fills *fl with its channel end.
+ */
+static bool inflight_ipc(const struct thread_state *ts, uint64_t end, struct ipc_acc *acc,
+			 struct inflight *fl)
+{
+	uint64_t dur, off;
+	unsigned fam;
+
+	if (ts->sys_class != SYS_IPC || ts->peer_at_exit || end <= ts->sys_start)
+		return false;
+	dur = end - ts->sys_start;
+	off = ts->off_ns + (ts->off_start && end > ts->off_start ? end - ts->off_start : 0);
+	if (off > dur)
+		off = dur;
+	fam = ipc_kind_family(ts->ep.kind);
+	acc->calls++;
+	acc->oncpu_ns += dur - off;
+	acc->blocked_ns += off;
+	acc->oncpu_fam_ns[fam] += dur - off;
+	memset(fl, 0, sizeof(*fl));
+	fl->k.ino = chan_ino_of(&ts->ep, ts->dir);
+	fl->k.dev = ts->ep.dev;
+	fl->k.tgid = ts->tgid;
+	fl->k.dir = ts->dir;
+	fl->k.kind = ts->ep.kind;
+	fl->s.calls = 1;
+	fl->s.oncpu_ns = dur - off;
+	fl->s.blocked_ns = off;
+	fl->s.first_ns = ts->sys_start;
+	fl->s.last_ns = end;
+	fl->s.peer_ino = ts->dir == DIR_READ ? (ts->ep.peer_ino ? ts->ep.ino : 0) : ts->ep.peer_ino;
+	if (ipc_kind_flags(ts->ep.kind) & KF_FLOW)
+		inet_flow_of(&fl->s.flow, &ts->ep.inet, ts->dir);
+	return true;
+}
+
 /* What a live thread adds to its process until `end`. */
 static void live_thread_add(struct live_proc *p, const struct thread_state *ts, uint64_t end)
 {
@@ -283,6 +330,10 @@ static void live_thread_add(struct live_proc *p, const struct thread_state *ts, 
 	/* asleep outside any syscall we time: waiting until now */
 	if (ts->off_start && !ts->sys_class && !ts->ser_depth && end > ts->off_start)
 		p->live.wait_ns += end - ts->off_start;
+	/* in a poll/epoll wait nothing has ended yet: wait, as a timeout is */
+	if (ts->sys_class == SYS_POLL)
+		p->live.wait_ns +=
+		    ts->off_ns + (ts->off_start && end > ts->off_start ? end - ts->off_start : 0);
 	for (int a = 0; a < ACT_COUNT; a++)
 		for (int f = 0; f < FT_COUNT; f++)
 			p->faults[a][f] += ts->faults[a][f];
@@ -290,10 +341,12 @@ static void live_thread_add(struct live_proc *p, const struct thread_state *ts, 
 	ipc_acc_add(&p->ipc, &ts->ipc);
 }
 
-static int live_threads(struct tracer *t, uint64_t end, struct live_proc **out)
+static int live_threads(struct tracer *t, uint64_t end, struct live_proc **out,
+			struct inflight **fl_out, int *n_fl)
 {
 	struct bpf_map *map = t->skel->maps.threads;
 	struct live_proc *v = NULL;
+	struct inflight *fl = NULL, one;
 	void *keys = NULL, *vals = NULL;
 	int n = 0, n_threads;
 
@@ -323,13 +376,24 @@ static int live_threads(struct tracer *t, uint64_t end, struct live_proc **out)
 			p->tgid = ts->tgid;
 		}
 		live_thread_add(p, ts, end);
+		if (inflight_ipc(ts, end, &p->ipc, &one)) {
+			if (grow_one((void **)&fl, *n_fl, sizeof(*fl))) {
+				n = -ENOMEM;
+				break;
+			}
+			fl[(*n_fl)++] = one;
+		}
 	}
 	free(keys);
 	free(vals);
-	if (n < 0)
+	if (n < 0) {
 		free(v);
-	else
+		free(fl);
+		*n_fl = 0;
+	} else {
 		*out = v;
+		*fl_out = fl;
+	}
 	return n;
 }
 
@@ -345,7 +409,7 @@ static void mark_unmeasured_serializers(const struct tracer *t, struct report *r
 }
 
 /* One process's row: its kernel counters plus what only now settles. */
-static int add_proc(struct report *rep, __u32 pid, struct proc_stats ps, const struct live_proc *lp,
+static int add_proc(struct report *rep, __u32 pid, struct proc_stats ps, struct live_proc *lp,
 		    int n_live)
 {
 	struct live_threads live = {0};
@@ -356,6 +420,7 @@ static int add_proc(struct report *rep, __u32 pid, struct proc_stats ps, const s
 			continue;
 		live = lp[i].live;
 		add_live(&ps, &lp[i]);
+		lp[i].alive = true;
 	}
 	proc_row_from_stats(&row, pid, &ps, &live, rep->end_ns, &rep->measure);
 	return report_add_proc(rep, &row);
@@ -400,15 +465,16 @@ int tracer_collect(struct tracer *t, struct report *rep)
 {
 	void *keys = NULL, *vals = NULL;
 	struct live_proc *lp = NULL;
+	struct inflight *fl = NULL;
 	uint64_t last_exit = 0;
 	bool all_exited = true;
-	int rc = 0, n_live, n;
+	int rc = 0, n_live, n, n_fl = 0;
 
 	rep->measure = tracer_measure(t);
 	/* events still queued, so every exec has been seen */
 	ring_buffer__consume(t->rb);
 	rep->end_ns = now_ns();
-	n_live = live_threads(t, rep->end_ns, &lp);
+	n_live = live_threads(t, rep->end_ns, &lp, &fl, &n_fl);
 	if (n_live < 0)
 		return n_live;
 	for (int i = 0; i < t->n_fproc && !rc; i++) {
@@ -430,6 +496,15 @@ int tracer_collect(struct tracer *t, struct report *rep)
 	}
 	free(keys);
 	free(vals);
+	/* calls in flight, of processes that had not exited (a thread of one
+	 * that had is only not yet gone) */
+	for (int i = 0; i < n_fl && !rc; i++)
+		for (int j = 0; j < n_live; j++)
+			if (lp[j].tgid == fl[i].k.tgid && lp[j].alive) {
+				rc = report_add_chan(rep, &fl[i].k, &fl[i].s);
+				break;
+			}
+	free(fl);
 	free(lp);
 	if (rc)
 		return rc;

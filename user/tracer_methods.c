@@ -25,7 +25,9 @@ static const char *precise_or(const struct tracer *t, enum probe_group g, const 
  */
 static const char *copy_method(struct report *rep, const struct tracer *t)
 {
-	static const char *const fam_names[FAM_COUNT] = {"pipes and FIFOs", "unix sockets"};
+#define FAMILY_WORDS(id, key, words) [id] = words,
+	static const char *const fam_names[FAM_COUNT] = {IPC_FAMILIES(FAMILY_WORDS)};
+#undef FAMILY_WORDS
 	static char mixed[32];
 	const char *exact = precise_or(t, GROUP_COPY, NULL);
 	bool seen[FAM_COUNT] = {false}, any_exact = false, any_sampled = false;

@@ -30,7 +30,7 @@ ird=$(mktemp -d)
 trap 'rm -rf "$ird"' EXIT
 mkdir -p "$ird"/{bin,dev,proc,sys,host,modules}
 cp /bin/busybox "$ird/bin/busybox"
-for a in sh mount umount insmod mkdir chroot poweroff cat echo sleep; do
+for a in sh mount umount insmod mkdir chroot poweroff cat echo sleep ip; do
 	ln -s busybox "$ird/bin/$a"
 done
 cp "$VMDIR"/modules/*.ko "$ird/modules/"
@@ -45,6 +45,7 @@ cat >"$ird/init" <<'INITEOF'
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+ip link set lo up # TCP and UDP tests over 127.0.0.1 and ::1
 for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache \
 	9pnet 9pnet_virtio 9p; do
 	insmod /modules/$m.ko || echo "vmtest-guest: insmod $m failed"

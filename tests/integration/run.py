@@ -16,7 +16,7 @@ class Counting(unittest.TextTestResult):
 # Inside the qemu VM (TCG, slow) only the C-fixture and precise-path tests
 # run; the Python seed experiments are for the host.
 VM_TESTS = ("test_channels.py", "test_faults.py", "test_precise.py", "test_cli.py", "test_attach.py",
-            "test_fork_gate.py", "test_shared.py")
+            "test_fork_gate.py", "test_shared.py", "test_inet.py")
 
 
 def main():

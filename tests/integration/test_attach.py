@@ -83,3 +83,65 @@ class AttachToSleepers(BPFTestCase):
         for p in (parent, reader):
             with self.subTest(pid=p["pid"]):
                 self.assertLess(p["other_ns"], 0.05 * p["thread_ns"], p)
+
+
+# A reader asleep in read() on a pipe, and one asleep in recv() on a TCP
+# connection over loopback, for the whole window: nothing is ever written.
+IDLE = r"""
+import os, socket, sys, time
+r, w = os.pipe()
+srv = socket.create_server(("127.0.0.1", 0))
+cli = socket.create_connection(srv.getsockname())
+conn, _ = srv.accept()
+for target in ("pipe", "tcp"):
+    if os.fork() == 0:
+        if target == "pipe":
+            os.read(r, 1)
+        else:
+            conn.recv(1)
+        os._exit(0)
+print(os.getpid(), flush=True)
+time.sleep(3600)
+"""
+
+
+class CallsStillOpen(BPFTestCase):
+    def test_a_read_asleep_for_the_whole_window_is_blocked(self):
+        """A call in flight when tracing ends is closed there and booked:
+        readers asleep for the whole window are blocked, not other."""
+        window_s = 1.0
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "report.json")
+            target = subprocess.Popen([PYTHON, "-c", IDLE], stdout=subprocess.PIPE, text=True,
+                                      start_new_session=True)
+            try:
+                self.assertEqual(int(target.stdout.readline()), target.pid)
+                readers = []
+                deadline = time.monotonic() + 10
+                while len(readers) < 2 or any(syscall_of(p) in (None, -1) for p in readers):
+                    self.assertLess(time.monotonic(), deadline, "readers never slept")
+                    with open(f"/proc/{target.pid}/task/{target.pid}/children") as f:
+                        readers = [int(p) for p in f.read().split()]
+                    time.sleep(0.01)
+                r = subprocess.run([IPCPROF, "attach", "-p", str(target.pid), "-d",
+                                    str(window_s), "--format", "json", "-o", out],
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual(r.returncode, 0, r.stderr)
+            finally:
+                os.killpg(target.pid, signal.SIGKILL)
+                target.wait()
+            with open(out) as f:
+                rep = json.load(f)
+        procs = {p["pid"]: p for p in rep["processes"]}
+        for kind in ("pipe", "tcp"):
+            with self.subTest(kind=kind):
+                (chan,) = [c for c in rep["channels"] if c["kind"] == kind]
+                # the one read, still open: booked on its channel end
+                self.assertEqual(chan["read_calls"], 1, chan)
+                self.assertEqual(chan["bytes_read"], 0)
+                (reader,) = chan["readers"]
+                self.assertIn(reader, readers)
+                p = procs[reader]
+                self.assertGreaterEqual(p["blocked_ns"], 0.95 * p["thread_ns"], p)
+                self.assertGreaterEqual(p["thread_ns"], 0.9 * window_s * 1e9, p)
+                self.assertEqual(chan["blocked_ns"], p["blocked_ns"])

@@ -71,7 +71,7 @@ class SeedQueue(BPFTestCase):
         b = rep["totals"]["breakdown"]
         for label, name in (("serializer", "serializer"), ("deserializer", "deserializer"),
                             ("IPC calls on CPU", "ipc_oncpu"),
-                            ("blocked in IPC calls", "blocked")):
+                            ("blocked waiting for IPC", "blocked")):
             line = re.search(rf"^{re.escape(label)} +(\S+) (\S+) +\S+%  (\S+)", text, re.M)
             self.assertIsNotNone(line, label)
             self.assertGreater(b[name]["ns"], 0, name)

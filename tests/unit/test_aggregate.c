@@ -186,12 +186,12 @@ static void test_exact_copy_only_where_covered(void **state)
 	/* 8 ms on CPU: 5 ms in pipe calls (sampled: 10 of 20 samples copying),
 	 * 3 ms in socket calls (exact: 1.25 ms copying) */
 	s.ipc_oncpu_fam_ns[FAM_PIPE] = 5000000;
-	s.ipc_oncpu_fam_ns[FAM_SOCK] = 3000000;
+	s.ipc_oncpu_fam_ns[FAM_UNIX] = 3000000;
 	s.samples_ipc_fam[FAM_PIPE] = 20;
 	s.samples_copy_fam[FAM_PIPE] = 10;
-	s.samples_ipc_fam[FAM_SOCK] = 20;
-	s.samples_copy_fam[FAM_SOCK] = 0; /* ignored: exact */
-	s.copy_exact_fam_ns[FAM_SOCK] = 1250000;
+	s.samples_ipc_fam[FAM_UNIX] = 20;
+	s.samples_copy_fam[FAM_UNIX] = 0; /* ignored: exact */
+	s.copy_exact_fam_ns[FAM_UNIX] = 1250000;
 	proc_row_from_stats(&r, 5, &s, NULL, 0, &m);
 	assert_int_equal(r.phase_ns[PH_COPY], 2500000 + 1250000);
 	assert_int_equal(r.phase_ns[PH_SYSCALL], 8000000 - 3750000);

@@ -128,27 +128,66 @@ static void test_small_messages(void **state)
 	assert_null(only("small-messages"));
 }
 
+/* One process's end of a channel, by hand. */
+static struct chan_end end_of(uint32_t pid, uint8_t dir, uint64_t first_ns, uint64_t bytes,
+			      uint64_t blocked_ns)
+{
+	struct chan_end e = {.tgid = pid, .dir = dir};
+
+	e.s.first_ns = first_ns;
+	e.s.bytes = bytes;
+	e.s.blocked_ns = blocked_ns;
+	return e;
+}
+
 static void test_blocked_on_peer(void **state)
 {
+	struct chan_end pipe_read, req_read, reply_write;
 	const struct finding *f;
 
 	(void)state;
 	rep.procs = procs;
 	rep.n_procs = 2;
+	rep.chans = chans;
+	rep.n_chans = 1;
 	procs[0] = (struct proc_row){.pid = 10, .thread_ns = 1000000000};
-	procs[0].phase_ns[PH_BLOCKED] = 400000000;
 	procs[1] = (struct proc_row){.pid = 11, .thread_ns = 1000000000};
-	procs[1].phase_ns[PH_BLOCKED] = 500000000;
 	strcpy(procs[1].comm, "reader");
+	/* a one-way pipe that brought 2 MB: waiting for data */
+	chans[0] = (struct channel){.ino = 7, .kind = IPC_PIPE, .ends = &pipe_read, .n_ends = 1};
+	pipe_read = end_of(11, DIR_READ, 100, 2 << 20, 500000000);
 	f = only("blocked-on-peer");
 	assert_non_null(f);
 	assert_non_null(strstr(f->text, "pid 11 (reader) spent 500.0 ms, 50% of its time"));
-	procs[1].phase_ns[PH_BLOCKED] = 499999999;
+	pipe_read.s.blocked_ns = 499999999;
 	assert_null(only("blocked-on-peer"));
+	/* an idle helper: blocked all its life on a pipe that brought little */
+	pipe_read = end_of(11, DIR_READ, 100, 100, 900000000);
+	assert_null(only("blocked-on-peer"));
+	/* a connection (a unix socket pair): 11 reads requests on one
+	 * direction and answers on the other */
+	rep.n_chans = 2;
+	chans[0] = (struct channel){
+	    .ino = 20, .peer_ino = 21, .kind = IPC_UNIX_STREAM, .ends = &req_read, .n_ends = 1};
+	chans[1] = (struct channel){
+	    .ino = 21, .peer_ino = 20, .kind = IPC_UNIX_STREAM, .ends = &reply_write, .n_ends = 1};
+	req_read = end_of(11, DIR_READ, 100, 100, 900000000);
+	reply_write = end_of(11, DIR_WRITE, 200, 100, 0);
+	/* a server: its peer sent first; it waits for work, no bottleneck */
+	assert_null(only("blocked-on-peer"));
+	/* a client: it sent first; it waits for answers */
+	reply_write.s.first_ns = 50;
+	f = only("blocked-on-peer");
+	assert_non_null(f);
+	assert_non_null(strstr(f->text, "pid 11 (reader) spent 900.0 ms, 90% of its time"));
+	/* waits in epoll for the answers count too */
+	req_read.s.blocked_ns = 60000000;
+	req_read.s.poll_blocked_ns = 500000000;
+	assert_non_null(only("blocked-on-peer"));
 	/* most of a short life is not worth a sentence */
 	procs[1].thread_ns = 150000000;
-	procs[1].phase_ns[PH_BLOCKED] = 99999999;
-	procs[0].phase_ns[PH_BLOCKED] = 0;
+	req_read.s.blocked_ns = 99999999;
+	req_read.s.poll_blocked_ns = 0;
 	assert_null(only("blocked-on-peer"));
 }
 
