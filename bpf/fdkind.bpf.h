@@ -108,6 +108,9 @@ static __always_inline int inet_classify(struct socket *sock, struct sock *sk, _
 		BPF_CORE_READ_INTO(&in->src_addr, sk, __sk_common.skc_v6_rcv_saddr);
 		BPF_CORE_READ_INTO(&in->dst_addr, sk, __sk_common.skc_v6_daddr);
 	}
+	/* an unconnected socket's classification changes with connect() (and
+	 * a UDP socket's with every connect()): not cached */
+	ep->nocache = ep->kind == IPC_UDP || !in->dst_port;
 	if (ep->kind == IPC_TCP && !in->dst_port)
 		return ep->kind = IPC_NONE; /* listening, or not connected yet */
 	if (in->dst_port && !inet_addr_local(in->dst_addr))
@@ -134,14 +137,21 @@ static __always_inline bool inet_msg_peer(struct ipc_endpoint *ep, const void *u
 		};
 	} sa = {};
 
-	if (!uaddr || bpf_probe_read_user(&sa, sizeof(sa), uaddr))
+	/* the family first: a sockaddr_in (8 bytes read of its 16) may end
+	 * where the caller's memory does */
+	if (!uaddr || bpf_probe_read_user(&sa.family, sizeof(sa.family), uaddr))
 		return false;
-	if (sa.family == AF_INET)
+	if (sa.family == AF_INET) {
+		if (bpf_probe_read_user(&sa, 8, uaddr))
+			return false;
 		inet_map_v4(ep->inet.dst_addr, sa.v4);
-	else if (sa.family == AF_INET6)
+	} else if (sa.family == AF_INET6) {
+		if (bpf_probe_read_user(&sa, sizeof(sa), uaddr))
+			return false;
 		__builtin_memcpy(ep->inet.dst_addr, sa.v6, 16);
-	else
+	} else {
 		return false;
+	}
 	ep->inet.dst_port = bpf_ntohs(sa.port);
 	return inet_addr_local(ep->inet.dst_addr);
 }
@@ -176,6 +186,7 @@ static __always_inline int file_classify(struct file *file, struct inode *inode,
 	ep->ino = BPF_CORE_READ(inode, i_ino);
 	ep->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	ep->peer_ino = 0;
+	ep->nocache = 0;
 	ep->writable = !!(BPF_CORE_READ(file, f_mode) & FMODE_WRITE);
 
 	if ((mode & S_IFMT) == S_IFIFO) {
@@ -247,7 +258,8 @@ static __always_inline int fd_classify_cached(struct fd_cache *c, int fd, struct
 	}
 	inode = BPF_CORE_READ(file, f_inode);
 	if (c->file == (__u64)file && c->inode == (__u64)inode && c->fd == fd &&
-	    c->ino == BPF_CORE_READ(inode, i_ino) && !(ipc_kind_flags(c->ep.kind) & KF_DGRAM)) {
+	    c->ino == BPF_CORE_READ(inode, i_ino) && !c->ep.nocache &&
+	    !(ipc_kind_flags(c->ep.kind) & KF_DGRAM)) {
 		*ep = c->ep;
 		return ep->kind;
 	}

@@ -160,7 +160,8 @@ static __always_inline void emit_syscall(struct thread_state *t, long ret, __u64
 /*
  * A datagram on an unconnected UDP socket: its peer is in the call's
  * sockaddr, which a send names now and a receive fills in by its return
- * (peer_at_exit). A peer on another host makes it not an IPC call.
+ * (peer_at_exit). A peer on another host, or a send that names none (it
+ * fails; sendmmsg's vector is not looked into), makes it not an IPC call.
  */
 static __always_inline void datagram_peer(struct thread_state *t, void *uaddr)
 {
@@ -201,6 +202,18 @@ static __always_inline int poll_enter(__u64 vec, __u64 n, bool epoll)
 		t->poll_epoll = epoll;
 	}
 	return 0;
+}
+
+/* A ready descriptor that a local peer made ready: not a listening unix
+ * socket (a new connection is not a peer's data), nor an unconnected UDP
+ * socket that another host can reach (one bound to loopback only). */
+static __always_inline bool ready_for_peer(const struct ipc_endpoint *ep)
+{
+	if (ep->kind == IPC_UNIX_STREAM)
+		return ep->peer_ino != 0;
+	if (ep->kind == IPC_UDP && !ep->inet.dst_port)
+		return inet_addr_loopback(ep->inet.src_addr);
+	return true;
 }
 
 /* The ready entries a wake-up looks at for an IPC descriptor. */
@@ -246,7 +259,7 @@ static long poll_entry(__u32 i, void *arg)
 			return 0;
 		fd = pfd.fd;
 	}
-	if (fd >= 0 && fd_classify(fd, &s->ep) != IPC_NONE) {
+	if (fd >= 0 && fd_classify(fd, &s->ep) != IPC_NONE && ready_for_peer(&s->ep)) {
 		s->found = true;
 		return 1;
 	}
@@ -473,6 +486,7 @@ static __always_inline int ipc_syscall_enter(struct pt_regs *regs, __u8 kind)
 	struct ipc_endpoint ep;
 	struct thread_state *t;
 	void *name = NULL;
+	bool unconnected;
 
 	switch (kind) {
 	case SK_WRITE:
@@ -495,6 +509,7 @@ static __always_inline int ipc_syscall_enter(struct pt_regs *regs, __u8 kind)
 	t = ipc_enter(fd, dir);
 	if (!t)
 		return 0;
+	unconnected = t->ep.kind == IPC_UDP && !t->ep.inet.dst_port;
 	switch (kind) {
 	case SK_RECVMMSG: /* the vector: the bytes are summed at exit */
 	case SK_SENDMMSG:
@@ -506,20 +521,21 @@ static __always_inline int ipc_syscall_enter(struct pt_regs *regs, __u8 kind)
 		if (ipc_kind_flags(t->ep.kind) & KF_RIGHTS) {
 			t->msg_pass = 1;
 			t->arg0 = PT_REGS_PARM2_SYSCALL(regs);
-		} else if (t->ep.kind == IPC_UDP && !t->ep.inet.dst_port) {
-			/* unconnected UDP: the peer is the message's msg_name */
+		} else if (unconnected) { /* the peer: the message's msg_name */
 			struct user_msghdr *msg = (struct user_msghdr *)PT_REGS_PARM2_SYSCALL(regs);
 
 			bpf_probe_read_user(&name, sizeof(name), &msg->msg_name);
-			datagram_peer(t, name);
 		}
 		break;
 	case SK_RECVFROM: /* (fd, buf, len, flags, addr, addrlen) */
 	case SK_SENDTO:
-		if (t->ep.kind == IPC_UDP && !t->ep.inet.dst_port)
-			datagram_peer(t, (void *)PT_REGS_PARM5_SYSCALL(regs));
+		name = (void *)PT_REGS_PARM5_SYSCALL(regs);
 		break;
 	}
+	/* a datagram with no address (read, recvmmsg; a write fails) has the
+	 * peer datagram_peer() allows it */
+	if (unconnected)
+		datagram_peer(t, name);
 	return 0;
 }
 

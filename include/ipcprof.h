@@ -317,7 +317,8 @@ struct ipc_endpoint {
 	__u32 dev;
 	__u8 kind;     /* enum ipc_kind */
 	__u8 writable; /* file opened for writing (vmsplice direction) */
-	__u16 pad;
+	__u8 nocache;  /* classified anew every call (its state can change) */
+	__u8 pad;
 	/* TCP/UDP: src is this end, dst its peer (the message's, for an
 	 * unconnected UDP socket) */
 	struct inet_ends inet;

@@ -92,13 +92,11 @@ static int chan_add_end(struct channel *c, uint32_t tgid, uint8_t dir, const str
 	/* the same end again: the tracer folded an idle entry out of the
 	 * kernel and the process used the channel after that */
 	for (int i = 0; i < c->n_ends; i++) {
-		struct chan_end add = {.tgid = tgid, .dir = dir, .s = *s};
-
 		e = &c->ends[i];
 		if (e->tgid != tgid || e->dir != dir)
 			continue;
 		chan_stats_merge(&e->s, s);
-		channel_account(c, &add);
+		channel_account(c, &(struct chan_end){.tgid = tgid, .dir = dir, .s = *s});
 		return 0;
 	}
 	if (!GROW(c->ends, c->n_ends))
@@ -111,41 +109,112 @@ static int chan_add_end(struct channel *c, uint32_t tgid, uint8_t dir, const str
 	return 0;
 }
 
+static int by_end(const void *a, const void *b);
+
+/* `from`'s ends added to `to`, as they are (merge_same_ends() joins an
+ * end that `to` had already): no scan per end, whatever their number. */
+static int chan_append_ends(struct channel *to, const struct channel *from)
+{
+	for (int i = 0; i < from->n_ends; i++) {
+		if (!GROW(to->ends, to->n_ends))
+			return -ENOMEM;
+		to->ends[to->n_ends++] = from->ends[i];
+		channel_account(to, &from->ends[i]);
+		inet_ends_merge(&to->flow, &from->ends[i].s.flow);
+	}
+	return 0;
+}
+
+/* One entry per process and direction: sorted, then neighbours merged. */
+static void merge_same_ends(struct channel *c)
+{
+	int kept = 0;
+
+	if (c->n_ends < 2)
+		return;
+	qsort(c->ends, (size_t)c->n_ends, sizeof(*c->ends), by_end);
+	for (int i = 0; i < c->n_ends; i++) {
+		if (kept && !by_end(&c->ends[kept - 1], &c->ends[i]))
+			chan_stats_merge(&c->ends[kept - 1].s, &c->ends[i].s);
+		else
+			c->ends[kept++] = c->ends[i];
+	}
+	c->n_ends = kept;
+}
+
+/* A flow channel by its kind and receiving port (join_unnamed_flows). */
+struct flow_ix {
+	uint32_t key; /* kind << 16 | receiver's port */
+	int idx;      /* in rep->chans */
+};
+
+static int by_flow_key(const void *a, const void *b)
+{
+	uint32_t x = ((const struct flow_ix *)a)->key, y = ((const struct flow_ix *)b)->key;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
  * UDP datagrams read with no address on a socket bound to loopback: the
  * kernel side knew the peer was local but not its port, so they sit on a
  * flow from port 0. When exactly one traced flow ends at that port, they
  * were its datagrams: join them to it. (More than one: they stay apart,
- * said as "?" for the sender.)
+ * said as "?" for the sender.) Sorted once, so that a recording crafted
+ * with thousands of such flows costs n log n, not n squared.
  */
 static int join_unnamed_flows(struct report *rep)
 {
+	struct flow_ix *ix;
+	int n = 0, unnamed = 0, rc = 0, kept = 0;
+
+	for (int i = 0; i < rep->n_chans; i++)
+		if (ipc_kind_flags(rep->chans[i].kind) & KF_FLOW)
+			*(rep->chans[i].ino >> 16 ? &n : &unnamed) += 1;
+	if (!unnamed || !n)
+		return 0;
+	ix = malloc((size_t)n * sizeof(*ix));
+	if (!ix)
+		return -ENOMEM;
+	n = 0;
 	for (int i = 0; i < rep->n_chans; i++) {
-		struct channel *c = &rep->chans[i], *to = NULL;
-		int found = 0, rc = 0;
+		const struct channel *c = &rep->chans[i];
+
+		if ((ipc_kind_flags(c->kind) & KF_FLOW) && c->ino >> 16)
+			ix[n++] = (struct flow_ix){(uint32_t)c->kind << 16 | (c->ino & 0xffff), i};
+	}
+	qsort(ix, (size_t)n, sizeof(*ix), by_flow_key);
+	for (int i = 0; i < rep->n_chans && !rc; i++) {
+		struct channel *c = &rep->chans[i];
+		struct flow_ix key = {(uint32_t)c->kind << 16 | (c->ino & 0xffff), 0};
+		int lo = 0, hi = n;
 
 		if (!(ipc_kind_flags(c->kind) & KF_FLOW) || c->ino >> 16)
 			continue;
-		for (int j = 0; j < rep->n_chans; j++) {
-			const struct channel *w = &rep->chans[j];
+		while (lo < hi) { /* the first entry not below key */
+			int mid = lo + (hi - lo) / 2;
 
-			if (j != i && w->kind == c->kind && w->ino >> 16 &&
-			    (w->ino & 0xffff) == (c->ino & 0xffff)) {
-				to = &rep->chans[j];
-				found++;
-			}
+			if (by_flow_key(&ix[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
 		}
-		if (found != 1)
-			continue;
-		for (int e = 0; e < c->n_ends && !rc; e++)
-			rc = chan_add_end(to, c->ends[e].tgid, c->ends[e].dir, &c->ends[e].s);
-		if (rc)
-			return rc;
+		if (lo >= n || ix[lo].key != key.key || (lo + 1 < n && ix[lo + 1].key == key.key))
+			continue; /* none, or more than one */
+		rc = chan_append_ends(&rep->chans[ix[lo].idx], c);
 		free(c->ends);
-		*c = rep->chans[--rep->n_chans];
-		i--;
+		c->ends = NULL;
+		c->n_ends = -1; /* joined: dropped below */
 	}
-	return 0;
+	free(ix);
+	for (int i = 0; i < rep->n_chans; i++) {
+		if (rep->chans[i].n_ends < 0)
+			continue;
+		merge_same_ends(&rep->chans[i]);
+		rep->chans[kept++] = rep->chans[i];
+	}
+	rep->n_chans = kept;
+	return rc;
 }
 
 void chan_stats_merge(struct chan_stats *into, const struct chan_stats *s)
@@ -155,7 +224,7 @@ void chan_stats_merge(struct chan_stats *into, const struct chan_stats *s)
 	into->oncpu_ns += s->oncpu_ns;
 	into->blocked_ns += s->blocked_ns;
 	into->fds_passed += s->fds_passed;
-	into->poll_blocked_ns += s->poll_blocked_ns;
+	into->poll_blocked_ns = add_sat(into->poll_blocked_ns, s->poll_blocked_ns);
 	if (s->peer_ino)
 		into->peer_ino = s->peer_ino;
 	inet_ends_merge(&into->flow, &s->flow);
@@ -182,7 +251,7 @@ void channel_account(struct channel *c, const struct chan_end *e)
 	}
 	c->oncpu_ns += s->oncpu_ns;
 	c->blocked_ns += s->blocked_ns;
-	c->blocked_poll_ns += s->poll_blocked_ns;
+	c->blocked_poll_ns = add_sat(c->blocked_poll_ns, s->poll_blocked_ns);
 	if (e->dir == DIR_WRITE)
 		c->fds_sent += s->fds_passed;
 	else
@@ -285,7 +354,7 @@ void report_finish(struct report *rep)
 		t->deserialize_calls += r->deserialize_calls;
 		t->ipc_calls += r->ipc_calls;
 		t->ipc_oncpu_ns += r->ipc_oncpu_ns;
-		t->blocked_poll_ns += r->blocked_poll_ns;
+		t->blocked_poll_ns = add_sat(t->blocked_poll_ns, r->blocked_poll_ns);
 		for (int f = 0; f < FAM_COUNT; f++)
 			t->ipc_oncpu_fam_ns[f] += r->ipc_oncpu_fam_ns[f];
 		t->bytes_read += r->bytes_read;

@@ -2,6 +2,7 @@
 #include "findings.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "segments.h"
@@ -122,24 +123,41 @@ static bool small_messages(const struct report *rep, const struct rule *r, struc
 	return true;
 }
 
+/* Channels by kind and number, for finding a connection's other direction. */
+struct chan_ix {
+	uint64_t ino;
+	uint8_t kind;
+	int idx;
+};
+
+static int by_kind_ino(const void *a, const void *b)
+{
+	const struct chan_ix *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
 /* The channel carrying the other direction of `c`'s connection (a unix
  * socket's pair, a TCP flow's reverse), or NULL (pipes are one-way). */
-static const struct channel *reverse_of(const struct report *rep, const struct channel *c)
+static const struct channel *reverse_of(const struct report *rep, const struct chan_ix *ix,
+					const struct channel *c)
 {
 	unsigned flags = ipc_kind_flags(c->kind);
+	struct chan_ix key = {.kind = c->kind}, *hit;
+	const struct channel *r;
 
-	for (int i = 0; i < rep->n_chans; i++) {
-		const struct channel *r = &rep->chans[i];
-
-		if (r->kind != c->kind || r == c)
-			continue;
-		if ((flags & KF_FLOW) && r->ino == ((c->ino & 0xffff) << 16 | (c->ino >> 16)))
-			return r;
-		if ((flags & KF_PEER_INODE) && c->peer_ino && r->ino == c->peer_ino &&
-		    r->peer_ino == c->ino)
-			return r;
-	}
-	return NULL;
+	if (flags & KF_FLOW)
+		key.ino = (c->ino & 0xffff) << 16 | (c->ino >> 16 & 0xffff);
+	else if ((flags & KF_PEER_INODE) && c->peer_ino)
+		key.ino = c->peer_ino;
+	else
+		return NULL;
+	hit = bsearch(&key, ix, (size_t)rep->n_chans, sizeof(*ix), by_kind_ino);
+	if (!hit || (r = &rep->chans[hit->idx]) == c)
+		return NULL;
+	return (flags & KF_FLOW) || r->peer_ino == c->ino ? r : NULL;
 }
 
 /* Bytes a one-way consumer must have received for its wait to be for data
@@ -147,35 +165,66 @@ static const struct channel *reverse_of(const struct report *rep, const struct c
  * daemon such as multiprocessing's resource tracker). */
 #define BULK_BYTES (1u << 20)
 
-/*
- * Of process `pid`'s blocked time, what it spent waiting for an answer or
- * for data: on a connection where it sent first (a client waiting for
- * replies), or on a one-way channel that brought it bulk data. A server
- * waiting for the next request (its peer sent first) and an idle helper
- * are waiting for work, and the other side is no bottleneck of theirs.
- */
-static uint64_t waited_for_answers(const struct report *rep, uint32_t pid)
+/* report_finish's order of a channel's ends: writers first, then by pid */
+static int by_dir_pid(const void *a, const void *b)
 {
-	uint64_t ns = 0;
+	const struct chan_end *x = a, *y = b;
 
+	if (x->dir != y->dir)
+		return x->dir > y->dir ? -1 : 1;
+	return (x->tgid > y->tgid) - (x->tgid < y->tgid);
+}
+
+/* Did this read end wait for answers or data? (See waited_for_answers.) */
+static bool waits_for_answers(const struct chan_end *e, const struct channel *reverse)
+{
+	struct chan_end key = {.tgid = e->tgid, .dir = DIR_WRITE};
+	const struct chan_end *mine =
+	    reverse && reverse->n_ends > 0
+		? bsearch(&key, reverse->ends, (size_t)reverse->n_ends, sizeof(key), by_dir_pid)
+		: NULL;
+
+	if (mine)
+		return mine->s.first_ns && mine->s.first_ns < e->s.first_ns;
+	return e->s.bytes >= BULK_BYTES;
+}
+
+/*
+ * Each process's blocked time spent waiting for an answer or for data (by
+ * the index of its row; NULL when out of memory): on a connection where it
+ * sent first (a client waiting for replies), or on a one-way channel that
+ * brought it bulk data. A server waiting for the next request (its peer
+ * sent first) and an idle helper wait for work, and the other side is no
+ * bottleneck of theirs. One pass over the channels, sorted once.
+ */
+static uint64_t *waited_for_answers(const struct report *rep)
+{
+	uint64_t *ns = calloc((size_t)rep->n_procs + 1, sizeof(*ns));
+	struct chan_ix *ix = malloc(((size_t)rep->n_chans + 1) * sizeof(*ix));
+
+	if (!ns || !ix) {
+		free(ns);
+		free(ix);
+		return NULL;
+	}
+	for (int i = 0; i < rep->n_chans; i++)
+		ix[i] = (struct chan_ix){rep->chans[i].ino, rep->chans[i].kind, i};
+	qsort(ix, (size_t)rep->n_chans, sizeof(*ix), by_kind_ino);
 	for (int i = 0; i < rep->n_chans; i++) {
-		const struct channel *c = &rep->chans[i], *r = reverse_of(rep, c);
+		const struct channel *c = &rep->chans[i], *r = reverse_of(rep, ix, c);
 
 		for (int k = 0; k < c->n_ends; k++) {
-			const struct chan_end *e = &c->ends[k], *mine = NULL;
-			bool answers;
+			const struct chan_end *e = &c->ends[k];
+			const struct proc_row *p;
 
-			if (e->tgid != pid || e->dir != DIR_READ)
+			if (e->dir != DIR_READ || !(p = report_find_proc(rep, e->tgid)) ||
+			    !waits_for_answers(e, r))
 				continue;
-			for (int j = 0; r && j < r->n_ends; j++)
-				if (r->ends[j].tgid == pid && r->ends[j].dir == DIR_WRITE)
-					mine = &r->ends[j];
-			answers = mine ? mine->s.first_ns && mine->s.first_ns < e->s.first_ns
-				       : e->s.bytes >= BULK_BYTES;
-			if (answers)
-				ns += e->s.blocked_ns + e->s.poll_blocked_ns;
+			ns[p - rep->procs] = add_sat(
+			    ns[p - rep->procs], add_sat(e->s.blocked_ns, e->s.poll_blocked_ns));
 		}
 	}
+	free(ix);
 	return ns;
 }
 
@@ -183,21 +232,20 @@ static uint64_t waited_for_answers(const struct report *rep, uint32_t pid)
  * is most of its time. */
 static bool blocked_on_peer(const struct report *rep, const struct rule *r, struct finding *f)
 {
+	uint64_t *waited = waited_for_answers(rep), most = 0;
 	const struct proc_row *worst = NULL;
-	uint64_t most = 0;
 	char a[32];
 
-	for (int i = 0; i < rep->n_procs; i++) {
-		const struct proc_row *p = &rep->procs[i];
-		uint64_t ns = p->thread_ns ? waited_for_answers(rep, p->pid) : 0;
-
-		if (ns > most) {
-			most = ns;
-			worst = p;
+	for (int i = 0; waited && i < rep->n_procs; i++)
+		if (rep->procs[i].thread_ns && waited[i] > most) {
+			most = waited[i];
+			worst = &rep->procs[i];
 		}
-	}
+	free(waited);
 	if (!worst || most < r->min_amount)
 		return false;
+	if (most > worst->thread_ns) /* only a crafted recording */
+		most = worst->thread_ns;
 	f->value = (double)most / (double)worst->thread_ns;
 	if (f->value < r->threshold)
 		return false;

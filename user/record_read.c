@@ -212,6 +212,7 @@ static int end_get(struct decoder *d, json_object *o)
 	c->n_ends++;
 	d->n_ends++;
 	channel_account(c, e);
+	inet_ends_merge(&c->flow, &e->s.flow);
 	return 0;
 }
 

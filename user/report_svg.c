@@ -70,7 +70,7 @@ int report_write_svg(const struct report *rep, FILE *out)
 	uint64_t scale = 1;
 	double y = 70;
 	int height = 150 + (n_procs + n_chans) * ROW_H + 60;
-	char label[96], total[32];
+	char label[CHAN_NAME_MAX + 64], total[32];
 	struct measured tot[MS_COUNT];
 
 	for (int i = 0; i < MS_COUNT; i++)

@@ -18,6 +18,12 @@ bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  * out-of-range double is undefined, and recordings can hold any value. */
 uint64_t u64_sat(double v);
 
+/* a + b, or UINT64_MAX where that wraps (sums of a crafted recording's values) */
+static inline uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 /* Human readable duration ("12.3 ms") and size ("4.87 MB", SI units). */
 const char *fmt_ns(uint64_t ns, char *buf, size_t len);
 const char *fmt_bytes(uint64_t bytes, char *buf, size_t len);

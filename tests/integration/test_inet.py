@@ -2,9 +2,12 @@
 exact bytes against what the fixture moved, both ends joined; traffic to
 another host is never IPC."""
 import json
+import os
 import socket
+import subprocess
+import tempfile
 
-from helpers import BPFTestCase, fixture, run_traced
+from helpers import BPFTestCase, IPCPROF, fixture, run_traced
 
 TCP_BYTES = 4_400_000
 CHUNK = 65536
@@ -98,3 +101,24 @@ class Inet(BPFTestCase):
         (p,) = t.procs
         # 100 datagrams of 100 bytes left it (stdout is a file): none counted
         self.assertEqual(p["bytes_written"], 0)
+
+    def test_recording_keeps_the_flows(self):
+        """A recording read back names each flow by its addresses, as the
+        live report did."""
+        with tempfile.TemporaryDirectory() as d:
+            rec = os.path.join(d, "t.ipcp")
+            with open(os.path.join(d, "out"), "w") as out:
+                r = subprocess.run([IPCPROF, "record", "-o", rec, "--", fixture("inet_bytes"),
+                                    "tcp4", "100000", "4096", "10"], stdout=out,
+                                   stderr=subprocess.PIPE, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(d, "out")) as f:
+                truth = json.loads(f.readline())
+            j = subprocess.run([IPCPROF, "report", "--format", "json", rec], capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual(j.returncode, 0, j.stderr)
+        flows = {c["name"]: c for c in json.loads(j.stdout)["channels"] if c["kind"] == "tcp"}
+        name = f"tcp:127.0.0.1:{truth['child_port']}->127.0.0.1:{truth['parent_port']}"
+        self.assertIn(name, flows, list(flows))
+        self.assertEqual(flows[name]["src"], f"127.0.0.1:{truth['child_port']}")
+        self.assertEqual(flows[name]["bytes_read"], 100000)

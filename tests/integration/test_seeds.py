@@ -59,9 +59,11 @@ class SeedBreakdown(BPFTestCase):
                     oncpu = self.oncpu(p)
                     self.assertGreater(oncpu, 20e6)  # both processes are busy
                     why = row_summary(p)
-                    # the sampler, an independent clock, sees the same CPU time
+                    # the sampler, an independent clock, sees the same CPU time;
+                    # in this VM it loses periods (80 processes here: 0.825 to
+                    # 1.022 of the on-CPU time, median 0.995)
                     sampled = p["samples_total"] * 1e9 / hz
-                    self.assertAlmostEqual(sampled, oncpu, delta=0.2 * oncpu, msg=why)
+                    self.assertAlmostEqual(sampled, oncpu, delta=0.25 * oncpu, msg=why)
                     # "other" is what no hook timed and no sample explained:
                     # CPU time the sampler missed (its periods lost in this
                     # VM, up to 17% of a run here) lands there too. Beyond
