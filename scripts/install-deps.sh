@@ -9,7 +9,9 @@ set -eu
 # python3-torch: its DataLoader moves batches through shared memory (shared-memory tests)
 # redis-server, redis-tools: a real server over a unix socket and TCP, checked
 # against its own byte counters (tests/integration/test_redis.py)
-pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev libcmocka-dev pkg-config make gcc librsvg2-bin help2man bash-completion man-db libclang-rt-14-dev python3-minimal protobuf-compiler python3-protobuf libmicrohttpd-dev prometheus python3-prometheus-client curl chromium python3-torch redis-server redis-tools"
+# python3-distributed: Dask's client, scheduler and workers talk TCP on loopback
+# (tests/integration/test_dask.py)
+pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev libcmocka-dev pkg-config make gcc librsvg2-bin help2man bash-completion man-db libclang-rt-14-dev python3-minimal protobuf-compiler python3-protobuf libmicrohttpd-dev prometheus python3-prometheus-client curl chromium python3-torch redis-server redis-tools python3-distributed"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
