@@ -190,16 +190,17 @@ static __always_inline bool datagram_peer_local(struct thread_state *t, long ret
 	return inet_addr_loopback(t->ep.inet.src_addr);
 }
 
-/* epoll_wait/epoll_pwait(2) (events[], maxevents) and poll/ppoll (fds[],
- * nfds): a wait that may end because a peer wrote. */
-static __always_inline int poll_enter(__u64 vec, __u64 n, bool epoll)
+/* epoll_wait/epoll_pwait(2) (events[], maxevents), poll/ppoll (fds[],
+ * nfds), select/pselect6 (readfds, nfds): a wait that may end because a
+ * peer wrote. */
+static __always_inline int poll_enter(__u64 vec, __u64 n, __u8 kind)
 {
 	struct thread_state *t = begin_syscall(current_thread(), SYS_POLL);
 
 	if (t) {
 		t->arg0 = vec;
 		t->arg1 = n;
-		t->poll_epoll = epoll;
+		t->poll_kind = kind;
 	}
 	return 0;
 }
@@ -219,12 +220,35 @@ static __always_inline bool ready_for_peer(const struct ipc_endpoint *ep)
 /* The ready entries a wake-up looks at for an IPC descriptor. */
 #define POLL_SCAN_MAX 16
 
+/* select: readfds holds FD_SETSIZE (1024) descriptors */
+#define SELECT_FDS 1024
+
 struct poll_scan {
 	struct thread_state *t;
-	__u64 n;
+	__u64 n; /* entries */
 	struct ipc_endpoint ep;
 	bool found;
 };
+
+/*
+ * select: is the descriptor this thread last used for IPC (its fd cache)
+ * among the readable ones? Only that one is looked at: scanning readfds
+ * and classifying each set bit cost the verifier 40 ms more at every
+ * start-up, for an interface event loops have left for poll and epoll.
+ */
+static __always_inline void select_ready(struct poll_scan *s)
+{
+	__u32 fd = (__u32)s->t->fdc.fd;
+	__u64 word = 0;
+
+	if (fd >= SELECT_FDS || fd >= s->t->arg1 || s->t->fdc.ep.kind == IPC_NONE ||
+	    bpf_probe_read_user(&word, sizeof(word), (void *)(s->t->arg0 + (__u64)(fd / 64) * 8)))
+		return;
+	if (word >> (fd % 64) & 1) {
+		s->ep = s->t->fdc.ep;
+		s->found = ready_for_peer(&s->ep);
+	}
+}
 
 /*
  * bpf_loop body: ready entry i. An epoll event carries the caller's data,
@@ -238,9 +262,9 @@ static long poll_entry(__u32 i, void *arg)
 	struct poll_scan *s = arg;
 	int fd;
 
-	if (i >= s->n)
+	if (i >= s->n) {
 		return 1;
-	if (s->t->poll_epoll) {
+	} else if (s->t->poll_kind == POLL_EPOLL) {
 		__u64 data = 0;
 
 		if (bpf_probe_read_user(&data, sizeof(data),
@@ -283,10 +307,15 @@ static __always_inline void poll_exit(struct thread_state *t, struct proc_stats 
 	if (!off)
 		return;
 	if (ret > 0) {
-		s.n = t->poll_epoll ? (__u64)ret : t->arg1; /* poll: revents tell */
+		/* epoll: the first ret events; poll: revents tell; select:
+		 * the bits set in readfds' first nfds */
+		s.n = t->poll_kind == POLL_EPOLL ? (__u64)ret : t->arg1;
 		if (s.n > POLL_SCAN_MAX)
 			s.n = POLL_SCAN_MAX;
-		bpf_loop(POLL_SCAN_MAX, poll_entry, &s, 0);
+		if (t->poll_kind == POLL_SELECT)
+			select_ready(&s);
+		else
+			bpf_loop(POLL_SCAN_MAX, poll_entry, &s, 0);
 	}
 	if (!s.found) {
 		__sync_fetch_and_add(&ps->wait_ns, off);
@@ -622,9 +651,14 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 	case SK_FORK:
 		return fork_syscall_enter(0);
 	case SK_EPOLL_WAIT:
-		return poll_enter(PT_REGS_PARM2_SYSCALL(regs), PT_REGS_PARM3_SYSCALL(regs), true);
+		return poll_enter(PT_REGS_PARM2_SYSCALL(regs), PT_REGS_PARM3_SYSCALL(regs),
+				  POLL_EPOLL);
 	case SK_POLL:
-		return poll_enter(PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs), false);
+		return poll_enter(PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
+				  POLL_FDS);
+	case SK_SELECT: /* (nfds, readfds, writefds, exceptfds, timeout) */
+		return poll_enter(PT_REGS_PARM2_SYSCALL(regs), PT_REGS_PARM1_SYSCALL(regs),
+				  POLL_SELECT);
 	case SK_MMAP:
 		if (!(PT_REGS_PARM4_SYSCALL(regs) & MAP_SHARED))
 			return fault_window_close();

@@ -52,7 +52,15 @@ enum sys_kind {
 	SK_RECVFROM,
 	SK_EPOLL_WAIT, /* epoll_wait, epoll_pwait, epoll_pwait2(epfd, events, maxevents, ...) */
 	SK_POLL,       /* poll, ppoll(fds, nfds, ...) */
+	SK_SELECT,     /* select, pselect6(nfds, readfds, ...) */
 	SK_COUNT,
+};
+
+/* What a SYS_POLL wait's ready descriptors are found in (thread_state). */
+enum poll_kind {
+	POLL_FDS = 0,	 /* struct pollfd[nfds]: revents */
+	POLL_EPOLL = 1,	 /* struct epoll_event[ret]: data, read as the fd */
+	POLL_SELECT = 2, /* fd_set readfds of nfds bits */
 };
 
 /* The syscall a thread is in, as the kernel side times it (thread_state). */
@@ -411,7 +419,7 @@ struct thread_state {
 	__u8 dir;
 	__u8 mmsg;
 	__u8 peer_at_exit; /* unconnected UDP read: its peer is at arg1 once it returns */
-	__u8 poll_epoll;   /* SYS_POLL: arg0 is epoll_event[] (else pollfd[]), arg1 its length */
+	__u8 poll_kind;	   /* SYS_POLL: enum poll_kind, what arg0 points at (arg1: its length) */
 	__u8 hold_start;   /* a forked child of a process with serializer
 			    * uprobes: at its first return to user mode,
 			    * enum hold_start says how it waits for its own */

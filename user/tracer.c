@@ -100,6 +100,10 @@ static void fill_syscall_table(volatile __u8 *kinds)
 #ifdef SYS_poll
 	    {SYS_poll, SK_POLL},
 #endif
+	    {SYS_pselect6, SK_SELECT},
+#ifdef SYS_select
+	    {SYS_select, SK_SELECT},
+#endif
 #ifdef SYS_fork /* not on arm64 */
 	    {SYS_fork, SK_FORK},
 #endif

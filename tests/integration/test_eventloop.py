@@ -10,8 +10,9 @@ from helpers import BPFTestCase, PYTHON, run_traced
 # forked child, sends REQUESTS lines PAUSE seconds apart with plain blocking
 # sockets and counts the time it slept: the server waited that long for it.
 SCRIPT = r"""
-import asyncio, json, os, socket, sys, time
+import asyncio, json, os, selectors, socket, sys, time
 path, requests, pause = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+selector = getattr(selectors, sys.argv[4])()  # EpollSelector, PollSelector, SelectSelector
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 srv.bind(path)
 srv.listen(1)
@@ -43,7 +44,9 @@ async def serve():
     async with server:
         await done.wait()
 
-asyncio.run(serve())
+loop = asyncio.SelectorEventLoop(selector)
+loop.run_until_complete(serve())
+loop.close()
 os.waitpid(pid, 0)
 print(json.dumps({"server": os.getpid()}), flush=True)
 """
@@ -51,10 +54,16 @@ print(json.dumps({"server": os.getpid()}), flush=True)
 
 class EventLoop(BPFTestCase):
     def test_asyncio_server_waiting_for_its_client_is_blocked(self):
+        # asyncio's default selector is epoll; poll and select wait the same way
+        for selector in ("EpollSelector", "PollSelector", "SelectSelector"):
+            with self.subTest(selector=selector):
+                self.server_waits(selector)
+
+    def server_waits(self, selector):
         requests, pause = 15, 0.1
         with tempfile.TemporaryDirectory() as d:
             t = run_traced([PYTHON, "-c", SCRIPT, os.path.join(d, "s"), str(requests),
-                            str(pause)])
+                            str(pause), selector])
         truth = {}
         for line in t.stdout.splitlines():
             truth.update(json.loads(line))
