@@ -17,9 +17,12 @@ printed, over all processes and for the worst one. With --scrape SECONDS,
 ipcprof also serves --metrics and the script scrapes it that often while
 attached (a Prometheus scrapes every 15 s by default: 1 is a harsh case).
 
+With --tcp, the server also listens on 127.0.0.1 and pgbench connects
+there instead of to the unix socket.
+
 usage: scripts/bench/pgbench_attach.py [--rounds N] [--run SECONDS] [--report FILE]
-           [--scrape SECONDS] [--floor] [--cmd 'TRACER ... {pid} {run}']
-       scripts/bench/pgbench_attach.py --alternate CYCLES [--window SECONDS]   (root)
+           [--scrape SECONDS] [--floor] [--cmd 'TRACER ... {pid} {run}'] [--tcp]
+       scripts/bench/pgbench_attach.py --alternate CYCLES [--window SECONDS] [--tcp]   (root)
 """
 import json
 import argparse
@@ -28,6 +31,7 @@ import pwd
 import re
 import shlex
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -115,7 +119,8 @@ def alternate(sock, postmaster, cycles, window):
         ref = [u for u in (untraced.get(c), untraced.get(c + 1)) if u]
         if name != "untraced" and ref:
             ratios[name].append(m / statistics.mean(ref))
-    print(f"| pgbench -S, 2 clients, unix socket | transactions/s | ratio (median of "
+    where = "TCP 127.0.0.1" if sock == "127.0.0.1" else "unix socket"
+    print(f"| pgbench -S, 2 clients, {where} | transactions/s | ratio (median of "
           f"{cycles} cycles) | spread of the cycles |")
     print("|---|---|---|---|")
     labels = {"untraced": "untraced", "ipcprof": "ipcprof attached",
@@ -192,6 +197,7 @@ def main():
                     help="instead of rounds: one pgbench run alternating windows untraced, "
                     "ipcprof attached, the empty hooks attached, CYCLES times")
     ap.add_argument("--window", type=int, default=8, help="seconds per window (--alternate)")
+    ap.add_argument("--tcp", action="store_true", help="pgbench over TCP on 127.0.0.1")
     ap.add_argument("--cmd", help="attach this command instead of ipcprof (for ablations "
                     "and other tracers): {pid} is the postmaster, {run} the seconds")
     args = ap.parse_args()
@@ -210,11 +216,17 @@ def main():
     pw = pwd.getpwnam("postgres")
     os.chown(d, pw.pw_uid, pw.pw_gid)
     data, sock = os.path.join(d, "data"), d
+    listen = ""
+    if args.tcp:  # libpq's tools and the server take the port from PGPORT
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            os.environ["PGPORT"] = str(s.getsockname()[1])
+        listen = "127.0.0.1"
     server = None
     try:
         as_postgres([f"{PGBIN}/initdb", "-D", data, "--auth=trust", "-U", "postgres"])
         server = subprocess.Popen(["runuser", "-u", "postgres", "--", f"{PGBIN}/postgres",
-                                   "-D", data, "-k", sock, "-c", "listen_addresses="],
+                                   "-D", data, "-k", sock, "-c", f"listen_addresses={listen}"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(100):
             if subprocess.run(["pg_isready", "-h", sock], capture_output=True).returncode == 0:
@@ -222,6 +234,8 @@ def main():
             time.sleep(0.1)
         as_postgres(["createdb", "-h", sock, "bench"])
         as_postgres(["pgbench", "-h", sock, "-i", "-s", "10", "bench"])
+        if args.tcp:
+            sock = "127.0.0.1"  # from here on, pgbench's -h
         postmaster = server.pid
         # runuser is the parent: the postmaster is its child
         kids = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True)
