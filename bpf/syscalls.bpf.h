@@ -69,28 +69,35 @@ static __always_inline __u64 chan_ino(const struct thread_state *t)
 	return chan_ino_of(&t->ep, t->dir);
 }
 
-static __always_inline void account_channel(struct thread_state *t, __u32 tgid, long ret, __u64 dur,
-					    __u64 off)
+/* Process tgid's end of the channel that endpoint ep carries in direction
+ * dir, made if it is new; NULL when the map is full. */
+static __always_inline struct chan_stats *chan_end_of(const struct ipc_endpoint *ep, __u8 dir,
+						      __u32 tgid)
 {
 	struct chan_key key = {};
 	struct chan_stats *cs, *z;
 	__u32 zero = 0;
 
-	key.dev = t->ep.dev;
+	key.dev = ep->dev;
 	key.tgid = tgid;
-	key.dir = t->dir;
-	key.kind = t->ep.kind;
-	key.ino = chan_ino(t);
+	key.dir = dir;
+	key.kind = ep->kind;
+	key.ino = chan_ino_of(ep, dir);
 	/* the hot path finds it; a new one is made from the zeroed scratch */
 	cs = bpf_map_lookup_elem(&chans, &key);
 	if (!cs && (z = bpf_map_lookup_elem(&zero_chan, &zero)))
 		cs = lookup_or_init(&chans, &key, z);
+	return cs;
+}
+
+static __always_inline void account_channel(struct thread_state *t, __u32 tgid, long ret, __u64 dur,
+					    __u64 off)
+{
+	struct chan_stats *cs = chan_end_of(&t->ep, t->dir, tgid);
+
 	if (!cs)
 		return;
-	if (t->dir == DIR_READ)
-		cs->peer_ino = t->ep.peer_ino ? t->ep.ino : 0;
-	else
-		cs->peer_ino = t->ep.peer_ino;
+	cs->peer_ino = chan_peer_ino_of(&t->ep, t->dir);
 	/* racy between threads, but only widens the span by one call */
 	if (!cs->first_ns) {
 		cs->first_ns = t->sys_start;
@@ -300,9 +307,7 @@ static __always_inline void poll_exit(struct thread_state *t, struct proc_stats 
 				      long ret, __u64 off)
 {
 	struct poll_scan s = {.t = t};
-	struct chan_key key = {};
-	struct chan_stats *cs, *z;
-	__u32 zero = 0;
+	struct chan_stats *cs;
 
 	if (!off)
 		return;
@@ -322,14 +327,7 @@ static __always_inline void poll_exit(struct thread_state *t, struct proc_stats 
 		return;
 	}
 	__sync_fetch_and_add(&ps->poll_blocked_ns, off);
-	key.dev = s.ep.dev;
-	key.tgid = tgid;
-	key.dir = DIR_READ;
-	key.kind = s.ep.kind;
-	key.ino = chan_ino_of(&s.ep, DIR_READ);
-	cs = bpf_map_lookup_elem(&chans, &key);
-	if (!cs && (z = bpf_map_lookup_elem(&zero_chan, &zero)))
-		cs = lookup_or_init(&chans, &key, z);
+	cs = chan_end_of(&s.ep, DIR_READ, tgid);
 	if (cs)
 		__sync_fetch_and_add(&cs->poll_blocked_ns, off);
 }

@@ -356,6 +356,15 @@ static __always_inline void inet_flow_of(struct inet_ends *out, const struct ine
 	out->dst_port = in->src_port;
 }
 
+/* The receiving end's inode that a channel end records (chan_stats.peer_ino):
+ * on a unix socket the reader's own, the writer's peer's; 0 elsewhere. */
+static __always_inline __u64 chan_peer_ino_of(const struct ipc_endpoint *ep, __u8 dir)
+{
+	if (dir == DIR_READ)
+		return ep->peer_ino ? ep->ino : 0;
+	return ep->peer_ino;
+}
+
 /* The channel (chan_key.ino) that a call in direction `dir` on endpoint
  * `ep` uses: a socket channel is named after its sending end, so both
  * ends' records of one flow of bytes meet under one key (and one timeline

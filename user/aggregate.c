@@ -482,6 +482,16 @@ double chan_rate(const struct channel *c)
 	return (double)bytes / ((double)(c->last_ns - c->first_ns) / 1e9);
 }
 
+const struct chan_end *channel_find_end(const struct channel *c, uint32_t tgid, uint8_t dir)
+{
+	struct chan_end key = {.tgid = tgid, .dir = dir};
+
+	/* sorted by report_finish (by_end) */
+	if (c->n_ends <= 0)
+		return NULL;
+	return bsearch(&key, c->ends, (size_t)c->n_ends, sizeof(*c->ends), by_end);
+}
+
 const struct proc_row *report_find_proc(const struct report *rep, uint32_t pid)
 {
 	struct proc_row key = {.pid = pid};

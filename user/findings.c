@@ -165,24 +165,11 @@ static const struct channel *reverse_of(const struct report *rep, const struct c
  * daemon such as multiprocessing's resource tracker). */
 #define BULK_BYTES (1u << 20)
 
-/* report_finish's order of a channel's ends: writers first, then by pid */
-static int by_dir_pid(const void *a, const void *b)
-{
-	const struct chan_end *x = a, *y = b;
-
-	if (x->dir != y->dir)
-		return x->dir > y->dir ? -1 : 1;
-	return (x->tgid > y->tgid) - (x->tgid < y->tgid);
-}
-
 /* Did this read end wait for answers or data? (See waited_for_answers.) */
 static bool waits_for_answers(const struct chan_end *e, const struct channel *reverse)
 {
-	struct chan_end key = {.tgid = e->tgid, .dir = DIR_WRITE};
 	const struct chan_end *mine =
-	    reverse && reverse->n_ends > 0
-		? bsearch(&key, reverse->ends, (size_t)reverse->n_ends, sizeof(key), by_dir_pid)
-		: NULL;
+	    reverse ? channel_find_end(reverse, e->tgid, DIR_WRITE) : NULL;
 
 	if (mine)
 		return mine->s.first_ns && mine->s.first_ns < e->s.first_ns;

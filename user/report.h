@@ -238,6 +238,8 @@ const char *chan_kind_name(uint8_t kind);
 const char *chan_name(const struct channel *c, char *buf, size_t len);
 /* After report_finish (rows sorted by pid). */
 const struct proc_row *report_find_proc(const struct report *rep, uint32_t pid);
+/* Process tgid's end of c in direction dir, or NULL (after report_finish) */
+const struct chan_end *channel_find_end(const struct channel *c, uint32_t tgid, uint8_t dir);
 /* Bytes delivered over the channel's active span, per second (0: unknown). */
 double chan_rate(const struct channel *c);
 

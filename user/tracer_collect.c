@@ -316,7 +316,7 @@ static bool inflight_ipc(const struct thread_state *ts, uint64_t end, struct ipc
 	fl->s.blocked_ns = off;
 	fl->s.first_ns = ts->sys_start;
 	fl->s.last_ns = end;
-	fl->s.peer_ino = ts->dir == DIR_READ ? (ts->ep.peer_ino ? ts->ep.ino : 0) : ts->ep.peer_ino;
+	fl->s.peer_ino = chan_peer_ino_of(&ts->ep, ts->dir);
 	if (ipc_kind_flags(ts->ep.kind) & KF_FLOW)
 		inet_flow_of(&fl->s.flow, &ts->ep.inet, ts->dir);
 	return true;
